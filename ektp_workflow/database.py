@@ -1,0 +1,130 @@
+"""Engines and schema migrations: the only way the schema is created or changed."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from .errors import DatabaseError, SchemaError
+
+#: Used when neither ``--db`` nor ``EKTP_DATABASE_URL`` says otherwise.
+DEFAULT_URL = "sqlite:///ektp.db"
+URL_VARIABLE = "EKTP_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def default_url() -> str:
+    """The database URL from ``EKTP_DATABASE_URL``, else a SQLite file ``ektp.db``."""
+    return os.environ.get(URL_VARIABLE) or DEFAULT_URL
+
+
+def create_engine(url: str | sa.URL, **kwargs: Any) -> Engine:
+    """An engine with the settings ektp_workflow relies on.
+
+    On SQLite: WAL journal, foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE``
+    for every transaction so two writers queue instead of failing on lock upgrade.
+
+    :raises DatabaseError: the URL cannot be parsed or its driver is missing.
+    """
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except (sa.exc.ArgumentError, ImportError, sa.exc.NoSuchModuleError) as err:
+        raise DatabaseError(f"cannot use database URL {url!s}: {err}") from err
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    memory = engine.url.database in (None, "", ":memory:")
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's BEGIN below start transactions, not the driver.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def migrations_path() -> Path:
+    """Where the Alembic environment lives: inside the installed package, or the checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "migrations"
+    return installed if (installed / "env.py").exists() else package.parent / "alembic"
+
+
+def _alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_path()))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration this version of the package ships."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    if head is None:
+        raise SchemaError(f"no migrations found in {migrations_path()}")
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The migration the database is at, or None for a database without the schema."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Apply migrations up to ``revision``; return the revision the database is then at."""
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+    with engine.connect() as connection:
+        return current_revision(connection)
+
+
+def check_schema(connection: Connection) -> None:
+    """Refuse to work on a database whose schema is not the one this code expects.
+
+    :raises SchemaError: saying which revision is there and how to upgrade.
+    """
+    found = current_revision(connection)
+    expected = head_revision()
+    if found == expected:
+        return
+    if found is None:
+        raise SchemaError(
+            "the database has no ektp_workflow schema yet; run `ektp db upgrade` first"
+        )
+    raise SchemaError(
+        f"the database schema is at revision {found}, this version needs {expected}; "
+        "run `ektp db upgrade`"
+    )
+
+
+@contextmanager
+def translate_errors(what: str) -> Iterator[None]:
+    """Turn driver errors into ``DatabaseError`` naming the operation that failed."""
+    try:
+        yield
+    except sa.exc.OperationalError as err:
+        raise DatabaseError(f"{what}: {err.orig}") from err

@@ -1,0 +1,179 @@
+"""The exception tree: every error the library raises is a ``WorkflowError``.
+
+Each exception carries the data it is about as attributes, so that integrators can
+react to it without parsing the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class WorkflowError(Exception):
+    """Base class of every error raised by ektp_workflow."""
+
+    #: True when the same call may succeed if simply tried again.
+    retryable: bool = False
+
+
+class DefinitionError(WorkflowError):
+    """The lifecycle definition is invalid.
+
+    :param source: the file or name the definition came from.
+    :param problems: every problem found, each naming the key at fault.
+    """
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        listing = "; ".join(self.problems)
+        super().__init__(f"invalid lifecycle definition {source}: {listing}")
+
+
+class InvalidNIK(WorkflowError):
+    """A NIK is malformed; ``part`` names the part at fault."""
+
+    def __init__(self, nik: str, part: str, reason: str) -> None:
+        self.nik = nik
+        self.part = part
+        self.reason = reason
+        super().__init__(f"invalid NIK {nik!r}: {part}: {reason}")
+
+
+class InvalidKecamatan(WorkflowError):
+    """A kecamatan code is malformed or not in the official list."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(f"invalid kecamatan {code!r}: {reason}")
+
+
+class UnknownTrigger(WorkflowError):
+    """The trigger is not part of the lifecycle."""
+
+    def __init__(self, trigger: str, known: Sequence[str]) -> None:
+        self.trigger = trigger
+        self.known = list(known)
+        super().__init__(
+            f"unknown trigger {trigger!r}; expected one of: {', '.join(self.known)}"
+        )
+
+
+class TransitionNotAllowed(WorkflowError):
+    """The trigger cannot fire from the card's current state."""
+
+    def __init__(
+        self, trigger: str, state: str, allowed: Sequence[str] = (), message: str = ""
+    ) -> None:
+        self.trigger = trigger
+        self.state = state
+        self.allowed = list(allowed)
+        hint = f"; from {state!r} allowed: {', '.join(self.allowed)}" if self.allowed else ""
+        super().__init__(message or f"{trigger!r} is not allowed from state {state!r}{hint}")
+
+
+class GuardFailed(TransitionNotAllowed):
+    """The trigger is allowed from the state, but a guard refused it."""
+
+    def __init__(self, trigger: str, state: str, guard: str, reason: str) -> None:
+        self.guard = guard
+        self.reason = reason
+        message = f"{trigger!r} refused from state {state!r} by guard {guard!r}: {reason}"
+        super().__init__(trigger, state, message=message)
+
+
+class CardNotFound(WorkflowError):
+    """No card is registered for this NIK."""
+
+    def __init__(self, nik: str) -> None:
+        self.nik = nik
+        super().__init__(f"no card registered for NIK {nik}")
+
+
+class ConcurrencyError(WorkflowError):
+    """The card changed since it was read (a stale version); retry with a fresh read."""
+
+    retryable = True
+
+    def __init__(self, nik: str, expected_version: int, actual_version: int | None) -> None:
+        self.nik = nik
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(
+            f"card {nik} changed concurrently: expected version {expected_version}, "
+            f"found {actual_version}; read it again and retry"
+        )
+
+
+class IdempotencyConflict(WorkflowError):
+    """An idempotency key was reused for a different request."""
+
+    def __init__(self, key: str, recorded: str, requested: str) -> None:
+        self.key = key
+        self.recorded = recorded
+        self.requested = requested
+        super().__init__(
+            f"idempotency key {key!r} was already used for {recorded}, not {requested}"
+        )
+
+
+class InvalidTime(WorkflowError):
+    """An event time is impossible, e.g. earlier than the card's last event."""
+
+
+class MissingActor(WorkflowError):
+    """A change was requested without saying who makes it."""
+
+    def __init__(self) -> None:
+        super().__init__("every change needs an actor (who is making it)")
+
+
+class SchemaError(WorkflowError):
+    """The database schema is missing or not at the version this code expects."""
+
+
+class DatabaseError(WorkflowError):
+    """The database failed in a way the library could not handle."""
+
+
+class ResidentConflict(WorkflowError):
+    """A resident is already registered with different data."""
+
+    def __init__(self, nik: str, differences: Sequence[str]) -> None:
+        self.nik = nik
+        self.differences = list(differences)
+        super().__init__(
+            f"NIK {nik} is already registered with different {', '.join(self.differences)}"
+        )
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad row of an input file."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+class InputFileError(WorkflowError):
+    """An input file was refused whole; ``problems`` lists every bad line."""
+
+    def __init__(self, source: str, problems: Sequence[RowProblem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        count = len(self.problems)
+        listing = "\n".join(f"  {p}" for p in self.problems[:200])
+        more = f"\n  ... and {count - 200} more" if count > 200 else ""
+        super().__init__(
+            f"{source}: refused, nothing written; {count} bad "
+            f"{'line' if count == 1 else 'lines'}:\n{listing}{more}"
+        )
+
+
+class StockError(WorkflowError):
+    """A movement of blank cards is impossible: not enough stock, unknown batch, ..."""

@@ -1,0 +1,204 @@
+"""The blank ledger: card stock as append-only entries plus balances kept beside them.
+
+Every movement of blanks is an entry (received by the city, distributed to a
+kecamatan, reserved for a card, released, consumed by printing, spoiled). The
+balances in ``blank_stock`` are updated in the same transaction with conditional
+UPDATEs, so stock never goes negative even under concurrent writers, and they can
+always be recomputed from the entries. Conservation holds per batch and kecamatan:
+received = undistributed + unallocated + reserved + consumed + spoiled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .errors import StockError
+from .schema import blank_batches, blank_entries, blank_stock, cards
+
+
+@dataclass(frozen=True)
+class Movement:
+    """Who moves blanks, when and why: the part every entry shares."""
+
+    actor: str
+    at: dt.datetime
+    reason: str | None = None
+
+
+def receive(conn: Connection, reference: str, count: int, received_on: dt.date, by: Movement) -> int:
+    """Record a batch shipped to the city; return its id.
+
+    :raises StockError: the count is not positive or the reference is already used.
+    """
+    if count <= 0:
+        raise StockError(f"batch {reference}: count must be positive, got {count}")
+    exists = conn.scalar(sa.select(blank_batches.c.id).where(blank_batches.c.reference == reference))
+    if exists is not None:
+        raise StockError(f"batch {reference!r} was already received")
+    batch_id = conn.execute(
+        blank_batches.insert().values(
+            reference=reference, received=count, undistributed=count, received_on=received_on
+        )
+    ).inserted_primary_key[0]
+    _entry(conn, batch_id, None, "received", count, by)
+    return int(batch_id)
+
+
+def distribute(conn: Connection, reference: str, counts: dict[str, int], by: Movement) -> None:
+    """Move blanks of a batch from the city to kecamatan offices.
+
+    :raises StockError: the batch is unknown or holds fewer blanks than asked for.
+    """
+    batch_id, undistributed = _batch(conn, reference)
+    wanted = sum(counts.values())
+    taken = conn.execute(
+        blank_batches.update()
+        .where(blank_batches.c.id == batch_id, blank_batches.c.undistributed >= wanted)
+        .values(undistributed=blank_batches.c.undistributed - wanted)
+    ).rowcount
+    if taken != 1:
+        raise StockError(
+            f"batch {reference}: cannot distribute {wanted} blanks, {undistributed} undistributed"
+        )
+    for kecamatan, count in sorted(counts.items()):
+        if count > 0:
+            _add_stock(conn, batch_id, kecamatan, count)
+            _entry(conn, batch_id, kecamatan, "distributed", count, by)
+
+
+def unallocated_at(conn: Connection, kecamatan: str) -> int:
+    """Blanks at a kecamatan that are not reserved for any card."""
+    total = conn.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(blank_stock.c.unallocated), 0)).where(
+            blank_stock.c.kecamatan == kecamatan
+        )
+    )
+    return int(total or 0)
+
+
+def reserve(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement) -> int:
+    """Reserve one blank at ``kecamatan`` for a card, oldest batch first; return the batch id.
+
+    :raises StockError: no unallocated blank at the kecamatan.
+    """
+    for batch_id in _batches_with_stock(conn, kecamatan):
+        moved = conn.execute(
+            blank_stock.update()
+            .where(
+                blank_stock.c.batch_id == batch_id,
+                blank_stock.c.kecamatan == kecamatan,
+                blank_stock.c.unallocated > 0,
+            )
+            .values(unallocated=blank_stock.c.unallocated - 1, reserved=blank_stock.c.reserved + 1)
+        ).rowcount
+        if moved == 1:
+            _hold(conn, card_id, batch_id)
+            _entry(conn, batch_id, kecamatan, "reserved", 1, by, card_id, card_version)
+            return batch_id
+    raise StockError(f"no unallocated blank at kecamatan {kecamatan}")
+
+
+def release(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement) -> bool:
+    """Give a card's reserved blank back to its kecamatan's stock; False if it held none."""
+    return _settle(conn, card_id, card_version, kecamatan, "released", by)
+
+
+def consume(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement) -> None:
+    """Mark a card's reserved blank as used by printing.
+
+    :raises StockError: the card holds no reserved blank.
+    """
+    if not _settle(conn, card_id, card_version, kecamatan, "consumed", by):
+        raise StockError(f"card {card_id} holds no reserved blank to print on")
+
+
+def _settle(
+    conn: Connection, card_id: int, card_version: int, kecamatan: str, movement: str, by: Movement
+) -> bool:
+    batch_id = conn.scalar(sa.select(cards.c.blank_batch_id).where(cards.c.id == card_id))
+    if batch_id is None:
+        return False
+    target = "unallocated" if movement == "released" else "consumed"
+    column = blank_stock.c[target]
+    conn.execute(
+        blank_stock.update()
+        .where(blank_stock.c.batch_id == batch_id, blank_stock.c.kecamatan == kecamatan)
+        .values({"reserved": blank_stock.c.reserved - 1, target: column + 1})
+    )
+    conn.execute(cards.update().where(cards.c.id == card_id).values(blank_batch_id=None))
+    _entry(conn, batch_id, kecamatan, movement, 1, by, card_id, card_version)
+    return True
+
+
+def _hold(conn: Connection, card_id: int, batch_id: int) -> None:
+    held = conn.execute(
+        cards.update()
+        .where(cards.c.id == card_id, cards.c.blank_batch_id.is_(None))
+        .values(blank_batch_id=batch_id)
+    ).rowcount
+    if held != 1:
+        raise StockError(f"card {card_id} already holds a reserved blank")
+
+
+def _batch(conn: Connection, reference: str) -> tuple[int, int]:
+    row = conn.execute(
+        sa.select(blank_batches.c.id, blank_batches.c.undistributed).where(
+            blank_batches.c.reference == reference
+        )
+    ).first()
+    if row is None:
+        raise StockError(f"no batch with reference {reference!r}")
+    return int(row.id), int(row.undistributed)
+
+
+def _batches_with_stock(conn: Connection, kecamatan: str) -> list[int]:
+    return list(
+        conn.scalars(
+            sa.select(blank_stock.c.batch_id)
+            .where(blank_stock.c.kecamatan == kecamatan, blank_stock.c.unallocated > 0)
+            .order_by(blank_stock.c.batch_id)
+        )
+    )
+
+
+def _add_stock(conn: Connection, batch_id: int, kecamatan: str, count: int) -> None:
+    updated = conn.execute(
+        blank_stock.update()
+        .where(blank_stock.c.batch_id == batch_id, blank_stock.c.kecamatan == kecamatan)
+        .values(unallocated=blank_stock.c.unallocated + count)
+    ).rowcount
+    if updated == 0:
+        conn.execute(
+            blank_stock.insert().values(
+                batch_id=batch_id, kecamatan=kecamatan, unallocated=count, reserved=0, consumed=0, spoiled=0
+            )
+        )
+
+
+def _entry(
+    conn: Connection,
+    batch_id: int,
+    kecamatan: str | None,
+    movement: str,
+    quantity: int,
+    by: Movement,
+    card_id: int | None = None,
+    card_version: int | None = None,
+) -> None:
+    conn.execute(
+        blank_entries.insert().values(
+            batch_id=batch_id,
+            kecamatan=kecamatan,
+            movement=movement,
+            quantity=quantity,
+            card_id=card_id,
+            card_version=card_version,
+            actor=by.actor,
+            reason=by.reason,
+            occurred_at=by.at,
+        )
+    )

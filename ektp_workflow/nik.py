@@ -1,0 +1,95 @@
+"""The NIK (Nomor Induk Kependudukan): parsing and validation.
+
+A NIK is 16 digits: ``PPKKCC`` the kecamatan of first registration, ``DDMMYY`` the
+birth date (40 added to the day for women) and ``SSSS`` a serial from ``0001``.
+The region digits never change when a person moves: they are not the *current*
+kecamatan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .errors import InvalidNIK
+from .regions import region
+
+_FEMALE_DAY_OFFSET = 40
+
+
+@dataclass(frozen=True)
+class NIK:
+    """A parsed, valid NIK."""
+
+    value: str
+    #: kecamatan of first registration, dotted (``16.71.05``).
+    region_code: str
+    birth_date: dt.date
+    sex: str  # "F" or "M"
+    serial: int
+
+    def __str__(self) -> str:
+        return self.value
+
+    def masked(self) -> str:
+        """The NIK with the birth date and serial hidden; region digits kept."""
+        return self.value[:6] + "*" * 10
+
+
+def parse_nik(text: str, today: dt.date | None = None) -> NIK:
+    """Parse and validate a NIK.
+
+    The two-digit birth year is read in the century that puts the birth date on or
+    before ``today`` (default: the current date), so ``05`` is 2005, ``75`` is 1975.
+
+    :raises InvalidNIK: naming the part at fault (length, region, birth date, serial).
+    """
+    value = text.strip() if isinstance(text, str) else str(text)
+    if len(value) != 16 or not value.isascii() or not value.isdigit():
+        raise InvalidNIK(value, "length", f"expected 16 digits, got {len(value)} characters")
+    return NIK(
+        value=value,
+        region_code=_region_part(value),
+        birth_date=_birth_date_part(value, today or dt.date.today()),
+        sex="F" if int(value[6:8]) > _FEMALE_DAY_OFFSET else "M",
+        serial=_serial_part(value),
+    )
+
+
+def _region_part(value: str) -> str:
+    code = f"{value[0:2]}.{value[2:4]}.{value[4:6]}"
+    found = region(code)
+    if found is None or found.level != "kecamatan":
+        raise InvalidNIK(value, "region", f"digits 1-6 ({value[:6]}) are not an official kecamatan code")
+    return code
+
+
+def _birth_date_part(value: str, today: dt.date) -> dt.date:
+    day, month, year2 = int(value[6:8]), int(value[8:10]), int(value[10:12])
+    if day > _FEMALE_DAY_OFFSET:
+        day -= _FEMALE_DAY_OFFSET
+    year = 2000 + year2 if 2000 + year2 <= today.year else 1900 + year2
+    try:
+        born = dt.date(year, month, day)
+    except ValueError:
+        raise InvalidNIK(
+            value,
+            "birth date",
+            f"digits 7-12 ({value[6:12]}) are not a date DDMMYY (women: day + 40)",
+        ) from None
+    if born > today:
+        born = born.replace(year=year - 100)
+    return born
+
+
+def _serial_part(value: str) -> int:
+    serial = int(value[12:16])
+    if serial == 0:
+        raise InvalidNIK(value, "serial", "digits 13-16 must be 0001 or more, got 0000")
+    return serial
+
+
+def age_on(birth_date: dt.date, day: dt.date) -> int:
+    """Age in whole years on ``day`` for someone born on ``birth_date``."""
+    years = day.year - birth_date.year
+    return years - 1 if (day.month, day.day) < (birth_date.month, birth_date.day) else years

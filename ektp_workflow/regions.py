@@ -1,0 +1,60 @@
+"""Official region codes (province, kabupaten/kota, kecamatan) shipped with the package."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from .errors import InvalidKecamatan
+
+_DOTTED = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
+_PLAIN = re.compile(r"^\d{6}$")
+
+
+@dataclass(frozen=True)
+class Region:
+    """One region: ``code`` dotted (``16.71.05``), ``level`` and official ``name``."""
+
+    code: str
+    level: str
+    name: str
+
+
+@functools.cache
+def _regions() -> dict[str, Region]:
+    table = resources.files("ektp_workflow") / "data" / "kode_wilayah.csv"
+    with table.open(encoding="utf-8", newline="") as handle:
+        return {row["kode"]: Region(row["kode"], row["level"], row["nama"]) for row in csv.DictReader(handle)}
+
+
+def region(code: str) -> Region | None:
+    """The region with this dotted code, or None."""
+    return _regions().get(code)
+
+
+def kecamatan_of(code: str) -> Region:
+    """Normalise a kecamatan code (``16.71.05`` or ``167105``) and check it exists.
+
+    :raises InvalidKecamatan: the code is malformed or not an official kecamatan.
+    """
+    text = code.strip()
+    if _PLAIN.match(text):
+        text = f"{text[0:2]}.{text[2:4]}.{text[4:6]}"
+    elif not _DOTTED.match(text):
+        raise InvalidKecamatan(code, "expected six digits, as 16.71.05 or 167105")
+    found = _regions().get(text)
+    if found is None or found.level != "kecamatan":
+        raise InvalidKecamatan(code, "not a kecamatan in the official list (Kepmendagri 2025)")
+    return found
+
+
+def kecamatan_in(kabupaten_kota: str) -> list[Region]:
+    """The kecamatan of one kabupaten/kota (``16.71``), in code order."""
+    prefix = kabupaten_kota + "."
+    return sorted(
+        (r for r in _regions().values() if r.level == "kecamatan" and r.code.startswith(prefix)),
+        key=lambda r: r.code,
+    )

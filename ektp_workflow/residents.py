@@ -1,0 +1,153 @@
+"""Residents as they arrive: records, their validation, and the CSV reader."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputFileError, RowProblem, WorkflowError
+from .nik import parse_nik
+from .regions import kecamatan_of
+
+REQUIRED_COLUMNS = ("nik", "name", "kecamatan")
+OPTIONAL_COLUMNS = ("had_ektp", "birth_date")
+MAX_NAME_LENGTH = 200
+_TRUE = {"true", "yes", "y", "1", "ya"}
+_FALSE = {"false", "no", "n", "0", "tidak", ""}
+
+
+@dataclass(frozen=True)
+class ResidentRecord:
+    """A resident to register, as given by a caller or a file row.
+
+    :param kecamatan: the *current* kecamatan, ``16.71.05`` or ``167105``.
+    :param had_ektp: the resident held an e-KTP before, so the next card is a
+        replacement, not a first-time card.
+    :param birth_date: optional; when given it must agree with the NIK and settles
+        the century of the NIK's two-digit year.
+    """
+
+    nik: str
+    name: str
+    kecamatan: str
+    had_ektp: bool = False
+    birth_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class ValidResident:
+    """A resident record after validation, normalised for storage."""
+
+    nik: str
+    name: str
+    kecamatan: str
+    birth_date: dt.date
+    sex: str
+    had_ektp: bool
+
+
+def validate_resident(record: ResidentRecord, today: dt.date | None = None) -> ValidResident:
+    """Check a record and normalise it.
+
+    :raises WorkflowError: ``InvalidNIK``, ``InvalidKecamatan`` or a plain
+        ``WorkflowError`` for a missing or overlong name or a contradicting birth date.
+    """
+    nik = parse_nik(record.nik, today)
+    name = " ".join(str(record.name).split())
+    if not name:
+        raise WorkflowError("name: must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise WorkflowError(f"name: {len(name)} characters, at most {MAX_NAME_LENGTH} allowed")
+    birth_date = nik.birth_date
+    if record.birth_date is not None:
+        if record.birth_date.strftime("%d%m%y") != birth_date.strftime("%d%m%y"):
+            raise WorkflowError(
+                f"birth_date {record.birth_date.isoformat()} does not match the NIK's "
+                f"date digits {nik.value[6:12]}"
+            )
+        birth_date = record.birth_date
+    kecamatan = kecamatan_of(record.kecamatan).code
+    return ValidResident(nik.value, name, kecamatan, birth_date, nik.sex, bool(record.had_ektp))
+
+
+def read_residents_csv(path: str | Path) -> Iterator[tuple[int, ResidentRecord | RowProblem]]:
+    """Read a residents file: header ``nik,name,kecamatan[,had_ektp][,birth_date]``.
+
+    Yields ``(line, record)`` for each row, or ``(line, problem)`` for a row that
+    cannot be read, so that every bad line can be reported at once. Accepts a UTF-8
+    BOM and comma, semicolon or tab as the separator.
+
+    :raises InputFileError: the file cannot be opened or its header is wrong.
+    """
+    source = str(path)
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    except OSError as err:
+        raise InputFileError(source, [RowProblem(0, f"cannot open: {err.strerror}")]) from err
+    with handle:
+        try:
+            yield from _read_rows(handle, source)
+        except UnicodeDecodeError as err:
+            raise InputFileError(
+                source, [RowProblem(0, f"not UTF-8 text (byte {err.start}): save the file as UTF-8")]
+            ) from err
+        except csv.Error as err:
+            raise InputFileError(source, [RowProblem(0, f"not a readable CSV file: {err}")]) from err
+
+
+def _read_rows(handle, source: str) -> Iterator[tuple[int, ResidentRecord | RowProblem]]:  # type: ignore[no-untyped-def]
+    sample = handle.read(64 * 1024)
+    handle.seek(0)
+    reader = csv.reader(handle, dialect=_dialect(sample))
+    header = [h.strip().lower() for h in next(reader, [])]
+    _check_header(header, source)
+    line = reader.line_num
+    for cells in reader:
+        start, line = line + 1, reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        record = _record(header, cells)
+        yield start, RowProblem(start, record) if isinstance(record, str) else record
+
+
+def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    try:
+        return csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
+def _check_header(header: list[str], source: str) -> None:
+    problems = []
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        problems.append(f"header: missing column(s) {', '.join(missing)}")
+    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        problems.append(
+            f"header: unknown column(s) {', '.join(map(repr, unknown))}; expected "
+            f"{', '.join(REQUIRED_COLUMNS)} and optionally {', '.join(OPTIONAL_COLUMNS)}"
+        )
+    doubled = sorted({c for c in header if header.count(c) > 1})
+    if doubled:
+        problems.append(f"header: column(s) {', '.join(doubled)} appear more than once")
+    if problems:
+        raise InputFileError(source, [RowProblem(1, p) for p in problems])
+
+
+def _record(header: list[str], cells: list[str]) -> ResidentRecord | str:
+    """The row as a record, or what is wrong with it."""
+    if len(cells) != len(header):
+        return f"{len(cells)} cells, the header has {len(header)}"
+    row = dict(zip(header, (c.strip() for c in cells)))
+    flag = row.get("had_ektp", "").lower()
+    if flag not in _TRUE | _FALSE:
+        return f"had_ektp: {row['had_ektp']!r} is not true or false"
+    try:
+        born = dt.date.fromisoformat(row["birth_date"]) if row.get("birth_date") else None
+    except ValueError:
+        return f"birth_date: {row['birth_date']!r} is not a date YYYY-MM-DD"
+    return ResidentRecord(row["nik"], row["name"], row["kecamatan"], flag in _TRUE, born)

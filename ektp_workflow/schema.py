@@ -1,0 +1,170 @@
+"""The database schema as SQLAlchemy Core tables.
+
+These tables are the model Alembic migrations are checked against; the schema itself
+is only ever created or changed by the migrations in ``alembic/versions``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"timestamps must be timezone-aware, got {value!r}")
+        utc = value.astimezone(dt.timezone.utc)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+residents = Table(
+    "residents",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("nik", String(16), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    # The *current* kecamatan, dotted (16.71.05); may differ from the NIK's region.
+    Column("kecamatan", String(8), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", String(1), nullable=False),
+    # True when the resident held an e-KTP before: their next card is a replacement.
+    Column("had_ektp", Boolean, nullable=False),
+    Column("registered_at", UTCDateTime, nullable=False),
+    CheckConstraint("sex IN ('F', 'M')", name="sex"),
+)
+Index("ix_residents_kecamatan", residents.c.kecamatan)
+
+cards = Table(
+    "cards",
+    metadata,
+    # One card per resident, sharing the resident's id.
+    Column("id", BigId, ForeignKey("residents.id"), primary_key=True, autoincrement=False),
+    Column("state", String(32), nullable=False),
+    # Incremented by every event; the optimistic-concurrency check compares it.
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # The batch whose blank is reserved for this card; a card holds at most one.
+    Column("blank_batch_id", BigId, ForeignKey("blank_batches.id"), nullable=True),
+)
+Index("ix_cards_state", cards.c.state)
+
+events = Table(
+    "events",
+    metadata,
+    # The global order of the history: replay and consumers follow it, never time.
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("card_id", BigId, ForeignKey("cards.id"), nullable=False),
+    # The card's version after this event: 1 for its registration, then +1 each.
+    Column("version", Integer, nullable=False),
+    Column("trigger", String(40), nullable=False),
+    Column("from_state", String(32), nullable=True),
+    Column("to_state", String(32), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    # When it happened in the world (may be given by the caller) ...
+    Column("occurred_at", UTCDateTime, nullable=False),
+    # ... and when this system wrote it.
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("lifecycle_hash", String(64), nullable=False),
+    Column("idempotency_key", Text, nullable=True, unique=True),
+    UniqueConstraint("card_id", "version"),
+)
+
+blank_batches = Table(
+    "blank_batches",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    # The shipment's reference, e.g. the Kemendagri delivery note.
+    Column("reference", Text, nullable=False, unique=True),
+    Column("received", Integer, nullable=False),
+    Column("undistributed", Integer, nullable=False),
+    Column("received_on", Date, nullable=False),
+    CheckConstraint("received > 0", name="received_positive"),
+    CheckConstraint("undistributed >= 0 AND undistributed <= received", name="undistributed_range"),
+)
+
+# Balances per batch and kecamatan, updated with every entry (see ledger.py).
+blank_stock = Table(
+    "blank_stock",
+    metadata,
+    Column("batch_id", BigId, ForeignKey("blank_batches.id"), primary_key=True, autoincrement=False),
+    Column("kecamatan", String(8), primary_key=True),
+    Column("unallocated", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("consumed", Integer, nullable=False),
+    Column("spoiled", Integer, nullable=False),
+    CheckConstraint(
+        "unallocated >= 0 AND reserved >= 0 AND consumed >= 0 AND spoiled >= 0",
+        name="not_negative",
+    ),
+)
+
+blank_entries = Table(
+    "blank_entries",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("batch_id", BigId, ForeignKey("blank_batches.id"), nullable=False),
+    # None while the blanks are at the city, before distribution.
+    Column("kecamatan", String(8), nullable=True),
+    Column("movement", String(16), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    # For reserved/released/consumed: the card and the version its event gave it.
+    Column("card_id", BigId, ForeignKey("cards.id"), nullable=True),
+    Column("card_version", Integer, nullable=True),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    CheckConstraint(
+        "movement IN ('received', 'distributed', 'reserved', 'released', 'consumed', 'spoiled')",
+        name="movement",
+    ),
+)
+Index("ix_blank_entries_card_id", blank_entries.c.card_id)

@@ -1,0 +1,394 @@
+"""The workflow service: every state change is one transaction with exactly one event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from . import ledger
+from .database import check_schema, create_engine, default_url, translate_errors
+from .errors import (
+    CardNotFound,
+    ConcurrencyError,
+    IdempotencyConflict,
+    InvalidTime,
+    MissingActor,
+    WorkflowError,
+)
+from .guards import EFFECTS, GUARDS, FireContext
+from .nik import parse_nik
+from .records import (
+    CARD_FROM,
+    Card,
+    Event,
+    card_from_row,
+    card_select,
+    event_from_row,
+    event_select,
+)
+from .regions import kecamatan_of
+from .registration import Registration, register_residents
+from .residents import ResidentRecord
+from .schema import cards, events, residents
+from .states import CardSubject, CompiledMachine, Lifecycle, load_lifecycle
+
+#: An event time may run ahead of the database clock by this much (clock skew).
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+@functools.cache
+def default_lifecycle() -> Lifecycle:
+    """The e-KTP lifecycle shipped with the package (``states/lifecycle.toml``)."""
+    path = resources.files("ektp_workflow.states") / "lifecycle.toml"
+    with resources.as_file(path) as file:
+        return load_lifecycle(file, GUARDS, EFFECTS)
+
+
+_machines: dict[str, CompiledMachine] = {}
+
+
+def _machine_for(lifecycle: Lifecycle) -> CompiledMachine:
+    # One Machine per lifecycle for the whole process, shared by every card.
+    if lifecycle.hash not in _machines:
+        _machines[lifecycle.hash] = CompiledMachine(lifecycle, GUARDS, EFFECTS)
+    return _machines[lifecycle.hash]
+
+
+@dataclass(frozen=True)
+class FireRequest:
+    """One transition to apply with ``Workflow.fire_many``."""
+
+    nik: str
+    trigger: str
+    reason: str | None = None
+    at: dt.datetime | None = None
+    idempotency_key: str | None = None
+
+
+class Workflow:
+    """The e-KTP workflow on one database.
+
+    Open it on a URL or an Engine and each call is its own transaction; open it on
+    a Connection and each call runs in a SAVEPOINT of the caller's transaction,
+    which the caller commits or rolls back.
+    """
+
+    def __init__(self, bind: Engine | Connection, lifecycle: Lifecycle | None = None) -> None:
+        """:raises SchemaError: the database schema is missing or out of date."""
+        self.lifecycle = lifecycle or default_lifecycle()
+        self._machine = _machine_for(self.lifecycle)
+        self._engine = bind if isinstance(bind, Engine) else None
+        self._connection = bind if isinstance(bind, Connection) else None
+        self._owns_engine = False
+        with self._transaction() as conn:
+            check_schema(conn)
+
+    @classmethod
+    def open(
+        cls, target: str | sa.URL | Engine | Connection | None = None, lifecycle: Lifecycle | None = None
+    ) -> Workflow:
+        """Open the workflow on a URL (default ``EKTP_DATABASE_URL`` or ``sqlite:///ektp.db``),
+        an Engine or a Connection."""
+        if isinstance(target, Engine | Connection):
+            return cls(target, lifecycle)
+        engine = create_engine(target or default_url())
+        try:
+            workflow = cls(engine, lifecycle)
+        except BaseException:
+            engine.dispose()
+            raise
+        workflow._owns_engine = True
+        return workflow
+
+    def close(self) -> None:
+        """Release the engine if this workflow created it."""
+        if self._owns_engine and self._engine is not None:
+            self._engine.dispose()
+
+    def __enter__(self) -> Workflow:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with translate_errors("database error"):
+            if self._connection is not None:
+                with self._connection.begin_nested():
+                    yield self._connection
+            else:
+                assert self._engine is not None
+                with self._engine.begin() as conn:
+                    yield conn
+
+    # -- changes ---------------------------------------------------------------
+
+    def register(
+        self,
+        records: Iterable[ResidentRecord],
+        *,
+        actor: str,
+        at: dt.datetime | None = None,
+        source: str = "residents",
+    ) -> Registration:
+        """Register residents, each with a card in the initial state; all or nothing.
+
+        Residents already registered with the same data are left as they are.
+
+        :raises InputFileError: listing every bad record (numbered from 1); nothing written.
+        """
+        return self.register_numbered(enumerate(records, 1), actor=actor, at=at, source=source)
+
+    def register_numbered(
+        self,
+        numbered: Iterable[tuple[int, Any]],
+        *,
+        actor: str,
+        at: dt.datetime | None = None,
+        source: str = "residents",
+    ) -> Registration:
+        """``register`` for records that carry their own line numbers (as a file's rows)."""
+        actor, when = _actor(actor), _event_time(at)
+        with self._transaction() as conn:
+            return register_residents(conn, numbered, actor, when, self.lifecycle, source)
+
+    def fire(
+        self,
+        nik: str,
+        trigger: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        at: dt.datetime | None = None,
+    ) -> Event:
+        """Fire ``trigger`` on the card of ``nik``: one transaction, exactly one event.
+
+        :param idempotency_key: a retry with the same key applies nothing and returns
+            the event the first call wrote.
+        :param expected_version: the version the caller read; a different one raises
+            ``ConcurrencyError``.
+        :param at: when it happened (timezone-aware); default now.
+        :raises TransitionNotAllowed: not allowed from the card's state
+            (``GuardFailed`` when a guard refused).
+        :raises ConcurrencyError: the card changed since ``expected_version``.
+        """
+        request = FireRequest(nik, trigger, reason, at, idempotency_key)
+        actor = _actor(actor)
+        if idempotency_key is not None and (done := self._event_for_key(request)):
+            return done
+        try:
+            with self._transaction() as conn:
+                seq = self._apply(conn, request, actor, expected_version)
+        except (ConcurrencyError, sa.exc.IntegrityError) as err:
+            if idempotency_key is not None and (done := self._event_for_key(request)):
+                return done
+            if isinstance(err, sa.exc.IntegrityError):
+                raise ConcurrencyError(nik, expected_version or 0, None) from err
+            raise
+        return self._event(seq)
+
+    def fire_many(self, requests: Iterable[FireRequest], *, actor: str) -> int:
+        """Apply many transitions in one transaction: all of them or none.
+
+        Requests whose idempotency key was already used are skipped.
+        :returns: how many transitions were applied.
+        """
+        actor = _actor(actor)
+        applied = 0
+        with self._transaction() as conn:
+            for request in requests:
+                if request.idempotency_key is not None and self._event_for_key(request, conn):
+                    continue
+                self._apply(conn, request, actor, None)
+                applied += 1
+        return applied
+
+    def _apply(
+        self, conn: Connection, request: FireRequest, actor: str, expected_version: int | None
+    ) -> int:
+        nik = parse_nik(request.nik).value
+        row = conn.execute(
+            sa.select(
+                cards.c.id, cards.c.state, cards.c.version, cards.c.updated_at,
+                residents.c.kecamatan, residents.c.birth_date,
+            )
+            .select_from(CARD_FROM)
+            .where(residents.c.nik == nik)
+            .with_for_update(of=cards)
+        ).first()
+        if row is None:
+            raise CardNotFound(nik)
+        if expected_version is not None and row.version != expected_version:
+            raise ConcurrencyError(nik, expected_version, row.version)
+        at = _event_time(request.at)
+        if at < row.updated_at:
+            raise InvalidTime(
+                f"card {nik}: event time {at.isoformat()} is before its last event "
+                f"({row.updated_at.isoformat()})"
+            )
+        context = FireContext(
+            conn, row.id, nik, row.kecamatan, row.birth_date, request.trigger,
+            row.version + 1, actor, request.reason, at,
+        )
+        new_state = self._machine.fire(CardSubject(row.state, context), request.trigger)
+        moved = conn.execute(
+            cards.update()
+            .where(cards.c.id == row.id, cards.c.version == row.version)
+            .values(state=new_state, version=row.version + 1, updated_at=at)
+        ).rowcount
+        if moved != 1:
+            raise ConcurrencyError(nik, row.version, None)
+        return int(
+            conn.execute(
+                events.insert().values(
+                    card_id=row.id, version=row.version + 1, trigger=request.trigger,
+                    from_state=row.state, to_state=new_state, actor=actor, reason=request.reason,
+                    occurred_at=at, recorded_at=_now(), lifecycle_hash=self.lifecycle.hash,
+                    idempotency_key=request.idempotency_key,
+                )
+            ).inserted_primary_key[0]
+        )
+
+    def _event(self, seq: int) -> Event:
+        with self._transaction() as conn:
+            return event_from_row(conn.execute(event_select().where(events.c.seq == seq)).one())
+
+    def _event_for_key(self, request: FireRequest, conn: Connection | None = None) -> Event | None:
+        query = event_select().where(events.c.idempotency_key == request.idempotency_key)
+        if conn is None:
+            with self._transaction() as own:
+                row = own.execute(query).first()
+        else:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        event = event_from_row(row)
+        if (event.nik, event.trigger) != (request.nik.strip(), request.trigger):
+            raise IdempotencyConflict(
+                str(request.idempotency_key),
+                f"{event.trigger} on {event.nik}",
+                f"{request.trigger} on {request.nik}",
+            )
+        return event
+
+    # -- blanks ----------------------------------------------------------------
+
+    def receive_blanks(
+        self, reference: str, count: int, *, actor: str, received_on: dt.date | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Record a batch of ``count`` blanks shipped to the city.
+
+        :raises StockError: the count is not positive or the reference already used.
+        """
+        by = ledger.Movement(_actor(actor), _now(), reason)
+        with self._transaction() as conn:
+            ledger.receive(conn, reference, count, received_on or by.at.date(), by)
+
+    def distribute_blanks(
+        self, reference: str, counts: dict[str, int], *, actor: str, reason: str | None = None
+    ) -> None:
+        """Move blanks of a batch to kecamatan offices: ``{"16.71.05": 300, ...}``.
+
+        :raises StockError: the batch has fewer undistributed blanks than asked for.
+        """
+        by = ledger.Movement(_actor(actor), _now(), reason)
+        normalised = {kecamatan_of(code).code: n for code, n in counts.items()}
+        with self._transaction() as conn:
+            ledger.distribute(conn, reference, normalised, by)
+
+    # -- reads -----------------------------------------------------------------
+
+    def card(self, nik: str) -> Card:
+        """The card of ``nik``.
+
+        :raises InvalidNIK: the NIK is malformed.
+        :raises CardNotFound: no card is registered for it.
+        """
+        value = parse_nik(nik).value
+        with self._transaction() as conn:
+            row = conn.execute(card_select().where(residents.c.nik == value)).first()
+        if row is None:
+            raise CardNotFound(value)
+        return card_from_row(row)
+
+    def history(self, nik: str) -> list[Event]:
+        """Every event of the card of ``nik``, oldest first."""
+        card = self.card(nik)
+        with self._transaction() as conn:
+            rows = conn.execute(event_select().where(residents.c.nik == card.nik)).all()
+        return [event_from_row(r) for r in rows]
+
+    def cards(
+        self, *, state: str | None = None, kecamatan: str | None = None,
+        after_nik: str | None = None, limit: int = 100,
+    ) -> list[Card]:
+        """Cards by state and current kecamatan, in NIK order; page with ``after_nik``.
+
+        :raises WorkflowError: the state is not part of the lifecycle.
+        """
+        query = card_select().order_by(residents.c.nik).limit(limit)
+        if state is not None:
+            if state not in self.lifecycle.states:
+                raise WorkflowError(
+                    f"unknown state {state!r}; expected one of: {', '.join(self.lifecycle.states)}"
+                )
+            query = query.where(cards.c.state == state)
+        if kecamatan is not None:
+            query = query.where(residents.c.kecamatan == kecamatan_of(kecamatan).code)
+        if after_nik is not None:
+            query = query.where(residents.c.nik > after_nik)
+        with self._transaction() as conn:
+            return [card_from_row(r) for r in conn.execute(query)]
+
+    def events_after(self, seq: int = 0, limit: int = 1000) -> list[Event]:
+        """Events with a sequence number above ``seq``, in order: the feed to consume."""
+        query = event_select().where(events.c.seq > seq).limit(limit)
+        with self._transaction() as conn:
+            return [event_from_row(r) for r in conn.execute(query)]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Number of cards per current kecamatan and state."""
+        query = (
+            sa.select(residents.c.kecamatan, cards.c.state, sa.func.count())
+            .select_from(CARD_FROM)
+            .group_by(residents.c.kecamatan, cards.c.state)
+            .order_by(residents.c.kecamatan, cards.c.state)
+        )
+        result: dict[str, dict[str, int]] = {}
+        with self._transaction() as conn:
+            for kecamatan, state, count in conn.execute(query):
+                result.setdefault(kecamatan, {})[state] = count
+        return result
+
+
+def _actor(actor: str | None) -> str:
+    text = (actor or "").strip()
+    if not text:
+        raise MissingActor()
+    return text
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _event_time(at: dt.datetime | None) -> dt.datetime:
+    if at is None:
+        return _now()
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidTime(f"event time {at.isoformat()} has no timezone; give one, e.g. +07:00")
+    if at > _now() + FUTURE_TOLERANCE:
+        raise InvalidTime(f"event time {at.isoformat()} is in the future")
+    return at.astimezone(dt.timezone.utc)
