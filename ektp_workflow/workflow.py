@@ -73,6 +73,26 @@ class FireRequest:
     idempotency_key: str | None = None
 
 
+# Built once: constructing statements per call costs more than running them.
+_CARD_FOR_UPDATE = (
+    sa.select(
+        cards.c.id, cards.c.state, cards.c.version, cards.c.updated_at,
+        residents.c.kecamatan, residents.c.birth_date,
+    )
+    .select_from(CARD_FROM)
+    .where(residents.c.nik == sa.bindparam("nik"))
+    .with_for_update(of=cards)
+)
+_MOVE_CARD = (
+    cards.update()
+    .where(cards.c.id == sa.bindparam("card_id"), cards.c.version == sa.bindparam("old_version"))
+    .values(
+        state=sa.bindparam("state"), version=sa.bindparam("version"),
+        updated_at=sa.bindparam("updated_at"),
+    )
+)
+
+
 class Workflow:
     """The e-KTP workflow on one database.
 
@@ -155,11 +175,21 @@ class Workflow:
         actor: str,
         at: dt.datetime | None = None,
         source: str = "residents",
+        dry_run: bool = False,
     ) -> Registration:
-        """``register`` for records that carry their own line numbers (as a file's rows)."""
+        """``register`` for records that carry their own line numbers (as a file's rows).
+
+        :param dry_run: check everything and report what would be added; write nothing.
+        """
         actor, when = _actor(actor), _event_time(at)
-        with self._transaction() as conn:
-            return register_residents(conn, numbered, actor, when, self.lifecycle, source)
+        try:
+            with self._transaction() as conn:
+                result = register_residents(conn, numbered, actor, when, self.lifecycle, source)
+                if dry_run:
+                    raise _RollBack(result)
+        except _RollBack as rolled_back:
+            return rolled_back.result
+        return result
 
     def fire(
         self,
@@ -218,15 +248,7 @@ class Workflow:
         self, conn: Connection, request: FireRequest, actor: str, expected_version: int | None
     ) -> int:
         nik = parse_nik(request.nik).value
-        row = conn.execute(
-            sa.select(
-                cards.c.id, cards.c.state, cards.c.version, cards.c.updated_at,
-                residents.c.kecamatan, residents.c.birth_date,
-            )
-            .select_from(CARD_FROM)
-            .where(residents.c.nik == nik)
-            .with_for_update(of=cards)
-        ).first()
+        row = conn.execute(_CARD_FOR_UPDATE, {"nik": nik}).first()
         if row is None:
             raise CardNotFound(nik)
         if expected_version is not None and row.version != expected_version:
@@ -243,22 +265,19 @@ class Workflow:
         )
         new_state = self._machine.fire(CardSubject(row.state, context), request.trigger)
         moved = conn.execute(
-            cards.update()
-            .where(cards.c.id == row.id, cards.c.version == row.version)
-            .values(state=new_state, version=row.version + 1, updated_at=at)
+            _MOVE_CARD,
+            {"card_id": row.id, "old_version": row.version, "state": new_state,
+             "version": row.version + 1, "updated_at": at},
         ).rowcount
         if moved != 1:
             raise ConcurrencyError(nik, row.version, None)
-        return int(
-            conn.execute(
-                events.insert().values(
-                    card_id=row.id, version=row.version + 1, trigger=request.trigger,
-                    from_state=row.state, to_state=new_state, actor=actor, reason=request.reason,
-                    occurred_at=at, recorded_at=_now(), lifecycle_hash=self.lifecycle.hash,
-                    idempotency_key=request.idempotency_key,
-                )
-            ).inserted_primary_key[0]
-        )
+        event = {
+            "card_id": row.id, "version": row.version + 1, "trigger": request.trigger,
+            "from_state": row.state, "to_state": new_state, "actor": actor,
+            "reason": request.reason, "occurred_at": at, "recorded_at": _now(),
+            "lifecycle_hash": self.lifecycle.hash, "idempotency_key": request.idempotency_key,
+        }
+        return int(conn.execute(events.insert(), event).inserted_primary_key[0])
 
     def _event(self, seq: int) -> Event:
         with self._transaction() as conn:
@@ -371,6 +390,13 @@ class Workflow:
             for kecamatan, state, count in conn.execute(query):
                 result.setdefault(kecamatan, {})[state] = count
         return result
+
+
+class _RollBack(Exception):
+    """Leaves a transaction without committing, carrying what it computed."""
+
+    def __init__(self, result: Registration) -> None:
+        self.result = result
 
 
 def _actor(actor: str | None) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DefinitionError
+from ..errors import DefinitionError, TransitionNotAllowed
 
 #: ``source = "*"`` in a definition: every non-terminal state.
 ANY_ACTIVE = "*"
@@ -68,6 +68,21 @@ class Lifecycle:
     def triggers_from(self, state: str) -> list[str]:
         """The triggers allowed from ``state``, in definition order."""
         return [t.trigger for t in self.transitions if t.source == state]
+
+    def fold(self, triggers: Iterable[str]) -> str:
+        """The state reached by firing ``triggers`` in order from the initial state.
+
+        Guards are not evaluated: this replays what was recorded.
+
+        :raises TransitionNotAllowed: a trigger the table forbids from the state reached.
+        """
+        state = self.initial
+        for trigger in triggers:
+            edge = self._table.get((state, trigger))
+            if edge is None:
+                raise TransitionNotAllowed(trigger, state, self.triggers_from(state))
+            state = edge.dest
+        return state
 
     def sources_of(self, trigger: str) -> list[str]:
         """The states ``trigger`` may fire from."""

@@ -1,0 +1,123 @@
+"""``ektp card``: one card, its transitions and its history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from .context import Settings, pass_settings
+from .output import emit_json, emit_table
+
+
+@click.group("card")
+def command() -> None:
+    """Show a card, fire a trigger on it, read its history.
+
+    \b
+    Example:
+      ektp card show 1671054509050001
+      ektp --actor op-1 card fire 1671054509050001 record
+    """
+
+
+@command.command("show")
+@click.argument("nik")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def show_command(settings: Settings, nik: str, as_json: bool) -> None:
+    """Show the card of NIK: resident, state and what may happen next.
+
+    \b
+    Example:
+      ektp card show 1671054509050001 --json
+    """
+    workflow = settings.workflow()
+    card = workflow.card(nik)
+    state = workflow.lifecycle.states[card.state]
+    next_triggers = workflow.lifecycle.triggers_from(card.state)
+    if as_json:
+        emit_json({**card.as_dict(), "label": state.label, "siak": state.siak, "next": next_triggers})
+        return
+    rows = [
+        ("NIK", card.nik),
+        ("name", card.name),
+        ("kecamatan", card.kecamatan),
+        ("born", f"{card.birth_date.isoformat()} ({'female' if card.sex == 'F' else 'male'})"),
+        ("applicant", "replacement (held an e-KTP before)" if card.had_ektp else "first-time"),
+        ("state", f"{card.state} (SIAK {state.siak})"),
+        ("meaning", state.label),
+        ("version", card.version),
+        ("since", card.updated_at.isoformat(timespec="seconds")),
+        ("next", ", ".join(next_triggers) or "nothing: terminal state"),
+    ]
+    for key, value in rows:
+        click.echo(f"{key + ':':<11}{value}")
+
+
+@command.command("fire")
+@click.argument("nik")
+@click.argument("trigger")
+@click.option("--reason", help="Why: recorded on the event.")
+@click.option("--key", "idempotency_key", help="Idempotency key: the same key applies once.")
+@click.option("--expected-version", type=int, help="Refuse if the card is no longer at this version.")
+@click.option(
+    "--at",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"]),
+    help="When it happened, e.g. 2026-11-28T09:30+0700 (default now; a bare date is UTC midnight).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the event as JSON.")
+@pass_settings
+def fire_command(
+    settings: Settings, nik: str, trigger: str, reason: str | None, idempotency_key: str | None,
+    expected_version: int | None, at: dt.datetime | None, as_json: bool,
+) -> None:
+    """Fire TRIGGER on the card of NIK (one transaction, one event).
+
+    `ektp states list` shows the triggers and where they may fire.
+
+    \b
+    Example:
+      ektp --actor kec-05/op-1 card fire 1671054509050001 record --reason "perekaman"
+      ektp --actor siak-adapter card fire 1671054509050001 submit --key prr-2026-0001
+    """
+    actor = settings.require_actor()
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    event = settings.workflow().fire(
+        nik, trigger, actor=actor, reason=reason, idempotency_key=idempotency_key,
+        expected_version=expected_version, at=at,
+    )
+    if as_json:
+        emit_json(event.as_dict())
+        return
+    click.echo(
+        f"{event.nik}: {event.from_state} -> {event.to_state} "
+        f"(event {event.seq}, version {event.version}, {event.trigger})"
+    )
+
+
+@command.command("history")
+@click.argument("nik")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def history_command(settings: Settings, nik: str, as_json: bool) -> None:
+    """Every event of the card of NIK, oldest first.
+
+    \b
+    Example:
+      ektp card history 1671054509050001
+    """
+    events = settings.workflow().history(nik)
+    if as_json:
+        emit_json([e.as_dict() for e in events])
+        return
+    emit_table(
+        ["seq", "v", "occurred", "trigger", "from", "to", "actor", "reason"],
+        [
+            (e.seq, e.version, e.occurred_at.isoformat(timespec="seconds"), e.trigger,
+             e.from_state or "-", e.to_state, e.actor, e.reason or "")
+            for e in events
+        ],
+        right=(0, 1),
+    )

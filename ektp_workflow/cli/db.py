@@ -1,0 +1,62 @@
+"""``ektp db``: create and upgrade the schema."""
+
+from __future__ import annotations
+
+import click
+
+from ..database import current_revision, head_revision, upgrade
+from .context import Settings, pass_settings
+from .output import emit_json
+
+
+@click.group("db")
+def command() -> None:
+    """Create, upgrade and inspect the database schema.
+
+    \b
+    Example:
+      ektp db upgrade
+      ektp --db postgresql+psycopg://localhost/ektp db current
+    """
+
+
+@command.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Migration to upgrade to.")
+@pass_settings
+def upgrade_command(settings: Settings, revision: str) -> None:
+    """Create the schema, or bring it up to date (safe to run again).
+
+    \b
+    Example:
+      ektp db upgrade
+    """
+    engine = settings.engine()
+    try:
+        reached = upgrade(engine, revision)
+    finally:
+        engine.dispose()
+    click.echo(f"database at revision {reached} (head {head_revision()})")
+
+
+@command.command("current")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def current_command(settings: Settings, as_json: bool) -> None:
+    """Show the schema revision of the database and the one this version needs.
+
+    \b
+    Example:
+      ektp db current --json
+    """
+    engine = settings.engine()
+    try:
+        with engine.connect() as conn:
+            found = current_revision(conn)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    if as_json:
+        emit_json({"current": found, "head": head, "up_to_date": found == head})
+        return
+    status = "up to date" if found == head else "run `ektp db upgrade`"
+    click.echo(f"current: {found or 'none (empty database)'}\nhead:    {head}\n{status}")

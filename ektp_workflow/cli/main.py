@@ -1,0 +1,50 @@
+"""The ``ektp`` group and its global options."""
+
+from __future__ import annotations
+
+import click
+
+from ..database import URL_VARIABLE, default_url
+from . import card, db, demo, residents, states
+from .context import ErrorHandlingGroup, Settings
+
+
+@click.group(cls=ErrorHandlingGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    "db_url",
+    envvar=URL_VARIABLE,
+    default=default_url,
+    show_default="sqlite:///ektp.db",
+    metavar="URL",
+    help=f"Database URL (env {URL_VARIABLE}), e.g. postgresql+psycopg://host/ektp.",
+)
+@click.option(
+    "--actor",
+    envvar="EKTP_ACTOR",
+    metavar="NAME",
+    help="Who makes the change (env EKTP_ACTOR); required by every command that changes data.",
+)
+@click.version_option(package_name="ektp_workflow")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str, actor: str | None) -> None:
+    """e-KTP workflow: card lifecycle, event log and blank allocation.
+
+    \b
+    Example:
+      ektp db upgrade
+      ektp --actor op-1 residents import residents.csv
+      ektp --actor op-1 card fire 1671054509050001 record
+    """
+    settings = Settings(db_url=db_url, actor=actor)
+    ctx.obj = settings
+    ctx.call_on_close(settings.close)
+
+
+for module in (db, residents, card, states, demo):
+    cli.add_command(module.command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="ektp")

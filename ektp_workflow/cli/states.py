@@ -1,0 +1,78 @@
+"""``ektp states``: the lifecycle, as a table or a diagram."""
+
+from __future__ import annotations
+
+import click
+
+from ..states import DIAGRAM_FORMATS, diagram
+from ..workflow import default_lifecycle
+from .output import emit_json, emit_table
+
+
+@click.group("states")
+def command() -> None:
+    """Show the card lifecycle: states, triggers, guards, diagrams.
+
+    \b
+    Example:
+      ektp states list
+      ektp states diagram --format dot > lifecycle.dot
+    """
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_command(as_json: bool) -> None:
+    """List the states and the transitions between them.
+
+    \b
+    Example:
+      ektp states list --json
+    """
+    lifecycle = default_lifecycle()
+    if as_json:
+        emit_json(
+            {
+                "name": lifecycle.name,
+                "hash": lifecycle.hash,
+                "initial": lifecycle.initial,
+                "states": [vars(s) for s in lifecycle.states.values()],
+                "transitions": [
+                    {**vars(t), "guards": list(t.guards), "effects": list(t.effects)}
+                    for t in lifecycle.transitions
+                ],
+            }
+        )
+        return
+    click.echo(f"{lifecycle.name} lifecycle {lifecycle.hash[:12]}, initial state {lifecycle.initial}\n")
+    emit_table(
+        ["state", "SIAK", "kind", "triggers out", "label"],
+        [
+            (s.name, s.siak, _kind(s.terminal, s.exceptional), ", ".join(lifecycle.triggers_from(s.name)) or "-", s.label)
+            for s in lifecycle.states.values()
+        ],
+    )
+    click.echo("")
+    emit_table(
+        ["trigger", "from", "to", "guards", "effects"],
+        [(t.trigger, t.source, t.dest, ", ".join(t.guards), ", ".join(t.effects)) for t in lifecycle.transitions],
+    )
+
+
+def _kind(terminal: bool, exceptional: bool) -> str:
+    words = [w for w, on in (("exceptional", exceptional), ("terminal", terminal)) if on]
+    return ", ".join(words) or "normal"
+
+
+@command.command("diagram")
+@click.option("--format", "fmt", type=click.Choice(DIAGRAM_FORMATS), default="mermaid", show_default=True)
+@click.option("--output", "-o", type=click.File("w"), default="-", help="File to write (default stdout).")
+def diagram_command(fmt: str, output: click.utils.LazyFile) -> None:
+    """Draw the lifecycle as Mermaid or Graphviz dot source.
+
+    \b
+    Example:
+      ektp states diagram --format mermaid
+      ektp states diagram --format dot | dot -Tsvg > lifecycle.svg
+    """
+    output.write(diagram(default_lifecycle(), fmt) + "\n")

@@ -1,0 +1,73 @@
+"""Fixtures: a fresh database for every test, on SQLite always and PostgreSQL when configured.
+
+Set ``EKTP_TEST_DATABASE_URL`` (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``)
+to run every storage test on PostgreSQL too; each test gets its own schema there.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from ektp_workflow import Workflow, create_engine, upgrade
+from ektp_workflow.schema import metadata
+
+PG_VARIABLE = "EKTP_TEST_DATABASE_URL"
+
+
+def _postgresql_url() -> str | None:
+    return os.environ.get(PG_VARIABLE) or None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """A URL to an empty database of each kind (not yet migrated)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ektp.db'}"
+        return
+    base = _postgresql_url()
+    if base is None:
+        pytest.skip(f"PostgreSQL tests need {PG_VARIABLE}")
+    yield from _postgresql_schema(base)
+
+
+def _postgresql_schema(base: str) -> Iterator[str]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    """An engine on a freshly migrated database."""
+    engine = create_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def workflow(engine: sa.Engine) -> Workflow:
+    return Workflow(engine)
+
+
+def snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to show that a refused command changed nothing."""
+    with engine.connect() as conn:
+        return {
+            table.name: sorted(tuple(map(repr, row)) for row in conn.execute(sa.select(table)))
+            for table in metadata.sorted_tables
+        }

@@ -1,0 +1,128 @@
+"""The lifecycle is data, checked when it loads; one shared Machine runs it."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from importlib import resources
+from typing import Any
+
+import pytest
+import transitions
+
+from ektp_workflow import Workflow, default_lifecycle
+from ektp_workflow.errors import DefinitionError
+from ektp_workflow.guards import EFFECTS, GUARDS
+from ektp_workflow.states import diagram, lifecycle_from_dict, load_lifecycle
+
+from .factories import make_resident
+
+SHIPPED = tomllib.loads((resources.files("ektp_workflow.states") / "lifecycle.toml").read_text("utf-8"))
+
+
+def load(data: dict[str, Any]) -> Any:
+    return lifecycle_from_dict(data, "test.toml", GUARDS, EFFECTS)
+
+
+def edited(change: Any) -> dict[str, Any]:
+    data = copy.deepcopy(SHIPPED)
+    change(data)
+    return data
+
+
+def test_the_shipped_lifecycle_has_the_e_ktp_states_and_metadata() -> None:
+    lifecycle = default_lifecycle()
+    assert lifecycle.initial == "unrecorded"
+    assert set(lifecycle.states) == {
+        "unrecorded", "recorded", "prr", "deduplicated", "allocated", "printed", "collected",
+        "duplicate", "enroll_failed", "deceased", "moved",
+    }
+    assert {n for n, s in lifecycle.states.items() if s.terminal} == {"deceased", "moved"}
+    assert lifecycle.states["duplicate"].siak == "DUPLICATE_RECORD"
+    assert all(s.label for s in lifecycle.states.values())
+
+
+def test_die_and_move_out_fire_from_every_non_terminal_state() -> None:
+    lifecycle = default_lifecycle()
+    active = {n for n, s in lifecycle.states.items() if not s.terminal}
+    assert set(lifecycle.sources_of("die")) == active == set(lifecycle.sources_of("move_out"))
+
+
+def test_the_hash_ignores_formatting_but_not_content() -> None:
+    assert load(copy.deepcopy(SHIPPED)).hash == default_lifecycle().hash
+    changed = edited(lambda d: d["states"]["prr"].update(label="Menunggu"))
+    assert load(changed).hash != default_lifecycle().hash
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(initial="nowhere"), "initial: 'nowhere' is not a declared state"),
+        (lambda d: d["transitions"].append({"trigger": "revive", "source": "deceased", "dest": "recorded"}),
+         "states.deceased: terminal, but has exits"),
+        (lambda d: d["states"].update(limbo={"label": "x", "siak": "X"}), "states.limbo: not reachable"),
+        (lambda d: d["transitions"].append({"trigger": "hold", "source": "collected", "dest": "limbo"})
+         or d["states"].update(limbo={"label": "x", "siak": "X"}) or _only_exit_to_self(d, "limbo"),
+         "states.limbo: a trap"),
+        (lambda d: d["transitions"][0].update(guards=["is_blessed"]), "unknown guard 'is_blessed'"),
+        (lambda d: d["transitions"][0].update(effects=["send_sms"]), "unknown effect 'send_sms'"),
+        (lambda d: d["transitions"][0].update(dest="recordd"), "dest: 'recordd' is not a declared state"),
+        (lambda d: d["transitions"][0].update(trigger="print card"), "expected an identifier"),
+        (lambda d: d["states"]["prr"].update(colour="red"), "states.prr: unknown keys ['colour']"),
+        (lambda d: d["states"]["prr"].pop("siak"), "states.prr.siak: expected a non-empty string"),
+        (lambda d: d["transitions"].append({"trigger": "record", "source": "unrecorded", "dest": "prr"}),
+         "fires twice from 'unrecorded'"),
+    ],
+)
+def test_an_invalid_definition_is_refused_naming_the_key(change: Any, message: str) -> None:
+    with pytest.raises(DefinitionError) as refused:
+        load(edited(change))
+    assert message in str(refused.value)
+    assert "test.toml" in str(refused.value)
+
+
+def _only_exit_to_self(data: dict[str, Any], state: str) -> None:
+    # A state whose only way out leads back into itself (die/move_out excluded).
+    data["states"][state]["terminal"] = False
+    for t in data["transitions"]:
+        if t["source"] == "*":
+            t["source"] = [s for s, spec in data["states"].items() if not spec.get("terminal") and s != state]
+
+
+def test_a_file_that_is_not_toml_is_refused_with_its_name(tmp_path: Any) -> None:
+    bad = tmp_path / "lifecycle.toml"
+    bad.write_text("initial = \n", encoding="utf-8")
+    with pytest.raises(DefinitionError, match="lifecycle.toml: cannot read"):
+        load_lifecycle(bad, GUARDS, EFFECTS)
+
+
+def test_fold_replays_triggers_through_the_table() -> None:
+    lifecycle = default_lifecycle()
+    assert lifecycle.fold(["record", "submit", "flag_duplicate", "resolve_duplicate"]) == "deduplicated"
+    with pytest.raises(Exception, match="'print_card' is not allowed from state 'recorded'"):
+        lifecycle.fold(["record", "print_card"])
+
+
+def test_no_machine_is_built_per_card(workflow: Workflow, monkeypatch: pytest.MonkeyPatch) -> None:
+    built = []
+    original = transitions.Machine.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(transitions.Machine, "__init__", counting)
+    residents = [make_resident() for _ in range(25)]
+    workflow.register(residents, actor="test")
+    for resident in residents:
+        workflow.fire(resident.nik, "record", actor="test")
+        workflow.fire(resident.nik, "submit", actor="test")
+    assert built == []
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot"])
+def test_diagrams_show_every_trigger_and_guard(fmt: str) -> None:
+    text = diagram(default_lifecycle(), fmt)
+    for trigger in default_lifecycle().triggers:
+        assert trigger in text
+    assert "allocate [blank_available]" in text
