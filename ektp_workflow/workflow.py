@@ -327,6 +327,16 @@ class Workflow:
         with self._transaction() as conn:
             ledger.distribute(conn, reference, normalised, by)
 
+    def blank_stock(self) -> list[ledger.StockLine]:
+        """Blanks per batch: undistributed at the city, and per kecamatan by status."""
+        with self._transaction() as conn:
+            return ledger.stock(conn)
+
+    def stock_problems(self) -> list[str]:
+        """Every way the blank balances disagree with the ledger entries or the cards."""
+        with self._transaction() as conn:
+            return ledger.conservation_problems(conn)
+
     # -- reads -----------------------------------------------------------------
 
     def card(self, nik: str) -> Card:

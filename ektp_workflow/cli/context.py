@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pathlib import Path
+
 import click
+import sqlalchemy as sa
 
 from ..database import create_engine
 from ..errors import (
@@ -35,6 +38,7 @@ class Settings:
     def workflow(self) -> Workflow:
         """The workflow on ``--db``, opened once per command."""
         if self._workflow is None:
+            _refuse_missing_sqlite_file(self.db_url)
             self._workflow = Workflow.open(self.db_url)
         return self._workflow
 
@@ -56,6 +60,14 @@ class Settings:
 
 
 pass_settings = click.make_pass_decorator(Settings)
+
+
+def _refuse_missing_sqlite_file(url: str) -> None:
+    # Opening a missing SQLite file would create an empty one as a side effect.
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).exists():
+            raise SchemaError(f"no database file {parsed.database}; create it with `ektp db upgrade`")
 
 
 def exit_code_for(error: WorkflowError) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..database import URL_VARIABLE, default_url
+from ..database import DEFAULT_URL, URL_VARIABLE
 from . import card, db, demo, residents, states
 from .context import ErrorHandlingGroup, Settings
 
@@ -14,8 +14,8 @@ from .context import ErrorHandlingGroup, Settings
     "--db",
     "db_url",
     envvar=URL_VARIABLE,
-    default=default_url,
-    show_default="sqlite:///ektp.db",
+    default=DEFAULT_URL,
+    show_default=True,
     metavar="URL",
     help=f"Database URL (env {URL_VARIABLE}), e.g. postgresql+psycopg://host/ektp.",
 )
