@@ -27,3 +27,14 @@ def test_the_ektp_console_script_is_installed_by_the_package() -> None:
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
     assert "ektp = ektp_workflow.cli:main" in config["options.entry_points"]["console_scripts"]
+
+
+def test_every_subpackage_is_listed_for_installation() -> None:
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "ektp_workflow").rglob("__init__.py")
+    }
+    assert found <= listed, f"add {sorted(found - listed)} to [options] packages in setup.cfg"
