@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from . import clock
+from .clock import WIB
 from .nik import parse_nik
 from .regions import Region, kecamatan_in
 from .residents import ResidentRecord
@@ -21,7 +23,7 @@ from .workflow import FireRequest, Workflow
 CITY = "16.71"  # Kota Palembang
 PALEMBANG_POPULATION = 1_801_367
 #: Recording in the demo runs from this date to the day it is run.
-HISTORY_START = dt.datetime(2024, 1, 2, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+HISTORY_START = dt.datetime(2024, 1, 2, 8, 0, tzinfo=WIB)
 
 # Share of residents born outside Palembang (their NIK carries another region).
 BORN_ELSEWHERE = 0.15
@@ -102,16 +104,16 @@ def history(records: list[ResidentRecord], seed: int, now: dt.datetime) -> list[
 
 def _card_path(rng: random.Random, record: ResidentRecord, now: dt.datetime) -> Iterator[FireRequest]:
     span = (now - HISTORY_START).days
-    clock = HISTORY_START + dt.timedelta(days=rng.uniform(0, span * 0.8), hours=rng.uniform(0, 8))
+    when = HISTORY_START + dt.timedelta(days=rng.uniform(0, span * 0.8), hours=rng.uniform(0, 8))
     steps = _steps(rng) if rng.random() < RECORDING_RATE else []
     sixteen = _birthday(record.birth_date or parse_nik(record.nik).birth_date, 16)
-    if steps and clock.date() < sixteen:
-        clock = dt.datetime.combine(sixteen, clock.timetz()) + dt.timedelta(days=rng.randint(0, 60))
+    if steps and when.date() < sixteen:
+        when = dt.datetime.combine(sixteen, when.timetz()) + dt.timedelta(days=rng.randint(0, 60))
     for trigger, days in steps + _exit(rng):
-        clock += dt.timedelta(days=days, minutes=rng.uniform(1, 240))
-        if clock >= now:
+        when += dt.timedelta(days=days, minutes=rng.uniform(1, 240))
+        if when >= now:
             return
-        yield FireRequest(record.nik, trigger, at=clock)
+        yield FireRequest(record.nik, trigger, at=when)
 
 
 def _birthday(born: dt.date, years: int) -> dt.date:
@@ -146,7 +148,7 @@ def _exit(rng: random.Random) -> list[tuple[str, float]]:
 
 def run(workflow: Workflow, residents: int, seed: int, actor: str) -> DemoSummary:
     """Register a synthetic city and play its history into ``workflow``."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     records = population(residents, seed, now.date())
     registered_at = min(HISTORY_START, now)
     workflow.register(records, actor=actor, at=registered_at, source="demo population")

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .clock import now
 from .errors import InputFileError, RowProblem, WorkflowError
 from .records import REGISTER
 from .residents import ResidentRecord, ValidResident, validate_resident
@@ -132,14 +133,14 @@ def _insert(
         cards.insert(),
         [{"id": i, "state": lifecycle.initial, "version": 1, "updated_at": at} for i in ids],
     )
-    now = dt.datetime.now(dt.timezone.utc)
+    written = now()
     conn.execute(
         events.insert(),
         [
             {
                 "card_id": i, "version": 1, "trigger": REGISTER, "from_state": None,
                 "to_state": lifecycle.initial, "actor": actor, "reason": None, "occurred_at": at,
-                "recorded_at": now, "lifecycle_hash": lifecycle.hash, "idempotency_key": None,
+                "recorded_at": written, "lifecycle_hash": lifecycle.hash, "idempotency_key": None,
             }
             for i in ids
         ],

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import ledger
+from .clock import now
 from .database import check_schema, create_engine, default_url, translate_errors
 from .errors import (
     CardNotFound,
@@ -274,7 +275,7 @@ class Workflow:
         event = {
             "card_id": row.id, "version": row.version + 1, "trigger": request.trigger,
             "from_state": row.state, "to_state": new_state, "actor": actor,
-            "reason": request.reason, "occurred_at": at, "recorded_at": _now(),
+            "reason": request.reason, "occurred_at": at, "recorded_at": now(),
             "lifecycle_hash": self.lifecycle.hash, "idempotency_key": request.idempotency_key,
         }
         return int(conn.execute(events.insert(), event).inserted_primary_key[0])
@@ -311,7 +312,7 @@ class Workflow:
 
         :raises StockError: the count is not positive or the reference already used.
         """
-        by = ledger.Movement(_actor(actor), _now(), reason)
+        by = ledger.Movement(_actor(actor), now(), reason)
         with self._transaction() as conn:
             ledger.receive(conn, reference, count, received_on or by.at.date(), by)
 
@@ -322,7 +323,7 @@ class Workflow:
 
         :raises StockError: the batch has fewer undistributed blanks than asked for.
         """
-        by = ledger.Movement(_actor(actor), _now(), reason)
+        by = ledger.Movement(_actor(actor), now(), reason)
         normalised = {kecamatan_of(code).code: n for code, n in counts.items()}
         with self._transaction() as conn:
             ledger.distribute(conn, reference, normalised, by)
@@ -416,15 +417,11 @@ def _actor(actor: str | None) -> str:
     return text
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def _event_time(at: dt.datetime | None) -> dt.datetime:
     if at is None:
-        return _now()
+        return now()
     if at.tzinfo is None or at.utcoffset() is None:
         raise InvalidTime(f"event time {at.isoformat()} has no timezone; give one, e.g. +07:00")
-    if at > _now() + FUTURE_TOLERANCE:
+    if at > now() + FUTURE_TOLERANCE:
         raise InvalidTime(f"event time {at.isoformat()} is in the future")
-    return at.astimezone(dt.timezone.utc)
+    return at

@@ -8,6 +8,7 @@ from collections import deque
 import pytest
 import sqlalchemy as sa
 
+from ektp_workflow import clock
 from ektp_workflow import TransitionNotAllowed, Workflow, WorkflowError, default_lifecycle
 from ektp_workflow.errors import CardNotFound, GuardFailed, InvalidNIK, MissingActor, UnknownTrigger
 
@@ -91,7 +92,7 @@ def test_terminal_states_allow_nothing(workflow: Workflow) -> None:
 
 
 def test_recording_a_15_year_old_is_refused_by_the_age_guard(workflow: Workflow, engine: sa.Engine) -> None:
-    today = dt.date.today()
+    today = clock.now().date()
     nik = card_in(workflow, "unrecorded", born=today.replace(year=today.year - 16) + dt.timedelta(days=1))
     before = snapshot(engine)
     with pytest.raises(GuardFailed) as refused:
@@ -101,11 +102,9 @@ def test_recording_a_15_year_old_is_refused_by_the_age_guard(workflow: Workflow,
     assert snapshot(engine) == before
 
 
-def test_recording_on_the_16th_birthday_is_allowed(workflow: Workflow) -> None:
-    today = dt.date.today()
-    born = dt.date(today.year - 16, today.month, min(today.day, 28))
-    at = dt.datetime.combine(born.replace(year=born.year + 16), dt.time(9), dt.timezone.utc)
-    nik = card_in(workflow, "unrecorded", registered_at=at - dt.timedelta(hours=1), born=born)
+def test_recording_on_the_16th_birthday_is_allowed_in_local_time(workflow: Workflow) -> None:
+    at = dt.datetime(2016, 3, 15, 0, 30, tzinfo=clock.WIB)  # still 14 March in UTC
+    nik = card_in(workflow, "unrecorded", registered_at=at - dt.timedelta(days=30), born=dt.date(2000, 3, 15))
     assert workflow.fire(nik, "record", actor=ACTOR, at=at).to_state == "recorded"
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import click
 
+from ..clock import WIB
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
 
@@ -48,7 +49,7 @@ def show_command(settings: Settings, nik: str, as_json: bool) -> None:
         ("state", f"{card.state} (SIAK {state.siak})"),
         ("meaning", state.label),
         ("version", card.version),
-        ("since", card.updated_at.isoformat(timespec="seconds")),
+        ("since", card.updated_at.astimezone(WIB).isoformat(timespec="seconds")),
         ("next", ", ".join(next_triggers) or "nothing: terminal state"),
     ]
     for key, value in rows:
@@ -63,8 +64,8 @@ def show_command(settings: Settings, nik: str, as_json: bool) -> None:
 @click.option("--expected-version", type=int, help="Refuse if the card is no longer at this version.")
 @click.option(
     "--at",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"]),
-    help="When it happened, e.g. 2026-11-28T09:30+0700 (default now; a bare date is UTC midnight).",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
+    help="When it happened, e.g. 2026-11-28T09:30+0700 (default now; without a zone, WIB).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the event as JSON.")
 @pass_settings
@@ -83,7 +84,7 @@ def fire_command(
     """
     actor = settings.require_actor()
     if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=dt.timezone.utc)
+        at = at.replace(tzinfo=WIB)
     event = settings.workflow().fire(
         nik, trigger, actor=actor, reason=reason, idempotency_key=idempotency_key,
         expected_version=expected_version, at=at,
@@ -115,7 +116,7 @@ def history_command(settings: Settings, nik: str, as_json: bool) -> None:
     emit_table(
         ["seq", "v", "occurred", "trigger", "from", "to", "actor", "reason"],
         [
-            (e.seq, e.version, e.occurred_at.isoformat(timespec="seconds"), e.trigger,
+            (e.seq, e.version, e.occurred_at.astimezone(WIB).isoformat(timespec="seconds"), e.trigger,
              e.from_state or "-", e.to_state, e.actor, e.reason or "")
             for e in events
         ],
