@@ -177,3 +177,13 @@ class InputFileError(WorkflowError):
 
 class StockError(WorkflowError):
     """A movement of blank cards is impossible: not enough stock, unknown batch, ..."""
+
+
+class RuleSetError(WorkflowError):
+    """A rule set is invalid; ``problems`` name the file, the key and what is expected."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        listing = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"invalid rule set {source}:\n{listing}")

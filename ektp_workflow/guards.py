@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from . import ledger
 from .nik import age_on
+from .schema import residents
 from .states.machine import Effect, Guard
 
 RECORDING_AGE = 16
@@ -67,6 +68,11 @@ def consume_blank(ctx: FireContext) -> None:
     ledger.consume(ctx.conn, ctx.card_id, ctx.new_version, ctx.kecamatan, ctx.movement)
 
 
+def mark_ektp_holder(ctx: FireContext) -> None:
+    """The resident now holds an e-KTP: a later card (``replace``) is a replacement."""
+    ctx.conn.execute(residents.update().where(residents.c.id == ctx.card_id).values(had_ektp=True))
+
+
 GUARDS: dict[str, Guard] = {
     "age_at_least_16": age_at_least_16,
     "blank_available": blank_available,
@@ -75,4 +81,5 @@ EFFECTS: dict[str, Effect] = {
     "reserve_blank": reserve_blank,
     "release_blank": release_blank,
     "consume_blank": consume_blank,
+    "mark_ektp_holder": mark_ektp_holder,
 }

@@ -70,6 +70,14 @@ def distribute(conn: Connection, reference: str, counts: dict[str, int], by: Mov
             _entry(conn, batch_id, kecamatan, "distributed", count, by)
 
 
+def undistributed(conn: Connection, reference: str) -> int:
+    """Blanks of a batch still at the city.
+
+    :raises StockError: no batch has this reference.
+    """
+    return _batch(conn, reference)[1]
+
+
 def unallocated_at(conn: Connection, kecamatan: str) -> int:
     """Blanks at a kecamatan that are not reserved for any card."""
     total = conn.scalar(
@@ -227,6 +235,42 @@ def _cards_holding(conn: Connection) -> dict[tuple[str, str], int]:
         .group_by(blank_batches.c.reference, residents.c.kecamatan)
     )
     return {(ref, kec): int(n) for ref, kec, n in conn.execute(query)}
+
+
+def spoil(conn: Connection, kecamatan: str, count: int, by: Movement) -> None:
+    """Record ``count`` unreserved blanks at a kecamatan ruined in printing, oldest batch first.
+
+    :raises StockError: the count is not positive or more than the unreserved stock there.
+    """
+    if count <= 0:
+        raise StockError(f"spoil at {kecamatan}: count must be positive, got {count}")
+    available = unallocated_at(conn, kecamatan)
+    if count > available:
+        raise StockError(f"cannot spoil {count} blanks at kecamatan {kecamatan}: {available} unreserved there")
+    left = count
+    for batch_id in _batches_with_stock(conn, kecamatan):
+        have = conn.scalar(
+            sa.select(blank_stock.c.unallocated).where(
+                blank_stock.c.batch_id == batch_id, blank_stock.c.kecamatan == kecamatan
+            )
+        )
+        take = min(left, int(have or 0))
+        moved = conn.execute(
+            blank_stock.update()
+            .where(
+                blank_stock.c.batch_id == batch_id,
+                blank_stock.c.kecamatan == kecamatan,
+                blank_stock.c.unallocated >= take,
+            )
+            .values(unallocated=blank_stock.c.unallocated - take, spoiled=blank_stock.c.spoiled + take)
+        ).rowcount
+        if moved != 1:
+            raise StockError(f"stock at kecamatan {kecamatan} changed concurrently; run the command again")
+        _entry(conn, batch_id, kecamatan, "spoiled", take, by)
+        left -= take
+        if left == 0:
+            return
+    raise StockError(f"cannot spoil {count} blanks at kecamatan {kecamatan}: stock changed concurrently")
 
 
 def _settle(

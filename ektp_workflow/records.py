@@ -52,6 +52,10 @@ class Event:
     recorded_at: dt.datetime
     lifecycle_hash: str
     idempotency_key: str | None
+    #: the rule-set version that decided (allocation events), else None.
+    rule_set_version: int | None
+    #: the run the event belongs to (an allocation, a bulk job), else None.
+    batch_id: str | None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (times as ISO 8601 strings)."""
@@ -87,6 +91,8 @@ EVENT_COLUMNS = (
     events.c.recorded_at,
     events.c.lifecycle_hash,
     events.c.idempotency_key,
+    events.c.rule_set_version,
+    events.c.batch_id,
 )
 EVENT_FROM = events.join(residents, events.c.card_id == residents.c.id)
 

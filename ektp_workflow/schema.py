@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -76,6 +77,9 @@ residents = Table(
     Column("sex", String(1), nullable=False),
     # True when the resident held an e-KTP before: their next card is a replacement.
     Column("had_ektp", Boolean, nullable=False),
+    # Flags the 2020 circular's priority tiers read.
+    Column("disaster_victim", Boolean, nullable=False, server_default=false()),
+    Column("suket", Boolean, nullable=False, server_default=false()),
     Column("registered_at", UTCDateTime, nullable=False),
     CheckConstraint("sex IN ('F', 'M')", name="sex"),
 )
@@ -114,6 +118,10 @@ events = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("lifecycle_hash", String(64), nullable=False),
     Column("idempotency_key", Text, nullable=True, unique=True),
+    # The rule set that decided, for events an allocation made ...
+    Column("rule_set_version", Integer, nullable=True),
+    # ... and the run (allocation, bulk job) the event belongs to.
+    Column("batch_id", Text, nullable=True),
     UniqueConstraint("card_id", "version"),
 )
 
@@ -168,3 +176,28 @@ blank_entries = Table(
     ),
 )
 Index("ix_blank_entries_card_id", blank_entries.c.card_id)
+
+# Immutable versions of the allocation rules, as operators wrote them.
+rule_sets = Table(
+    "rule_sets",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+)
+
+# Which version is active: the latest activation wins. Append-only.
+rule_set_activations = Table(
+    "rule_set_activations",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("version", Integer, ForeignKey("rule_sets.version"), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    CheckConstraint("action IN ('apply', 'rollback')", name="action"),
+)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -13,8 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from . import ledger
+from .allocation import AllocationPlan, plan_allocation, read_applicants, read_stock
+from .blanks import Blanks
 from .clock import now
+from .provenance import event_time, require_actor
 from .database import check_schema, create_engine, default_url, translate_errors
 from .errors import (
     CardNotFound,
@@ -38,12 +42,12 @@ from .records import (
 from .regions import kecamatan_of
 from .registration import Registration, register_residents
 from .residents import ResidentRecord
+from .rules import store as rulestore
+from .rules.book import RuleBook
+from .rules.registry import available_rules
+from .rules.ruleset import RuleSet
 from .schema import cards, events, residents
 from .states import CardSubject, CompiledMachine, Lifecycle, load_lifecycle
-
-#: An event time may run ahead of the database clock by this much (clock skew).
-FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-
 
 @functools.cache
 def default_lifecycle() -> Lifecycle:
@@ -109,6 +113,10 @@ class Workflow:
         self._engine = bind if isinstance(bind, Engine) else None
         self._connection = bind if isinstance(bind, Connection) else None
         self._owns_engine = False
+        #: the blank stock: receive, distribute, spoil, count.
+        self.blanks = Blanks(self)
+        #: the allocation rule sets: active, history, apply, rollback, diff.
+        self.rules = RuleBook(self)
         with self._transaction() as conn:
             check_schema(conn)
 
@@ -182,7 +190,7 @@ class Workflow:
 
         :param dry_run: check everything and report what would be added; write nothing.
         """
-        actor, when = _actor(actor), _event_time(at)
+        actor, when = require_actor(actor), event_time(at)
         try:
             with self._transaction() as conn:
                 result = register_residents(conn, numbered, actor, when, self.lifecycle, source)
@@ -215,7 +223,7 @@ class Workflow:
         :raises ConcurrencyError: the card changed since ``expected_version``.
         """
         request = FireRequest(nik, trigger, reason, at, idempotency_key)
-        actor = _actor(actor)
+        actor = require_actor(actor)
         if idempotency_key is not None and (done := self._event_for_key(request)):
             return done
         try:
@@ -235,7 +243,7 @@ class Workflow:
         Requests whose idempotency key was already used are skipped.
         :returns: how many transitions were applied.
         """
-        actor = _actor(actor)
+        actor = require_actor(actor)
         applied = 0
         with self._transaction() as conn:
             for request in requests:
@@ -246,7 +254,12 @@ class Workflow:
         return applied
 
     def _apply(
-        self, conn: Connection, request: FireRequest, actor: str, expected_version: int | None
+        self,
+        conn: Connection,
+        request: FireRequest,
+        actor: str,
+        expected_version: int | None,
+        provenance: Mapping[str, Any] | None = None,
     ) -> int:
         nik = parse_nik(request.nik).value
         row = conn.execute(_CARD_FOR_UPDATE, {"nik": nik}).first()
@@ -254,7 +267,7 @@ class Workflow:
             raise CardNotFound(nik)
         if expected_version is not None and row.version != expected_version:
             raise ConcurrencyError(nik, expected_version, row.version)
-        at = _event_time(request.at)
+        at = event_time(request.at)
         if at < row.updated_at:
             raise InvalidTime(
                 f"card {nik}: event time {at.isoformat()} is before its last event "
@@ -277,6 +290,7 @@ class Workflow:
             "from_state": row.state, "to_state": new_state, "actor": actor,
             "reason": request.reason, "occurred_at": at, "recorded_at": now(),
             "lifecycle_hash": self.lifecycle.hash, "idempotency_key": request.idempotency_key,
+            "rule_set_version": None, "batch_id": None, **(provenance or {}),
         }
         return int(conn.execute(events.insert(), event).inserted_primary_key[0])
 
@@ -302,41 +316,48 @@ class Workflow:
             )
         return event
 
-    # -- blanks ----------------------------------------------------------------
+    # -- allocation ------------------------------------------------------------
 
-    def receive_blanks(
-        self, reference: str, count: int, *, actor: str, received_on: dt.date | None = None,
-        reason: str | None = None,
-    ) -> None:
-        """Record a batch of ``count`` blanks shipped to the city.
+    def plan_allocation(
+        self, *, kecamatan: str | None = None, rule_set: RuleSet | None = None, day: dt.date | None = None
+    ) -> AllocationPlan:
+        """Who would get a blank now, under the active rule set or ``rule_set``; writes nothing."""
+        with self._transaction() as conn:
+            return self._plan(conn, kecamatan, rule_set, day or now().date())
 
-        :raises StockError: the count is not positive or the reference already used.
+    def allocate(self, *, actor: str, kecamatan: str | None = None, dry_run: bool = False) -> AllocationPlan:
+        """Reserve each kecamatan's unreserved blanks for its queue, in the active rules' order.
+
+        One transaction: ``allocate`` fires on every chosen card, each event recording
+        the rule-set version and the run id. ``dry_run`` plans and writes nothing.
+
+        :raises TransitionNotAllowed: a card changed between planning and writing
+            (nothing is written; run it again).
         """
-        by = ledger.Movement(_actor(actor), now(), reason)
+        actor = require_actor(actor)
         with self._transaction() as conn:
-            ledger.receive(conn, reference, count, received_on or by.at.date(), by)
+            plan = self._plan(conn, kecamatan, None, now().date())
+            if dry_run:
+                return plan
+            run_id = f"allocation-{uuid.uuid4().hex[:12]}"
+            provenance = {"rule_set_version": plan.rule_set_version, "batch_id": run_id}
+            reason = f"allocation under rule set version {plan.rule_set_version}"
+            for applicant in plan.chosen():
+                self._apply(conn, FireRequest(applicant.nik, "allocate", reason), actor, None, provenance)
+        return dataclasses.replace(plan, run_id=run_id)
 
-    def distribute_blanks(
-        self, reference: str, counts: dict[str, int], *, actor: str, reason: str | None = None
-    ) -> None:
-        """Move blanks of a batch to kecamatan offices: ``{"16.71.05": 300, ...}``.
-
-        :raises StockError: the batch has fewer undistributed blanks than asked for.
-        """
-        by = ledger.Movement(_actor(actor), now(), reason)
-        normalised = {kecamatan_of(code).code: n for code, n in counts.items()}
-        with self._transaction() as conn:
-            ledger.distribute(conn, reference, normalised, by)
-
-    def blank_stock(self) -> list[ledger.StockLine]:
-        """Blanks per batch: undistributed at the city, and per kecamatan by status."""
-        with self._transaction() as conn:
-            return ledger.stock(conn)
-
-    def stock_problems(self) -> list[str]:
-        """Every way the blank balances disagree with the ledger entries or the cards."""
-        with self._transaction() as conn:
-            return ledger.conservation_problems(conn)
+    def _plan(
+        self, conn: Connection, kecamatan: str | None, rule_set: RuleSet | None, day: dt.date
+    ) -> AllocationPlan:
+        code = kecamatan_of(kecamatan).code if kecamatan is not None else None
+        stored = rulestore.active(conn)
+        chosen = rule_set or stored.rule_set
+        version = stored.version if rule_set is None else 0
+        rules = available_rules()
+        return plan_allocation(
+            read_applicants(conn, code), read_stock(conn, code),
+            [q.instantiate(rules) for q in chosen.queue], day, version, chosen.hash,
+        )
 
     # -- reads -----------------------------------------------------------------
 
@@ -410,18 +431,3 @@ class _RollBack(Exception):
         self.result = result
 
 
-def _actor(actor: str | None) -> str:
-    text = (actor or "").strip()
-    if not text:
-        raise MissingActor()
-    return text
-
-
-def _event_time(at: dt.datetime | None) -> dt.datetime:
-    if at is None:
-        return now()
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidTime(f"event time {at.isoformat()} has no timezone; give one, e.g. +07:00")
-    if at > now() + FUTURE_TOLERANCE:
-        raise InvalidTime(f"event time {at.isoformat()} is in the future")
-    return at

@@ -25,8 +25,8 @@ def test_random_triggers_never_leave_the_table_and_state_equals_the_fold(
     resident = make_resident(born=dt.date(1980, 1, 1))
     workflow.register([resident], actor=ACTOR)
     reference = f"b-{resident.nik}"
-    workflow.receive_blanks(reference, 3, actor=ACTOR)
-    workflow.distribute_blanks(reference, {resident.kecamatan: 3}, actor=ACTOR)
+    workflow.blanks.receive(reference, 3, actor=ACTOR)
+    workflow.blanks.distribute(reference, counts={resident.kecamatan: 3}, actor=ACTOR)
     expected = LIFECYCLE.initial
     for trigger in triggers:
         edge = LIFECYCLE.transition(expected, trigger)
@@ -51,4 +51,4 @@ def test_random_triggers_never_leave_the_table_and_state_equals_the_fold(
             .where(residents.c.nik == resident.nik)
         )
     assert (held is not None) == (card.state == "allocated"), "a card holds a blank exactly while allocated"
-    assert workflow.stock_problems() == []
+    assert workflow.blanks.problems() == []

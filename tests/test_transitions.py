@@ -48,8 +48,8 @@ def card_in(
 
 def stock_blanks(workflow: Workflow, kecamatan: str, count: int = 5) -> None:
     reference = f"test-batch-{kecamatan}-{dt.datetime.now().timestamp()}"
-    workflow.receive_blanks(reference, count, actor=ACTOR)
-    workflow.distribute_blanks(reference, {kecamatan: count}, actor=ACTOR)
+    workflow.blanks.receive(reference, count, actor=ACTOR)
+    workflow.blanks.distribute(reference, counts={kecamatan: count}, actor=ACTOR)
 
 
 @pytest.mark.parametrize(

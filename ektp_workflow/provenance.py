@@ -1,0 +1,36 @@
+"""Who makes a change and when it happened: checked before anything is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .clock import now
+from .errors import InvalidTime, MissingActor
+
+#: An event time may run ahead of this machine's clock by this much (clock skew).
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+def require_actor(actor: str | None) -> str:
+    """The actor, stripped.
+
+    :raises MissingActor: no actor, or only white space.
+    """
+    text = (actor or "").strip()
+    if not text:
+        raise MissingActor()
+    return text
+
+
+def event_time(at: dt.datetime | None) -> dt.datetime:
+    """When a change happened: ``at`` if given (timezone-aware, not in the future), else now.
+
+    :raises InvalidTime: ``at`` has no timezone or lies in the future.
+    """
+    if at is None:
+        return now()
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidTime(f"event time {at.isoformat()} has no timezone; give one, e.g. +07:00")
+    if at > now() + FUTURE_TOLERANCE:
+        raise InvalidTime(f"event time {at.isoformat()} is in the future")
+    return at

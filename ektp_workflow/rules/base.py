@@ -1,0 +1,111 @@
+"""What an allocation rule is: a named class with a parameter schema.
+
+Two kinds:
+
+- a **queue rule** orders the applicants waiting for a blank in one kecamatan: it
+  gives each applicant a sort key, lower first. A rule set lists several; their keys
+  compare in order, and ties are finally broken by waiting time and NIK.
+- a **split rule** divides blanks between kecamatan according to their demand.
+
+A third-party rule is any class with these attributes, published under the
+entry-point group ``ektp_workflow.rules``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+QUEUE = "queue"
+SPLIT = "split"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a rule: its type, default and bounds, for validation and help."""
+
+    type: type
+    help: str
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+    def describe(self) -> str:
+        """Short text for ``ektp rules list``: type, bounds and default."""
+        parts = [self.type.__name__]
+        if self.minimum is not None:
+            parts.append(f">= {self.minimum}")
+        if self.maximum is not None:
+            parts.append(f"<= {self.maximum}")
+        parts.append("required" if self.required else f"default {self.default}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Applicant:
+    """A card waiting for a blank, as rules see it."""
+
+    nik: str
+    kecamatan: str
+    birth_date: dt.date
+    #: held an e-KTP before: a replacement, not a first-time applicant.
+    had_ektp: bool
+    disaster_victim: bool
+    #: holds a temporary certificate (suket) while waiting.
+    suket: bool
+    #: since when the card has waited for a blank.
+    waiting_since: dt.datetime
+
+    @property
+    def first_time(self) -> bool:
+        return not self.had_ektp
+
+
+@dataclass(frozen=True)
+class Demand:
+    """A kecamatan's need for blanks, as split rules see it."""
+
+    kecamatan: str
+    first_time: int
+    replacement: int
+    #: blanks already at the kecamatan and not reserved.
+    in_stock: int
+
+    @property
+    def waiting(self) -> int:
+        return self.first_time + self.replacement
+
+    @property
+    def unmet(self) -> int:
+        """Applicants the stock already there cannot serve."""
+        return max(0, self.waiting - self.in_stock)
+
+
+@runtime_checkable
+class QueueRule(Protocol):
+    """Orders applicants: ``key`` gives a sortable value, lower goes first."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]  # QUEUE
+    summary: ClassVar[str]
+    parameters: ClassVar[Mapping[str, Parameter]]
+
+    def key(self, applicant: Applicant, today: dt.date) -> Any: ...
+
+
+@runtime_checkable
+class SplitRule(Protocol):
+    """Divides ``blanks`` between kecamatan; never more than a kecamatan's unmet demand."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]  # SPLIT
+    summary: ClassVar[str]
+    parameters: ClassVar[Mapping[str, Parameter]]
+
+    def split(self, blanks: int, demand: list[Demand]) -> dict[str, int]: ...

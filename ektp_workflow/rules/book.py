@@ -1,0 +1,119 @@
+"""The rule sets as integrators and operators use them: ``Workflow.rules``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..clock import now
+from ..provenance import require_actor
+from . import store
+from .ruleset import RuleSet, load_rule_set
+
+if TYPE_CHECKING:
+    from ..allocation import AllocationPlan
+    from ..workflow import Workflow
+
+
+@dataclass(frozen=True)
+class KecamatanChange:
+    """How the next allocation in one kecamatan would differ under other rules."""
+
+    kecamatan: str
+    blanks: int
+    #: NIKs that would get a blank under the new rules and not under the active ones.
+    gain: tuple[str, ...]
+    #: NIKs that would lose the blank the active rules give them.
+    lose: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RuleSetDiff:
+    """What applying a rule set would change."""
+
+    active: store.StoredRuleSet
+    proposed: RuleSet
+    #: the rules that differ, one line each (empty: the same rules).
+    changes: list[str]
+    #: per kecamatan where the next allocation would differ.
+    allocation: list[KecamatanChange]
+
+
+class RuleBook:
+    """Stored, versioned rule sets: exactly one active; every change audited."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self._workflow = workflow
+
+    def active(self) -> store.StoredRuleSet:
+        """The rule set in force."""
+        with self._workflow._transaction() as conn:
+            return store.active(conn)
+
+    def get(self, version: int) -> store.StoredRuleSet:
+        """A stored version.
+
+        :raises RuleSetError: there is no such version.
+        """
+        with self._workflow._transaction() as conn:
+            return store.get(conn, version)
+
+    def history(self) -> list[store.Activation]:
+        """Every change of the active rule set, oldest first."""
+        with self._workflow._transaction() as conn:
+            return store.history(conn)
+
+    def apply(self, rule_set: RuleSet | str | Path, *, actor: str, reason: str) -> int:
+        """Store a rule set as a new immutable version (or reuse the identical one) and activate it.
+
+        :returns: the version now active.
+        :raises RuleSetError: invalid rules, no reason, or those rules already active.
+        """
+        chosen = rule_set if isinstance(rule_set, RuleSet) else load_rule_set(rule_set)
+        with self._workflow._transaction() as conn:
+            return store.apply(conn, chosen, require_actor(actor), reason, now())
+
+    def rollback(self, version: int, *, actor: str, reason: str) -> None:
+        """Make an earlier version active again.
+
+        :raises RuleSetError: unknown version, no reason, or already active.
+        """
+        with self._workflow._transaction() as conn:
+            store.rollback(conn, version, require_actor(actor), reason, now())
+
+    def diff(self, rule_set: RuleSet | str | Path) -> RuleSetDiff:
+        """Compare a rule set with the active one: the rules, and the next allocation."""
+        proposed = rule_set if isinstance(rule_set, RuleSet) else load_rule_set(rule_set)
+        active = self.active()
+        current = self._workflow.plan_allocation()
+        alternative = self._workflow.plan_allocation(rule_set=proposed)
+        return RuleSetDiff(active, proposed, _rule_changes(active.rule_set, proposed), _allocation_changes(current, alternative))
+
+
+def _rule_changes(old: RuleSet, new: RuleSet) -> list[str]:
+    changes = []
+    if old.name != new.name:
+        changes.append(f"name: {old.name!r} -> {new.name!r}")
+    if old.split != new.split:
+        changes.append(f"split: {old.split.describe()} -> {new.split.describe()}")
+    if old.queue != new.queue:
+        changes.append(f"queue: {old.queue_description()} -> {new.queue_description()}")
+    return changes
+
+
+def _allocation_changes(current: AllocationPlan, alternative: AllocationPlan) -> list[KecamatanChange]:
+    changes = []
+    proposed = {k.kecamatan: k for k in alternative.kecamatan}
+    for plan in current.kecamatan:
+        other = proposed[plan.kecamatan]
+        now_chosen = {a.nik for a in plan.chosen}
+        then_chosen = {a.nik for a in other.chosen}
+        if now_chosen != then_chosen:
+            changes.append(
+                KecamatanChange(
+                    plan.kecamatan, plan.blanks,
+                    tuple(sorted(then_chosen - now_chosen)), tuple(sorted(now_chosen - then_chosen)),
+                )
+            )
+    return changes
