@@ -92,6 +92,11 @@ class Blanks:
         with self._workflow._transaction() as conn:
             ledger.spoil(conn, kecamatan_of(kecamatan).code, count, by)
 
+    def batches(self) -> list[ledger.Batch]:
+        """Every batch received, oldest first."""
+        with self._workflow._transaction() as conn:
+            return ledger.batches(conn)
+
     def stock(self) -> list[ledger.StockLine]:
         """Blanks per batch: undistributed at the city, and per kecamatan by status."""
         with self._workflow._transaction() as conn:

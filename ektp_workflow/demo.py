@@ -11,9 +11,11 @@ import datetime as dt
 import random
 from collections import Counter
 from collections.abc import Iterator
+import dataclasses
 from dataclasses import dataclass
 
 from . import clock
+from .allocation import AllocationPlan
 from .clock import WIB
 from .nik import parse_nik
 from .regions import Region, kecamatan_in
@@ -22,13 +24,18 @@ from .workflow import FireRequest, Workflow
 
 CITY = "16.71"  # Kota Palembang
 PALEMBANG_POPULATION = 1_801_367
+#: Kemendagri's shipment to Palembang on 16 October 2017.
+SEED_SHIPMENT = 20_000
+#: Share of blanks spoiled in printing (Pekalongan 2016: 2,707 of 57,540).
+SPOILAGE = 0.047
+COLLECTION_RATE = 0.9
 #: Recording in the demo runs from this date to the day it is run.
 HISTORY_START = dt.datetime(2024, 1, 2, 8, 0, tzinfo=WIB)
 
 # Share of residents born outside Palembang (their NIK carries another region).
 BORN_ELSEWHERE = 0.15
 # Residents who held an e-KTP before (moved in, or lost and now need a replacement).
-HAD_EKTP = 0.30
+HAD_EKTP = 0.60
 RECORDING_RATE = 0.98
 CENTRAL_RESULTS = {"confirm_single": 0.93, "flag_duplicate": 0.02, "reject_enrollment": 0.03}
 RERECORD_RATE = 0.75
@@ -55,6 +62,17 @@ class DemoSummary:
     kecamatan: list[Region]
     residents: int
     events: int
+    blanks: int = 0
+    plan: AllocationPlan | None = None
+    printed: int = 0
+    spoiled: int = 0
+    collected: int = 0
+
+    def first_time_served_first(self) -> bool:
+        """No replacement applicant got a blank where a first-time applicant still waits."""
+        return self.plan is not None and all(
+            not (k.served(False) and k.left_waiting(True)) for k in self.plan.kecamatan
+        )
 
 
 def population(count: int, seed: int, today: dt.date) -> list[ResidentRecord]:
@@ -146,8 +164,8 @@ def _exit(rng: random.Random) -> list[tuple[str, float]]:
     return []
 
 
-def run(workflow: Workflow, residents: int, seed: int, actor: str) -> DemoSummary:
-    """Register a synthetic city and play its history into ``workflow``."""
+def run(workflow: Workflow, residents: int, seed: int, actor: str, blanks: int | None = None) -> DemoSummary:
+    """Register a synthetic city, play its history, then one shipment of blanks through."""
     now = clock.now()
     records = population(residents, seed, now.date())
     registered_at = min(HISTORY_START, now)
@@ -155,4 +173,30 @@ def run(workflow: Workflow, residents: int, seed: int, actor: str) -> DemoSummar
     requests = history(records, seed, now)
     for start in range(0, len(requests), 5000):
         workflow.fire_many(requests[start:start + 5000], actor=actor)
-    return DemoSummary(kecamatan_in(CITY), len(records), len(records) + len(requests))
+    summary = DemoSummary(kecamatan_in(CITY), len(records), len(records) + len(requests))
+    shipment = blanks if blanks is not None else max(1, round(SEED_SHIPMENT * residents / PALEMBANG_POPULATION))
+    return _blank_cycle(workflow, summary, shipment, random.Random(seed + 2), actor)
+
+
+def _blank_cycle(
+    workflow: Workflow, summary: DemoSummary, shipment: int, rng: random.Random, actor: str
+) -> DemoSummary:
+    """Receive a shipment, distribute it, allocate, print (some spoiled), collect."""
+    reference = f"KEMENDAGRI-DEMO-{clock.now().date().isoformat()}"
+    workflow.blanks.receive(reference, shipment, actor=actor, reason="demo shipment")
+    workflow.blanks.distribute(reference, actor=actor)
+    plan = workflow.allocate(actor=actor)
+    spoiled = [a.nik for a in plan.chosen() if rng.random() < SPOILAGE]
+    printed = [a.nik for a in plan.chosen() if a.nik not in set(spoiled)]
+    for nik in spoiled:  # the misprinted blank is ruined; the card waits for another
+        kecamatan = workflow.card(nik).kecamatan
+        workflow.fire(nik, "release", actor=actor, reason="misprint: blank spoiled")
+        workflow.blanks.spoil(kecamatan, 1, actor=actor, reason=f"misprint for {nik[:6]}**********")
+    workflow.fire_many([FireRequest(nik, "print_card") for nik in printed], actor=actor)
+    collected = [nik for nik in printed if rng.random() < COLLECTION_RATE]
+    workflow.fire_many([FireRequest(nik, "collect") for nik in collected], actor=actor)
+    events = summary.events + len(plan.chosen()) + 2 * len(spoiled) + len(printed) + len(collected)
+    return dataclasses.replace(
+        summary, events=events, blanks=shipment, plan=plan, printed=len(printed),
+        spoiled=len(spoiled), collected=len(collected),
+    )

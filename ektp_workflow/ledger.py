@@ -125,6 +125,25 @@ def consume(conn: Connection, card_id: int, card_version: int, kecamatan: str, b
 
 
 @dataclass(frozen=True)
+class Batch:
+    """A shipment of blanks received by the city."""
+
+    reference: str
+    received: int
+    received_on: dt.date
+    undistributed: int
+
+
+def batches(conn: Connection) -> list[Batch]:
+    """Every batch received, oldest first."""
+    query = sa.select(
+        blank_batches.c.reference, blank_batches.c.received, blank_batches.c.received_on,
+        blank_batches.c.undistributed,
+    ).order_by(blank_batches.c.id)
+    return [Batch(*row) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
 class StockLine:
     """Blanks of one batch at one kecamatan (``kecamatan`` None: still at the city)."""
 

@@ -13,6 +13,7 @@ from .. import demo
 from ..database import create_engine, upgrade
 from ..schema import residents as residents_table
 from ..workflow import Workflow
+from .allocate import print_plan
 from .context import Settings, pass_settings
 from .output import emit_table
 
@@ -25,15 +26,22 @@ DEMO_FILE = "ektp-demo.db"
     help="Residents to generate (18,000 is Palembang at 1:100).",
 )
 @click.option("--seed", default=2017, show_default=True, help="Random seed: the same seed, the same city.")
+@click.option(
+    "--blanks", type=click.IntRange(min=1),
+    help="Blanks in the shipment (default: Palembang's 20,000 of 2017, scaled to --residents).",
+)
 @pass_settings
-def command(settings: Settings, residents: int, seed: int) -> None:
+def command(settings: Settings, residents: int, seed: int, blanks: int | None) -> None:
     """Build a synthetic Kota Palembang and move its cards through the lifecycle.
 
     Without --db it writes a fresh SQLite file ektp-demo.db in the working
     directory (replacing an earlier demo); with --db the database must be empty.
     Registers residents with valid NIKs across Palembang's 18 kecamatan, plays
     recording, PRR and de-duplication with duplicates, enrolment failures,
-    deaths and moves, then prints the cards by state per kecamatan.
+    deaths and moves; then a shipment of blanks like Palembang's of 2017 is
+    distributed to the kecamatan, allocated under the default rules (first-time
+    applicants first), printed with some spoilage and collected. Prints the cards
+    by state per kecamatan and who got the blanks.
 
     \b
     Example:
@@ -48,7 +56,7 @@ def command(settings: Settings, residents: int, seed: int) -> None:
         _require_empty(engine, url)
         started = time.perf_counter()
         with Workflow(engine) as workflow:
-            summary = demo.run(workflow, residents, seed, settings.actor or "ektp-demo")
+            summary = demo.run(workflow, residents, seed, settings.actor or "ektp-demo", blanks)
             counts = workflow.counts()
             lifecycle = workflow.lifecycle
     finally:
@@ -91,7 +99,23 @@ def _report(summary: demo.DemoSummary, counts: dict[str, dict[str, int]], states
     )
     emit_table(["kecamatan", "name", *states, "total"], rows, right=tuple(range(2, len(states) + 3)))
     recorded = sum(totals.values()) - totals["unrecorded"]
+    click.echo(f"\nrecorded at least once: {recorded / max(1, sum(totals.values())):.1%} of residents")
+    _report_blanks(summary)
+    click.echo(f"\ndatabase: {url}; look around with")
+    for command in ("blanks status", "allocate --dry-run", "rules show", "card history <NIK>"):
+        click.echo(f"  ektp --db {url} {command}")
+
+
+def _report_blanks(summary: demo.DemoSummary) -> None:
+    if summary.plan is None:
+        return
     click.echo(
-        f"\nrecorded at least once: {recorded / max(1, sum(totals.values())):.1%}; "
-        f"database: {url}\nnext: ektp --db {url} card history <NIK>"
+        f"\nblanks: {summary.blanks:,} received and distributed by the active rules; "
+        f"{len(summary.plan.chosen()):,} allocated, {summary.printed:,} printed, "
+        f"{summary.spoiled:,} spoiled in printing, {summary.collected:,} collected\n"
+    )
+    print_plan(summary.plan)
+    verdict = "yes" if summary.first_time_served_first() else "NO"
+    click.echo(
+        f"\nfirst-time applicants served before replacements in every kecamatan: {verdict}"
     )
