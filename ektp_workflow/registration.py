@@ -95,7 +95,8 @@ def _not_yet_registered(
     if not valid:
         return []
     query = sa.select(
-        residents.c.nik, residents.c.name, residents.c.kecamatan, residents.c.birth_date, residents.c.had_ektp
+        residents.c.nik, residents.c.name, residents.c.kecamatan, residents.c.birth_date,
+        residents.c.had_ektp, residents.c.disaster_victim, residents.c.suket,
     ).where(residents.c.nik.in_([v.nik for _, v in valid]))
     known = {row.nik: row for row in conn.execute(query)}
     new = []
@@ -106,7 +107,7 @@ def _not_yet_registered(
             continue
         differences = [
             f"{field} (stored {getattr(stored, field)!s}, file {getattr(resident, field)!s})"
-            for field in ("name", "kecamatan", "birth_date", "had_ektp")
+            for field in ("name", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket")
             if getattr(stored, field) != getattr(resident, field)
         ]
         if differences:
@@ -124,7 +125,8 @@ def _insert(
         [
             {
                 "nik": r.nik, "name": r.name, "kecamatan": r.kecamatan, "birth_date": r.birth_date,
-                "sex": r.sex, "had_ektp": r.had_ektp, "registered_at": at,
+                "sex": r.sex, "had_ektp": r.had_ektp, "disaster_victim": r.disaster_victim,
+                "suket": r.suket, "registered_at": at,
             }
             for r in new
         ],

@@ -13,7 +13,8 @@ from .nik import parse_nik
 from .regions import kecamatan_of
 
 REQUIRED_COLUMNS = ("nik", "name", "kecamatan")
-OPTIONAL_COLUMNS = ("had_ektp", "birth_date")
+OPTIONAL_COLUMNS = ("had_ektp", "birth_date", "disaster_victim", "suket")
+_FLAGS = ("had_ektp", "disaster_victim", "suket")
 MAX_NAME_LENGTH = 200
 _TRUE = {"true", "yes", "y", "1", "ya"}
 _FALSE = {"false", "no", "n", "0", "tidak", ""}
@@ -28,6 +29,8 @@ class ResidentRecord:
         replacement, not a first-time card.
     :param birth_date: optional; when given it must agree with the NIK and settles
         the century of the NIK's two-digit year.
+    :param disaster_victim: lost their card or documents in a disaster (a priority tier).
+    :param suket: holds a temporary certificate while waiting for the card.
     """
 
     nik: str
@@ -35,6 +38,8 @@ class ResidentRecord:
     kecamatan: str
     had_ektp: bool = False
     birth_date: dt.date | None = None
+    disaster_victim: bool = False
+    suket: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class ValidResident:
     birth_date: dt.date
     sex: str
     had_ektp: bool
+    disaster_victim: bool
+    suket: bool
 
 
 def validate_resident(record: ResidentRecord, today: dt.date | None = None) -> ValidResident:
@@ -70,11 +77,17 @@ def validate_resident(record: ResidentRecord, today: dt.date | None = None) -> V
             )
         birth_date = record.birth_date
     kecamatan = kecamatan_of(record.kecamatan).code
-    return ValidResident(nik.value, name, kecamatan, birth_date, nik.sex, bool(record.had_ektp))
+    return ValidResident(
+        nik.value, name, kecamatan, birth_date, nik.sex, bool(record.had_ektp),
+        bool(record.disaster_victim), bool(record.suket),
+    )
 
 
 def read_residents_csv(path: str | Path) -> Iterator[tuple[int, ResidentRecord | RowProblem]]:
-    """Read a residents file: header ``nik,name,kecamatan[,had_ektp][,birth_date]``.
+    """Read a residents file: header ``nik,name,kecamatan`` and optional columns.
+
+    Optional: ``had_ektp``, ``disaster_victim``, ``suket`` (true/false, yes/no,
+    ya/tidak, 1/0; empty is false) and ``birth_date`` (YYYY-MM-DD).
 
     Yields ``(line, record)`` for each row, or ``(line, problem)`` for a row that
     cannot be read, so that every bad line can be reported at once. Accepts a UTF-8
@@ -143,11 +156,12 @@ def _record(header: list[str], cells: list[str]) -> ResidentRecord | str:
     if len(cells) != len(header):
         return f"{len(cells)} cells, the header has {len(header)}"
     row = dict(zip(header, (c.strip() for c in cells)))
-    flag = row.get("had_ektp", "").lower()
-    if flag not in _TRUE | _FALSE:
-        return f"had_ektp: {row['had_ektp']!r} is not true or false"
+    for flag in _FLAGS:
+        if row.get(flag, "").lower() not in _TRUE | _FALSE:
+            return f"{flag}: {row[flag]!r} is not true or false"
     try:
         born = dt.date.fromisoformat(row["birth_date"]) if row.get("birth_date") else None
     except ValueError:
         return f"birth_date: {row['birth_date']!r} is not a date YYYY-MM-DD"
-    return ResidentRecord(row["nik"], row["name"], row["kecamatan"], flag in _TRUE, born)
+    flags = {flag: row.get(flag, "").lower() in _TRUE for flag in _FLAGS}
+    return ResidentRecord(row["nik"], row["name"], row["kecamatan"], birth_date=born, **flags)

@@ -49,10 +49,26 @@ def test_demo_writes_a_fresh_file_and_prints_cards_by_state_per_kecamatan(
         assert state in out
     with Workflow.open("sqlite:///ektp-demo.db") as workflow:
         counts = workflow.counts()
+        assert workflow.blanks.problems() == []
+        received = sum(b.received for b in workflow.blanks.batches())
     assert sum(sum(c.values()) for c in counts.values()) == 600
     states = {s for c in counts.values() for s in c}
-    assert {"unrecorded", "prr", "deduplicated", "duplicate", "enroll_failed"} <= states
+    assert {"unrecorded", "prr", "deduplicated", "duplicate", "enroll_failed", "collected"} <= states
     assert f"{600:,} residents in 18 kecamatan" in out
+    assert received == round(20_000 * 600 / 1_801_367)
+    assert "first-time applicants served before replacements in every kecamatan: yes" in out
+
+
+def test_a_larger_shipment_reaches_replacements_only_after_first_time_applicants(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EKTP_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(cli, ["demo", "--residents", "400", "--blanks", "250"], catch_exceptions=False)
+    assert "first-time applicants served before replacements in every kecamatan: yes" in result.stdout
+    with Workflow.open("sqlite:///ektp-demo.db") as workflow:
+        assert workflow.blanks.problems() == []
+        assert sum(s.spoiled for s in workflow.blanks.stock()) > 0
 
 
 def test_demo_refuses_a_database_that_is_not_empty(db_url: str, engine: sa.Engine) -> None:

@@ -140,6 +140,15 @@ def test_dry_run_reports_and_writes_nothing(workflow: Workflow, engine: sa.Engin
     assert snapshot(engine) == before
 
 
+def test_priority_flags_are_read(workflow: Workflow, engine: sa.Engine, tmp_path: Path) -> None:
+    nik = make_nik()
+    text = f"nik,name,kecamatan,disaster_victim,suket\n{nik},Wati,16.71.05,ya,tidak\n"
+    import_file(workflow, write(tmp_path, text))
+    with engine.connect() as conn:
+        flags = conn.execute(sa.text("SELECT disaster_victim, suket FROM residents")).one()
+    assert tuple(map(bool, flags)) == (True, False)
+
+
 def test_birth_date_column_must_agree_with_the_nik(workflow: Workflow, tmp_path: Path) -> None:
     nik = make_nik(born=dt.date(1990, 5, 17))
     text = f"nik,name,kecamatan,birth_date\n{nik},Eka,16.71.05,1991-05-17\n"

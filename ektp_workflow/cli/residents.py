@@ -28,7 +28,8 @@ def import_command(settings: Settings, file: str, dry_run: bool, as_json: bool) 
     """Import residents from a CSV file: all rows or none.
 
     The header is nik,name,kecamatan with optional had_ektp (true when the
-    resident held an e-KTP before) and birth_date (YYYY-MM-DD, must match the NIK).
+    resident held an e-KTP before), disaster_victim, suket (holds a temporary
+    certificate) and birth_date (YYYY-MM-DD, must match the NIK).
     kecamatan is the current one, 16.71.05 or 167105. Comma, semicolon or tab
     separated, UTF-8 (a BOM is fine). A file with any bad row is refused whole,
     listing every bad line; re-importing the same file changes nothing.

@@ -1,0 +1,291 @@
+"""Allocation on a real database: rules decide, plans are reproducible, stock is conserved."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ektp_workflow import FireRequest, Workflow
+from ektp_workflow.errors import RuleSetError, StockError
+
+from .conftest import snapshot
+from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
+from .factories import PALEMBANG_SAKO as SAKO
+from .factories import make_resident
+
+ACTOR = "dinas/kabid"
+
+
+def queue(workflow: Workflow, kecamatan: str, first_time: int, replacement: int, born: dt.date = dt.date(1990, 1, 1)) -> list[str]:
+    """Residents whose cards wait in deduplicated: first-time ones, then replacements."""
+    residents = [make_resident(kecamatan, born=born) for _ in range(first_time)]
+    residents += [make_resident(kecamatan, born=born, had_ektp=True) for _ in range(replacement)]
+    workflow.register(residents, actor=ACTOR)
+    steps = [FireRequest(r.nik, t) for t in ("record", "submit", "confirm_single") for r in residents]
+    workflow.fire_many(steps, actor=ACTOR)
+    return [r.nik for r in residents]
+
+
+def stock(workflow: Workflow, counts: dict[str, int], reference: str = "B-1") -> None:
+    workflow.blanks.receive(reference, sum(counts.values()), actor=ACTOR)
+    workflow.blanks.distribute(reference, counts=counts, actor=ACTOR)
+
+
+def states(workflow: Workflow, niks: list[str]) -> list[str]:
+    return [workflow.card(n).state for n in niks]
+
+
+def test_default_rules_give_blanks_to_first_time_applicants_first(workflow: Workflow) -> None:
+    replacements_first = queue(workflow, ITS, 0, 3)  # registered, and waiting, earlier
+    first_time = queue(workflow, ITS, 2, 0)
+    stock(workflow, {ITS: 3})
+    plan = workflow.allocate(actor=ACTOR)
+    assert states(workflow, first_time) == ["allocated"] * 2
+    assert states(workflow, replacements_first).count("allocated") == 1
+    assert (plan.kecamatan[0].served(True), plan.kecamatan[0].served(False)) == (2, 1)
+
+
+def test_allocation_events_record_the_rule_set_version_and_the_run(workflow: Workflow) -> None:
+    (nik,) = queue(workflow, ITS, 1, 0)
+    stock(workflow, {ITS: 1})
+    plan = workflow.allocate(actor=ACTOR)
+    event = workflow.history(nik)[-1]
+    assert (event.trigger, event.rule_set_version, event.batch_id) == ("allocate", 1, plan.run_id)
+    assert event.actor == ACTOR and plan.run_id and plan.run_id.startswith("allocation-")
+
+
+def test_dry_run_plans_the_same_and_writes_nothing(workflow: Workflow, engine: sa.Engine) -> None:
+    queue(workflow, ITS, 3, 2)
+    queue(workflow, SAKO, 1, 4)
+    stock(workflow, {ITS: 2, SAKO: 3})
+    before = snapshot(engine)
+    dry = workflow.allocate(actor=ACTOR, dry_run=True)
+    assert snapshot(engine) == before
+    assert workflow.plan_allocation() == dry
+    real = workflow.allocate(actor=ACTOR)
+    assert [a.nik for a in real.chosen()] == [a.nik for a in dry.chosen()]
+
+
+def test_one_kecamatan_only(workflow: Workflow) -> None:
+    here = queue(workflow, ITS, 1, 0)
+    there = queue(workflow, SAKO, 1, 0)
+    stock(workflow, {ITS: 1, SAKO: 1})
+    workflow.allocate(actor=ACTOR, kecamatan="167108")
+    assert states(workflow, here + there) == ["deduplicated", "allocated"]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    shape=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 6)), min_size=2, max_size=2),
+)
+def test_no_replacement_gets_a_blank_while_a_first_time_applicant_there_waits(
+    workflow: Workflow, shape: list[tuple[int, int, int]]
+) -> None:
+    waiting = {}
+    for kecamatan, (first, replacement, _) in zip((ITS, SAKO), shape):
+        waiting[kecamatan] = queue(workflow, kecamatan, first, replacement)
+    counts = {k: blanks for k, (_, _, blanks) in zip((ITS, SAKO), shape) if blanks}
+    if counts:
+        stock(workflow, counts, reference=f"B-{len(workflow.blanks.batches())}")
+    workflow.allocate(actor=ACTOR)
+    for kecamatan, niks in waiting.items():
+        cards = [workflow.card(n) for n in niks]
+        replacement_served = any(c.had_ektp and c.state == "allocated" for c in cards)
+        first_time_waiting = any(not c.had_ektp and c.state == "deduplicated" for c in cards)
+        assert not (replacement_served and first_time_waiting)
+    for cards in ([workflow.card(n) for n in niks] for niks in waiting.values()):
+        for card in cards:
+            workflow.fire(card.nik, "die", actor=ACTOR)  # empty the queue for the next example
+    assert workflow.blanks.problems() == []
+
+
+def test_distribution_follows_the_split_rule_and_dry_run_writes_nothing(workflow: Workflow, engine: sa.Engine) -> None:
+    queue(workflow, ITS, 30, 10)
+    queue(workflow, SAKO, 5, 5)
+    workflow.blanks.receive("KEMENDAGRI-1", 25, actor=ACTOR)
+    before = snapshot(engine)
+    dry = workflow.blanks.distribute("KEMENDAGRI-1", actor=ACTOR, dry_run=True)
+    assert snapshot(engine) == before
+    assert dry.shares == {ITS: 20, SAKO: 5}
+    assert workflow.blanks.distribute("KEMENDAGRI-1", actor=ACTOR).shares == dry.shares
+    assert {s.kecamatan: s.unallocated for s in workflow.blanks.stock()} == {None: 0, ITS: 20, SAKO: 5}
+    assert workflow.blanks.problems() == []
+
+
+def test_blanks_no_queue_needs_stay_at_the_city(workflow: Workflow) -> None:
+    queue(workflow, ITS, 2, 0)
+    workflow.blanks.receive("B", 10, actor=ACTOR)
+    plan = workflow.blanks.distribute("B", actor=ACTOR)
+    assert plan.shares == {ITS: 2}
+    assert workflow.blanks.batches()[0].undistributed == 8
+
+
+def test_spoiling_more_than_is_there_is_refused_with_the_numbers(workflow: Workflow, engine: sa.Engine) -> None:
+    stock(workflow, {ITS: 3})
+    workflow.blanks.spoil(ITS, 1, actor=ACTOR, reason="ribbon jam")
+    before = snapshot(engine)
+    with pytest.raises(StockError, match="cannot spoil 5 blanks at kecamatan 16.71.05: 2 unreserved there"):
+        workflow.blanks.spoil(ITS, 5, actor=ACTOR, reason="jam")
+    assert snapshot(engine) == before
+    assert workflow.blanks.problems() == []
+
+
+OPERATIONS = st.lists(
+    st.sampled_from(["receive", "distribute", "allocate", "print", "release", "spoil", "die", "queue"]),
+    max_size=14,
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS, data=st.data())
+def test_conservation_holds_after_every_command(workflow: Workflow, operations: list[str], data: st.DataObject) -> None:
+    for operation in operations:
+        try:
+            _run(workflow, operation, data)
+        except (StockError, RuleSetError):
+            pass  # refused, and refusals change nothing: conservation still holds
+        assert workflow.blanks.problems() == []
+    allocated = workflow.cards(state="allocated", limit=10_000)
+    reserved = sum(s.reserved for s in workflow.blanks.stock())
+    assert len(allocated) == reserved, "every reserved blank serves exactly one allocated card"
+
+
+def _run(workflow: Workflow, operation: str, data: st.DataObject) -> None:
+    kecamatan = data.draw(st.sampled_from([ITS, SAKO]))
+    count = data.draw(st.integers(1, 4))
+    if operation == "receive":
+        workflow.blanks.receive(f"R{data.draw(st.integers(0, 10**9))}", count, actor=ACTOR)
+    elif operation == "distribute" and workflow.blanks.batches():
+        workflow.blanks.distribute(workflow.blanks.batches()[-1].reference, actor=ACTOR)
+    elif operation == "allocate":
+        workflow.allocate(actor=ACTOR)
+    elif operation == "spoil":
+        workflow.blanks.spoil(kecamatan, count, actor=ACTOR, reason="test")
+    elif operation == "queue":
+        queue(workflow, kecamatan, count, data.draw(st.integers(0, 2)))
+    else:
+        trigger = {"print": "print_card", "release": "release", "die": "die"}[operation]
+        for card in workflow.cards(state="allocated", limit=count):
+            workflow.fire(card.nik, trigger, actor=ACTOR)
+
+
+def write_rules(tmp_path: Path, body: str, name: str = "rules.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+LONGEST_WAITING_ONLY = """
+    name = "longest waiting first, whoever they are"
+    [split]
+    rule = "equal"
+    [[queue]]
+    rule = "longest_waiting_first"
+"""
+
+
+def test_apply_history_and_rollback_are_audited(workflow: Workflow, tmp_path: Path) -> None:
+    version = workflow.rules.apply(write_rules(tmp_path, LONGEST_WAITING_ONLY), actor="dinas/kadis", reason="SE 2019")
+    assert version == 2 and workflow.rules.active().version == 2
+    workflow.rules.rollback(1, actor="dinas/kadis", reason="SE withdrawn")
+    assert workflow.rules.active().version == 1
+    history = [(a.version, a.action, a.actor, a.reason) for a in workflow.rules.history()]
+    assert history == [
+        (1, "apply", "ektp_workflow", "default rule set of a new database"),
+        (2, "apply", "dinas/kadis", "SE 2019"),
+        (1, "rollback", "dinas/kadis", "SE withdrawn"),
+    ]
+
+
+def test_stored_versions_are_immutable_and_identical_rules_reuse_their_version(
+    workflow: Workflow, tmp_path: Path
+) -> None:
+    path = write_rules(tmp_path, LONGEST_WAITING_ONLY)
+    workflow.rules.apply(path, actor=ACTOR, reason="first")
+    text = workflow.rules.get(2).rule_set.text
+    workflow.rules.rollback(1, actor=ACTOR, reason="back")
+    reformatted = write_rules(tmp_path, "# reformatted\n" + LONGEST_WAITING_ONLY, "again.toml")
+    assert workflow.rules.apply(reformatted, actor=ACTOR, reason="again") == 2
+    assert workflow.rules.get(2).rule_set.text == text
+
+
+def test_a_rule_change_without_reason_or_to_the_active_set_is_refused(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path
+) -> None:
+    path = write_rules(tmp_path, LONGEST_WAITING_ONLY)
+    before = snapshot(engine)
+    with pytest.raises(RuleSetError, match="a reason is required"):
+        workflow.rules.apply(path, actor=ACTOR, reason=" ")
+    with pytest.raises(RuleSetError, match="already active"):
+        workflow.rules.rollback(1, actor=ACTOR, reason="no-op")
+    with pytest.raises(RuleSetError, match="no such rule-set version"):
+        workflow.rules.rollback(7, actor=ACTOR, reason="typo")
+    assert snapshot(engine) == before
+
+
+def test_diff_names_who_would_gain_and_lose_a_blank(workflow: Workflow, tmp_path: Path) -> None:
+    old_replacement = queue(workflow, ITS, 0, 1)
+    new_first_time = queue(workflow, ITS, 1, 0)
+    stock(workflow, {ITS: 1})
+    diff = workflow.rules.diff(write_rules(tmp_path, LONGEST_WAITING_ONLY))
+    assert diff.changes == [
+        "name: 'first-time applicants first' -> 'longest waiting first, whoever they are'",
+        "split: proportional_to_queue(first_time_weight=1.0) -> equal",
+        "queue: first_time_first, longest_waiting_first -> longest_waiting_first",
+    ]
+    (change,) = diff.allocation
+    assert (change.gain, change.lose) == (tuple(old_replacement), tuple(new_first_time))
+
+
+THIRD_PARTY = '''
+import datetime as dt
+
+class ElderlyFirst:
+    """Residents aged 60 or more first: a rule from outside the project."""
+
+    name = "elderly_first"
+    kind = "queue"
+    summary = "residents aged `age` or more first"
+    parameters = {}
+
+    def __init__(self):
+        pass
+
+    def key(self, applicant, today):
+        return 0 if (today - applicant.birth_date).days >= 60 * 365.25 else 1
+'''
+
+
+@pytest.fixture
+def third_party_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Install a distribution, outside this project, that publishes a rule by entry point."""
+    site = tmp_path / "site"
+    info = site / "dukcapil_extra_rules-1.0.dist-info"
+    info.mkdir(parents=True)
+    (site / "dukcapil_extra_rules.py").write_text(THIRD_PARTY, encoding="utf-8")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: dukcapil-extra-rules\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[ektp_workflow.rules]\nelderly_first = dukcapil_extra_rules:ElderlyFirst\n")
+    monkeypatch.syspath_prepend(str(site))
+    return "elderly_first"
+
+
+def test_a_third_party_rule_is_used_by_name(workflow: Workflow, tmp_path: Path, third_party_rule: str) -> None:
+    young = queue(workflow, ITS, 1, 0, born=dt.date(2000, 1, 1))
+    elderly = queue(workflow, ITS, 1, 0, born=dt.date(1950, 1, 1))
+    stock(workflow, {ITS: 1})
+    rules = write_rules(tmp_path, f"""
+        name = "elders first"
+        [split]
+        rule = "equal"
+        [[queue]]
+        rule = "{third_party_rule}"
+    """)
+    workflow.rules.apply(rules, actor=ACTOR, reason="Perda lansia")
+    workflow.allocate(actor=ACTOR)
+    assert states(workflow, young + elderly) == ["deduplicated", "allocated"]
