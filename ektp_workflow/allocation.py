@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from .errors import RuleSetError
 from .records import CARD_FROM
 from .rules.base import Applicant, Demand, QueueRule, SplitRule
-from .schema import blank_stock, cards, residents
+from .schema import allocation_queue, allocation_runs, allocation_stock, blank_stock, cards, residents
 
 #: The state whose cards wait for a blank.
 QUEUE_STATE = "deduplicated"
@@ -124,7 +124,7 @@ def plan_split(blanks: int, demand: list[Demand], rule: SplitRule) -> dict[str, 
 _APPLICANTS = (
     sa.select(
         residents.c.nik, residents.c.kecamatan, residents.c.birth_date, residents.c.had_ektp,
-        residents.c.disaster_victim, residents.c.suket, cards.c.updated_at,
+        residents.c.disaster_victim, residents.c.suket, cards.c.updated_at, cards.c.id,
     )
     .select_from(CARD_FROM)
     .where(cards.c.state == QUEUE_STATE)
@@ -160,3 +160,32 @@ def read_demand(conn: Connection) -> list[Demand]:
         counts[kecamatan][1 if had_ektp else 0] += int(count)
     stock = read_stock(conn)
     return [Demand(k, counts[k][0], counts[k][1], stock.get(k, 0)) for k in sorted(counts)]
+
+
+def record_run(conn: Connection, run_id: str, plan: AllocationPlan, kecamatan: str | None, actor: str, at: dt.datetime) -> None:
+    """Keep what a run decided from, so that an auditor can re-run it exactly.
+
+    The queue is kept for the kecamatan that had blanks to give; elsewhere the
+    count of blanks (none) and of applicants waiting explains itself.
+    """
+    conn.execute(
+        allocation_runs.insert().values(
+            run_id=run_id, rule_set_version=plan.rule_set_version, day=plan.day, kecamatan=kecamatan,
+            actor=actor, occurred_at=at,
+        )
+    )
+    stock_rows = [
+        {"run_id": run_id, "kecamatan": k.kecamatan, "blanks": k.blanks, "waiting": len(k.chosen) + len(k.waiting)}
+        for k in plan.kecamatan
+    ]
+    if stock_rows:
+        conn.execute(allocation_stock.insert(), stock_rows)
+    queue_rows = [
+        {"run_id": run_id, "card_id": a.card_id, "kecamatan": a.kecamatan, "birth_date": a.birth_date,
+         "had_ektp": a.had_ektp, "disaster_victim": a.disaster_victim, "suket": a.suket,
+         "waiting_since": a.waiting_since}
+        for k in plan.kecamatan if k.blanks > 0
+        for a in (*k.chosen, *k.waiting)
+    ]
+    if queue_rows:
+        conn.execute(allocation_queue.insert(), queue_rows)

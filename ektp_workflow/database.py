@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,12 +17,21 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from .errors import DatabaseError, SchemaError
+from .errors import DatabaseError, SchemaError, WorkflowError
 
 #: Used when neither ``--db`` nor ``EKTP_DATABASE_URL`` says otherwise.
 DEFAULT_URL = "sqlite:///ektp.db"
 URL_VARIABLE = "EKTP_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Execution option marking a connection whose transactions only read.
+READ_ONLY = "ektp_read_only"
+
+
+def reading(connection: Connection) -> Connection:
+    """The connection set for a long read: one consistent snapshot, no write lock held."""
+    if connection.dialect.name == "postgresql":
+        return connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return connection.execution_options(**{READ_ONLY: True})
 
 
 def default_url() -> str:
@@ -62,7 +72,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (audits, exports) must not hold the write lock for their duration.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def migrations_path() -> Path:
@@ -128,3 +140,39 @@ def translate_errors(what: str) -> Iterator[None]:
         yield
     except sa.exc.OperationalError as err:
         raise DatabaseError(f"{what}: {err.orig}") from err
+
+
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def grant_auditor(engine: Engine, role: str, password: str | None = None) -> list[str]:
+    """Create (or update) a PostgreSQL login role that can read every table and change nothing.
+
+    :returns: the statements run, for the operator's record.
+    :raises WorkflowError: not PostgreSQL, or the role name is not a plain identifier.
+    """
+    if engine.dialect.name != "postgresql":
+        raise WorkflowError(
+            "grant-auditor needs PostgreSQL; on SQLite give auditors a copy of the file, "
+            "or a URL opened read-only: sqlite:///file:ektp.db?mode=ro&uri=true"
+        )
+    if not _ROLE.match(role):
+        raise WorkflowError(f"role {role!r}: expected lower-case letters, digits and _, starting with a letter")
+    with engine.begin() as conn:
+        database, schema = conn.execute(sa.text("SELECT current_database(), current_schema()")).one()
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+        quote = conn.dialect.identifier_preparer.quote
+        statements = [] if exists else [f"CREATE ROLE {quote(role)} LOGIN"]
+        statements += [
+            f"ALTER ROLE {quote(role)} SET default_transaction_read_only = on",
+            f"GRANT CONNECT ON DATABASE {quote(database)} TO {quote(role)}",
+            f"GRANT USAGE ON SCHEMA {quote(schema)} TO {quote(role)}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA {quote(schema)} TO {quote(role)}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quote(schema)} GRANT SELECT ON TABLES TO {quote(role)}",
+        ]
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+        if password:
+            conn.execute(sa.text(f"ALTER ROLE {quote(role)} PASSWORD :p"), {"p": password})
+            statements.append(f"ALTER ROLE {quote(role)} PASSWORD '***'")
+    return statements

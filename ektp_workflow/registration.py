@@ -11,11 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .clock import now
+from . import eventlog
 from .errors import InputFileError, RowProblem, WorkflowError
 from .records import REGISTER
 from .residents import ResidentRecord, ValidResident, validate_resident
-from .schema import cards, events, residents
+from .schema import cards, residents
 from .states import Lifecycle
 
 CHUNK = 2000
@@ -135,15 +135,16 @@ def _insert(
         cards.insert(),
         [{"id": i, "state": lifecycle.initial, "version": 1, "updated_at": at} for i in ids],
     )
-    written = now()
-    conn.execute(
-        events.insert(),
+    eventlog.append(
+        conn,
         [
             {
                 "card_id": i, "version": 1, "trigger": REGISTER, "from_state": None,
                 "to_state": lifecycle.initial, "actor": actor, "reason": None, "occurred_at": at,
-                "recorded_at": written, "lifecycle_hash": lifecycle.hash, "idempotency_key": None,
+                "lifecycle_hash": lifecycle.hash, "idempotency_key": None, "rule_set_version": None,
+                "batch_id": None,
             }
             for i in ids
         ],
+        lifecycle,
     )

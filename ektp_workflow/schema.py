@@ -122,7 +122,33 @@ events = Table(
     Column("rule_set_version", Integer, nullable=True),
     # ... and the run (allocation, bulk job) the event belongs to.
     Column("batch_id", Text, nullable=True),
+    # SHA-256 over the previous event's hash and this event's canonical encoding
+    # (see eventlog.py): any edited, deleted, inserted or reordered row breaks it.
+    Column("hash", String(64), nullable=False),
     UniqueConstraint("card_id", "version"),
+)
+
+# The head of the event chain: one row. Appending events locks it, which orders
+# writers, so sequence numbers are gapless and commit in order (a feed reading
+# "after seq N" never skips an event that commits later with a lower number).
+event_chain = Table(
+    "event_chain",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+# Every lifecycle definition events were written under, by its hash: replay
+# folds each event through the table it was written with.
+lifecycles = Table(
+    "lifecycles",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("first_used_at", UTCDateTime, nullable=False),
 )
 
 blank_batches = Table(
@@ -200,4 +226,45 @@ rule_set_activations = Table(
     Column("reason", Text, nullable=False),
     Column("occurred_at", UTCDateTime, nullable=False),
     CheckConstraint("action IN ('apply', 'rollback')", name="action"),
+)
+
+# What each allocation run decided from: kept so an auditor can re-run it exactly.
+allocation_runs = Table(
+    "allocation_runs",
+    metadata,
+    Column("run_id", String(40), primary_key=True),
+    Column("rule_set_version", Integer, ForeignKey("rule_sets.version"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("kecamatan", String(8), nullable=True),
+    Column("actor", Text, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+)
+
+allocation_stock = Table(
+    "allocation_stock",
+    metadata,
+    Column("run_id", String(40), ForeignKey("allocation_runs.run_id"), primary_key=True),
+    Column("kecamatan", String(8), primary_key=True),
+    Column("blanks", Integer, nullable=False),
+    Column("waiting", Integer, nullable=False),
+)
+
+# The queue as the planner saw it, for the kecamatan that had blanks to give.
+allocation_queue = Table(
+    "allocation_queue",
+    metadata,
+    Column("run_id", String(40), ForeignKey("allocation_runs.run_id"), primary_key=True),
+    Column("card_id", BigId, ForeignKey("cards.id"), primary_key=True, autoincrement=False),
+    Column("kecamatan", String(8), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("had_ektp", Boolean, nullable=False),
+    Column("disaster_victim", Boolean, nullable=False),
+    Column("suket", Boolean, nullable=False),
+    Column("waiting_since", UTCDateTime, nullable=False),
+)
+
+#: Tables the database itself keeps append-only (triggers refuse UPDATE, DELETE, TRUNCATE).
+APPEND_ONLY = (
+    "events", "blank_entries", "rule_sets", "rule_set_activations",
+    "allocation_runs", "allocation_stock", "allocation_queue", "lifecycles",
 )

@@ -15,11 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .allocation import AllocationPlan, plan_allocation, read_applicants, read_stock
+from .allocation import AllocationPlan, plan_allocation, read_applicants, read_stock, record_run
+from . import eventlog
+from .audit import Auditor
 from .blanks import Blanks
 from .clock import now
 from .provenance import event_time, require_actor
-from .database import check_schema, create_engine, default_url, translate_errors
+from .database import check_schema, create_engine, default_url, reading, translate_errors
 from .errors import (
     CardNotFound,
     ConcurrencyError,
@@ -117,6 +119,8 @@ class Workflow:
         self.blanks = Blanks(self)
         #: the allocation rule sets: active, history, apply, rollback, diff.
         self.rules = RuleBook(self)
+        #: the auditor's toolkit: checkpoint, verify, replay, compare, explain, export.
+        self.audit = Auditor(self)
         with self._transaction() as conn:
             check_schema(conn)
 
@@ -158,6 +162,20 @@ class Workflow:
                 assert self._engine is not None
                 with self._engine.begin() as conn:
                     yield conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A read-only transaction with one consistent snapshot (for audits and exports)."""
+        with translate_errors("database error"):
+            if self._connection is not None:
+                with self._connection.begin_nested():
+                    yield self._connection
+            else:
+                assert self._engine is not None
+                with self._engine.connect() as plain:
+                    conn = reading(plain)
+                    with conn.begin():
+                        yield conn
 
     # -- changes ---------------------------------------------------------------
 
@@ -288,11 +306,11 @@ class Workflow:
         event = {
             "card_id": row.id, "version": row.version + 1, "trigger": request.trigger,
             "from_state": row.state, "to_state": new_state, "actor": actor,
-            "reason": request.reason, "occurred_at": at, "recorded_at": now(),
-            "lifecycle_hash": self.lifecycle.hash, "idempotency_key": request.idempotency_key,
-            "rule_set_version": None, "batch_id": None, **(provenance or {}),
+            "reason": request.reason, "occurred_at": at, "lifecycle_hash": self.lifecycle.hash,
+            "idempotency_key": request.idempotency_key, "rule_set_version": None, "batch_id": None,
+            **(provenance or {}),
         }
-        return int(conn.execute(events.insert(), event).inserted_primary_key[0])
+        return eventlog.append(conn, [event], self.lifecycle)[0]
 
     def _event(self, seq: int) -> Event:
         with self._transaction() as conn:
@@ -340,6 +358,7 @@ class Workflow:
             if dry_run:
                 return plan
             run_id = f"allocation-{uuid.uuid4().hex[:12]}"
+            record_run(conn, run_id, plan, kecamatan and kecamatan_of(kecamatan).code, actor, now())
             provenance = {"rule_set_version": plan.rule_set_version, "batch_id": run_id}
             reason = f"allocation under rule set version {plan.rule_set_version}"
             for applicant in plan.chosen():

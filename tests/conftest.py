@@ -7,8 +7,10 @@ to run every storage test on PostgreSQL too; each test gets its own schema there
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,11 +52,25 @@ def _postgresql_schema(base: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    """An engine on a freshly migrated database."""
-    engine = create_engine(db_url)
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session; tests get copies of it."""
+    path = tmp_path_factory.mktemp("template") / "ektp.db"
+    engine = create_engine(f"sqlite:///{path}")
     upgrade(engine)
+    engine.dispose()  # closing the last connection folds the WAL into the file
+    return path
+
+
+@pytest.fixture
+def engine(db_url: str, migrated_sqlite: Path) -> Iterator[sa.Engine]:
+    """An engine on a freshly migrated database."""
+    url = sa.make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        shutil.copyfile(migrated_sqlite, str(url.database))
+    engine = create_engine(db_url)
+    if url.get_backend_name() != "sqlite":
+        upgrade(engine)
     yield engine
     engine.dispose()
 

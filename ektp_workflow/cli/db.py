@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..database import current_revision, head_revision, upgrade
+from ..database import current_revision, grant_auditor, head_revision, upgrade
 from .context import Settings, pass_settings
 from .output import emit_json
 
@@ -60,3 +60,27 @@ def current_command(settings: Settings, as_json: bool) -> None:
         return
     status = "up to date" if found == head else "run `ektp db upgrade`"
     click.echo(f"current: {found or 'none (empty database)'}\nhead:    {head}\n{status}")
+
+
+@command.command("grant-auditor")
+@click.argument("role")
+@click.option("--password", help="Set a password for the role (else use your server's authentication).")
+@pass_settings
+def grant_auditor_command(settings: Settings, role: str, password: str | None) -> None:
+    """Create a read-only PostgreSQL role ROLE for an auditor (PostgreSQL only).
+
+    The role can connect and SELECT every table of the schema, now and later; its
+    transactions are read-only. It cannot change or delete anything, events included.
+
+    \b
+    Example:
+      ektp --db postgresql+psycopg://admin@db/ektp db grant-auditor bpk_auditor
+    """
+    engine = settings.engine()
+    try:
+        statements = grant_auditor(engine, role, password)
+    finally:
+        engine.dispose()
+    for statement in statements:
+        click.echo(statement)
+    click.echo(f"role {role} can now read, and only read, this database")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..database import DEFAULT_URL, URL_VARIABLE
-from . import allocate, blanks, card, db, demo, residents, rules, states
+from . import allocate, audit, blanks, card, db, demo, residents, rules, states
 from .context import ErrorHandlingGroup, Settings
 
 
@@ -41,7 +41,7 @@ def cli(ctx: click.Context, db_url: str, actor: str | None) -> None:
     ctx.call_on_close(settings.close)
 
 
-for module in (db, residents, card, blanks, allocate, rules, states, demo):
+for module in (db, residents, card, blanks, allocate, rules, audit, states, demo):
     cli.add_command(module.command)
 
 

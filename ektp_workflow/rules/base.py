@@ -61,6 +61,8 @@ class Applicant:
     suket: bool
     #: since when the card has waited for a blank.
     waiting_since: dt.datetime
+    #: the card's internal id (not for rules: it identifies the card in records).
+    card_id: int = 0
 
     @property
     def first_time(self) -> bool:

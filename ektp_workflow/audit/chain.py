@@ -1,0 +1,106 @@
+"""Verifying the hash chain of the event log, streaming."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..eventlog import GENESIS, HASHED_FIELDS, chain_hash, head
+from ..schema import events
+
+PAGE = 5000
+MAX_PROBLEMS = 100
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """A place where the log is not what was written."""
+
+    seq: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"seq {self.seq}: {self.what}"
+
+
+@dataclass
+class Verification:
+    """What ``verify`` found."""
+
+    #: events re-hashed.
+    checked: int = 0
+    #: the last event read: (seq, hash).
+    last: tuple[int, str] = (0, GENESIS)
+    #: the chain head the database keeps: (seq, hash).
+    chain_head: tuple[int, str] = (0, GENESIS)
+    problems: list[ChainProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, seq: int, what: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(ChainProblem(seq, what))
+
+
+def stream_events(
+    conn: Connection, columns: Any, after: int = 0, until: int | None = None, source: Any = None
+) -> Iterator[Any]:
+    """Rows of ``events`` in sequence order, read in pages so memory stays flat."""
+    while True:
+        query = sa.select(*columns).where(events.c.seq > after).order_by(events.c.seq).limit(PAGE)
+        if source is not None:
+            query = query.select_from(source)
+        if until is not None:
+            query = query.where(events.c.seq <= until)
+        rows = conn.execute(query).all()
+        yield from rows
+        if len(rows) < PAGE:
+            return
+        after = rows[-1].seq
+
+
+def verify(conn: Connection, against: tuple[int, str] | None = None) -> Verification:
+    """Re-hash the whole log and check it against the chain head and a kept checkpoint.
+
+    :param against: a checkpoint ``(seq, hash)`` kept outside the system.
+    """
+    report = Verification(chain_head=head(conn))
+    previous, previous_seq, seen_checkpoint = GENESIS, 0, False
+    columns = [events.c[name] for name in (*HASHED_FIELDS, "hash")]
+    for row in stream_events(conn, columns):
+        data = row._mapping
+        if chain_hash(previous, data) != row.hash:
+            report.add(row.seq, _mismatch(previous_seq, row.seq))
+        if against is not None and row.seq == against[0]:
+            seen_checkpoint = True
+            if row.hash != against[1]:
+                report.add(row.seq, f"hash {row.hash} differs from the checkpoint kept, {against[1]}: history up to it was rewritten")
+        previous, previous_seq = row.hash, row.seq
+        report.checked += 1
+    report.last = (previous_seq, previous)
+    _check_head(report)
+    if against is not None and not seen_checkpoint:
+        report.add(against[0], f"the checkpoint's event is missing (the log ends at seq {previous_seq}): events were deleted")
+    return report
+
+
+def _mismatch(previous_seq: int, seq: int) -> str:
+    if seq != previous_seq + 1:
+        return f"follows seq {previous_seq}: events {previous_seq + 1}..{seq - 1} were deleted or renumbered"
+    return "its hash does not match its content and the event before it: this row was edited, inserted or moved"
+
+
+def _check_head(report: Verification) -> None:
+    (head_seq, head_hash), (last_seq, last_hash) = report.chain_head, report.last
+    if head_seq > last_seq:
+        report.add(last_seq + 1, f"the chain head is at seq {head_seq} but the log ends at {last_seq}: its tail was deleted")
+    elif head_seq < last_seq:
+        report.add(head_seq + 1, f"events after the chain head (seq {head_seq}) up to {last_seq} were added outside the engine")
+    elif head_hash != last_hash:
+        report.add(last_seq, "the last event's hash differs from the chain head: the tail was rewritten")

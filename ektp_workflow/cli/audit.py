@@ -1,0 +1,230 @@
+"""``ektp audit``: verify the history, replay it, explain allocations, export it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import click
+
+from ..audit import Explanation
+from ..clock import WIB
+from ..regions import region
+from .context import Settings, pass_settings
+from .output import emit_json, emit_table
+
+_TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]
+
+
+@click.group("audit")
+def command() -> None:
+    """Check that nothing was altered, replay the history, explain who got a blank.
+
+    All audit commands only read.
+
+    \b
+    Example:
+      ektp audit checkpoint >> checkpoints.txt
+      ektp audit verify --against 81234:9f2c...
+      ektp audit explain 1671054509050001
+    """
+
+
+@command.command("checkpoint")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def checkpoint_command(settings: Settings, as_json: bool) -> None:
+    """Print the head of the event chain as SEQ:HASH, to keep outside the system.
+
+    \b
+    Example:
+      ektp audit checkpoint >> /media/usb/ektp-checkpoints.txt
+    """
+    seq, hash_ = settings.workflow().audit.checkpoint()
+    if as_json:
+        emit_json({"seq": seq, "hash": hash_, "taken_at": dt.datetime.now(WIB).isoformat()})
+    else:
+        click.echo(f"{seq}:{hash_}")
+
+
+def _checkpoint(_: click.Context, __: click.Parameter, value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    seq, _, hash_ = value.partition(":")
+    if not seq.isdigit() or len(hash_) != 64 or any(c not in "0123456789abcdef" for c in hash_):
+        raise click.BadParameter(f"{value!r}: expected SEQ:HASH as printed by `ektp audit checkpoint`")
+    return int(seq), hash_
+
+
+@command.command("verify")
+@click.option("--against", callback=_checkpoint, metavar="SEQ:HASH", help="A checkpoint kept outside the system.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def verify_command(settings: Settings, against: tuple[int, str] | None, as_json: bool) -> None:
+    """Re-hash the whole event log; exit 1 naming the first bad sequence number.
+
+    Finds any edited, deleted, inserted or reordered event, a truncated tail (against
+    the chain head, and against a kept checkpoint) and a rewritten history.
+
+    \b
+    Example:
+      ektp audit verify
+      ektp audit verify --against 81234:9f2c4e...
+    """
+    report = settings.workflow().audit.verify(against)
+    if as_json:
+        emit_json({
+            "ok": report.ok, "checked": report.checked, "last": list(report.last),
+            "chain_head": list(report.chain_head), "problems": [dataclasses.asdict(p) for p in report.problems],
+        })
+    elif report.ok:
+        extra = f", matches checkpoint {against[0]}" if against else ""
+        click.echo(f"ok: {report.checked:,} events, chain head {report.last[0]}:{report.last[1]}{extra}")
+    else:
+        click.echo(f"NOT OK: {len(report.problems)} problem(s) in {report.checked:,} events; first: {report.problems[0]}", err=True)
+        for problem in report.problems:
+            click.echo(f"  {problem}", err=True)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@command.command("replay")
+@click.option("--as-of", type=click.DateTime(_TIME_FORMATS), help="Only events recorded by this time (WIB if no zone).")
+@click.option("--occurred", is_flag=True, help="With --as-of: by when events occurred, not when they were recorded.")
+@click.option("--until-seq", type=click.IntRange(min=0), help="Only events up to this sequence number.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def replay_command(
+    settings: Settings, as_of: dt.datetime | None, occurred: bool, until_seq: int | None, as_json: bool
+) -> None:
+    """Fold the events through the lifecycle and print cards per kecamatan and state.
+
+    Without --as-of or --until-seq it also compares the fold with the stored cards,
+    the blanks they hold and the blank ledger, listing every mismatch (exit 1).
+
+    \b
+    Example:
+      ektp audit replay
+      ektp audit replay --as-of 2026-01-01 --json
+      ektp audit replay --until-seq 50000
+    """
+    audit = settings.workflow().audit
+    when = as_of.replace(tzinfo=as_of.tzinfo or WIB) if as_of else None
+    folded, counts = audit.replay(until_seq=until_seq, as_of=when, by="occurred" if occurred else "recorded")
+    mismatches = audit.compare() if when is None and until_seq is None else []
+    if as_json:
+        emit_json({"last_seq": folded.last_seq, "events": folded.events, "counts": counts,
+                   "problems": folded.problems, "mismatches": mismatches})
+    else:
+        _print_counts(counts, folded.events, folded.last_seq)
+        for line in folded.problems + mismatches:
+            click.echo(f"  {line}", err=True)
+        if when is None and until_seq is None and not (folded.problems or mismatches):
+            click.echo("stored cards, held blanks and the blank ledger match the replay")
+    if folded.problems or mismatches:
+        raise click.exceptions.Exit(1)
+
+
+def _print_counts(counts: dict[str, dict[str, int]], events: int, last_seq: int) -> None:
+    states = sorted({s for c in counts.values() for s in c})
+    rows = [[k, _name(k), *(c.get(s, 0) for s in states), sum(c.values())] for k, c in sorted(counts.items())]
+    click.echo(f"replayed {events:,} events up to seq {last_seq}\n")
+    emit_table(["kecamatan", "name", *states, "total"], rows, right=tuple(range(2, len(states) + 3)))
+
+
+def _name(code: str) -> str:
+    found = region(code)
+    return found.name if found else ""
+
+
+@command.command("history")
+@click.argument("nik")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def history_command(settings: Settings, nik: str, as_json: bool) -> None:
+    """Every event of a card: actor, reason, times, rule-set version, run, hash.
+
+    \b
+    Example:
+      ektp audit history 1671054509050001
+    """
+    events = settings.workflow().audit.history(nik)
+    if as_json:
+        emit_json([e.as_dict() for e in events])
+        return
+    emit_table(
+        ["seq", "occurred (WIB)", "recorded (WIB)", "trigger", "from", "to", "actor", "reason", "rules", "run"],
+        [
+            (e.seq, _wib(e.occurred_at), _wib(e.recorded_at), e.trigger, e.from_state or "-", e.to_state,
+             e.actor, e.reason or "", e.rule_set_version or "", e.batch_id or "")
+            for e in events
+        ],
+        right=(0,),
+    )
+
+
+def _wib(moment: dt.datetime) -> str:
+    return moment.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@command.command("explain")
+@click.argument("nik")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def explain_command(settings: Settings, nik: str, as_json: bool) -> None:
+    """Why the card of NIK got a blank, or is still waiting.
+
+    Every recorded allocation run it waited in is re-run on its recorded inputs
+    (queue, stock, rule-set version), giving its position, the blanks there were,
+    each rule's key for it, and whether that matches what the events say happened.
+
+    \b
+    Example:
+      ektp audit explain 1671054509050001
+    """
+    explanation = settings.workflow().audit.explain(nik)
+    if as_json:
+        emit_json(dataclasses.asdict(explanation))
+    else:
+        _print_explanation(explanation)
+    if not all(run.agrees for run in explanation.runs):
+        raise click.exceptions.Exit(1)
+
+
+def _print_explanation(e: Explanation) -> None:
+    click.echo(f"{e.nik}: {e.state}, kecamatan {e.kecamatan} {_name(e.kecamatan)}")
+    if not e.runs:
+        click.echo("no allocation has run with this card in its queue")
+    for run in e.runs:
+        check = "matches the events" if run.agrees else "DOES NOT match the events"
+        applicant = "first-time" if run.first_time else "replacement"
+        click.echo(f"\n{run.run_id} on {run.day}, rule set {run.rule_set}")
+        click.echo(f"  {applicant} applicant; {run.reason()}; re-run {check}")
+        for rule, key in run.keys.items():
+            click.echo(f"  {rule}: {key}")
+    if e.position_now is not None:
+        click.echo(
+            f"\nnow: position {e.position_now} in the queue under rule set {e.rule_set_now}, "
+            f"{e.blanks_now} unreserved blanks at the kecamatan"
+        )
+
+
+@command.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--from-seq", type=click.IntRange(min=0), default=0, help="Only events after this sequence number.")
+@click.option("--unmasked", is_flag=True, help="Show whole NIKs (default: birth date and serial masked).")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout).")
+@pass_settings
+def export_command(settings: Settings, fmt: str, from_seq: int, unmasked: bool, output: click.utils.LazyFile) -> None:
+    """Export the event log as JSON lines or CSV, streaming, NIKs masked.
+
+    CSV cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.
+
+    \b
+    Example:
+      ektp audit export --format csv -o events.csv
+      ektp audit export --from-seq 81234 > new-events.jsonl
+    """
+    count = settings.workflow().audit.export(output, fmt, from_seq, unmasked)
+    if output.name != "<stdout>":
+        click.echo(f"exported {count:,} events to {output.name}", err=True)

@@ -1,0 +1,247 @@
+"""The auditor's toolkit: tampering is refused or found, replay matches, explain agrees."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from ektp_workflow import FireRequest, Workflow
+from ektp_workflow.cli.main import cli
+from ektp_workflow.clock import now
+from ektp_workflow.eventlog import GENESIS, chain_hash
+from ektp_workflow.schema import APPEND_ONLY, events
+
+from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
+from .factories import make_resident
+from .test_allocation import queue, stock
+
+ACTOR = "auditee"
+
+
+@pytest.fixture
+def history(workflow: Workflow) -> list[str]:
+    """Some cards with a few events each: 4 registered, recorded, submitted."""
+    residents = [make_resident() for _ in range(4)]
+    workflow.register(residents, actor=ACTOR)
+    workflow.fire_many([FireRequest(r.nik, t) for t in ("record", "submit") for r in residents], actor=ACTOR)
+    return [r.nik for r in residents]
+
+
+def unprotect(engine: sa.Engine) -> None:
+    """What an administrator with full access can do: switch the append-only triggers off."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER USER")
+        else:
+            for action in ("update", "delete"):
+                conn.exec_driver_sql(f"DROP TRIGGER events_no_{action}")
+
+
+def tamper(engine: sa.Engine, *statements: str) -> None:
+    unprotect(engine)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+
+
+@pytest.fixture
+def every_table_filled(workflow: Workflow, history: list[str]) -> None:
+    queue(workflow, ITS, 2, 0)
+    stock(workflow, {ITS: 1})
+    workflow.allocate(actor=ACTOR)
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY)
+@pytest.mark.parametrize("statement", ["UPDATE {t} SET {c} = {c}", "DELETE FROM {t}"])
+def test_the_database_refuses_to_change_append_only_tables(
+    engine: sa.Engine, every_table_filled: None, table: str, statement: str
+) -> None:
+    column = sa.inspect(engine).get_columns(table)[0]["name"]
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        with engine.begin() as conn:
+            conn.exec_driver_sql(statement.format(t=table, c=column))
+
+
+def test_postgresql_refuses_truncate(engine: sa.Engine, history: list[str]) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("TRUNCATE exists only on PostgreSQL")
+    with pytest.raises(sa.exc.DatabaseError, match="append-only: TRUNCATE refused"):
+        with engine.begin() as conn:
+            conn.exec_driver_sql("TRUNCATE events CASCADE")
+
+
+def test_an_untouched_log_verifies(workflow: Workflow, history: list[str]) -> None:
+    report = workflow.audit.verify(workflow.audit.checkpoint())
+    assert report.ok and report.checked == 12
+
+
+@pytest.mark.parametrize(
+    ("statements", "first_bad", "words"),
+    [
+        (["UPDATE events SET actor = 'someone else' WHERE seq = 6"], 6, "edited, inserted or moved"),
+        (["UPDATE events SET to_state = 'deduplicated' WHERE seq = 11"], 11, "edited"),
+        (["DELETE FROM events WHERE seq = 7"], 8, "events 7..7 were deleted"),
+        (["UPDATE events SET seq = 100 WHERE seq = 5", "UPDATE events SET seq = 5 WHERE seq = 6",
+          "UPDATE events SET seq = 6 WHERE seq = 100"], 5, "edited, inserted or moved"),
+        (["DELETE FROM events WHERE seq > 10"], 11, "its tail was deleted"),
+    ],
+    ids=["edit-actor", "edit-state", "delete", "swap", "truncate-tail"],
+)
+def test_tampering_is_found_at_the_first_bad_sequence_number(
+    workflow: Workflow, engine: sa.Engine, history: list[str], statements: list[str], first_bad: int, words: str
+) -> None:
+    tamper(engine, *statements)
+    report = workflow.audit.verify()
+    assert not report.ok
+    assert report.problems[0].seq == first_bad
+    assert words in report.problems[0].what
+
+
+def test_a_forged_event_added_after_the_head_is_found(workflow: Workflow, engine: sa.Engine, history: list[str]) -> None:
+    forged = _forge_last_event(engine)
+    with engine.begin() as conn:
+        conn.execute(events.insert().values(forged))
+    report = workflow.audit.verify()
+    assert "added outside the engine" in report.problems[0].what
+
+
+def test_a_rewritten_history_is_found_against_a_kept_checkpoint(
+    workflow: Workflow, engine: sa.Engine, history: list[str]
+) -> None:
+    kept = workflow.audit.checkpoint()
+    _rewrite_chain(engine, "UPDATE events SET actor = 'cover-up' WHERE seq = 3")
+    assert workflow.audit.verify().ok, "a full rewrite is consistent in itself ..."
+    report = workflow.audit.verify(kept)
+    assert not report.ok and "differs from the checkpoint kept" in report.problems[0].what
+    assert report.problems[0].seq == kept[0]
+
+
+def test_a_tail_deleted_with_its_chain_head_is_found_against_a_kept_checkpoint(
+    workflow: Workflow, engine: sa.Engine, history: list[str]
+) -> None:
+    kept = workflow.audit.checkpoint()
+    tamper(engine, "DELETE FROM events WHERE seq > 9")
+    with engine.begin() as conn:
+        last = conn.execute(sa.text("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")).one()
+        conn.execute(sa.text("UPDATE event_chain SET last_seq = :s, last_hash = :h"), {"s": last.seq, "h": last.hash})
+    report = workflow.audit.verify(kept)
+    assert [p.seq for p in report.problems] == [kept[0]] and "missing" in report.problems[0].what
+
+
+def _forge_last_event(engine: sa.Engine) -> dict[str, object]:
+    with engine.connect() as conn:
+        last = dict(conn.execute(sa.select(events).order_by(events.c.seq.desc()).limit(1)).one()._mapping)
+    forged = {**last, "seq": last["seq"] + 1, "version": last["version"] + 1, "trigger": "confirm_single",
+              "from_state": "prr", "to_state": "deduplicated", "recorded_at": now()}
+    forged["hash"] = chain_hash(str(last["hash"]), forged)
+    return forged
+
+
+def _rewrite_chain(engine: sa.Engine, statement: str) -> None:
+    tamper(engine, statement)
+    with engine.begin() as conn:
+        previous = GENESIS
+        for row in conn.execute(sa.select(events).order_by(events.c.seq)).all():
+            previous = chain_hash(previous, row._mapping)
+            conn.execute(events.update().where(events.c.seq == row.seq).values(hash=previous))
+        conn.execute(sa.text("UPDATE event_chain SET last_hash = :h"), {"h": previous})
+
+
+def test_replay_equals_stored_state_and_finds_a_state_changed_behind_its_back(
+    workflow: Workflow, engine: sa.Engine, history: list[str]
+) -> None:
+    stock(workflow, {ITS: 2})
+    queue(workflow, ITS, 3, 1)
+    workflow.allocate(actor=ACTOR)
+    assert workflow.audit.compare() == []
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE cards SET state = 'printed' WHERE state = 'allocated'")
+    mismatches = workflow.audit.compare()
+    assert any("stored printed" in m and "replay gives ('allocated'" in m for m in mismatches)
+
+
+def test_as_of_reproduces_the_counts_of_an_earlier_point(workflow: Workflow, history: list[str]) -> None:
+    before_counts = workflow.counts()
+    moment, seq = now(), workflow.audit.checkpoint()[0]
+    for nik in history[:3]:
+        workflow.fire(nik, "confirm_single", actor=ACTOR)
+    workflow.fire(history[3], "flag_duplicate", actor=ACTOR)
+    assert workflow.audit.replay(as_of=moment)[1] == before_counts
+    assert workflow.audit.replay(until_seq=seq)[1] == before_counts
+    assert workflow.audit.replay()[1] == workflow.counts() != before_counts
+
+
+def test_explain_agrees_with_what_happened_for_every_card_of_a_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EKTP_DATABASE_URL", raising=False)
+    assert CliRunner().invoke(cli, ["demo", "--residents", "300", "--blanks", "80"]).exit_code == 0
+    with Workflow.open("sqlite:///ektp-demo.db") as workflow:
+        with workflow._reading() as conn:
+            niks = list(conn.scalars(sa.text(
+                "SELECT DISTINCT r.nik FROM allocation_queue q JOIN residents r ON r.id = q.card_id"
+            )))
+            allocated = set(conn.scalars(sa.text(
+                "SELECT r.nik FROM events e JOIN residents r ON r.id = e.card_id WHERE e.trigger = 'allocate'"
+            )))
+        assert len(niks) > 100 and len(allocated) > 30
+        for nik in niks:
+            explanation = workflow.audit.explain(nik)
+            assert all(run.agrees for run in explanation.runs), nik
+            assert any(run.replanned for run in explanation.runs) == (nik in allocated), nik
+
+
+def test_export_opens_in_duckdb_with_every_event_and_masked_niks(
+    workflow: Workflow, history: list[str], tmp_path: Path
+) -> None:
+    duckdb = pytest.importorskip("duckdb", reason="duckdb is in the test extra")
+    workflow.fire(history[0], "confirm_single", actor=ACTOR, reason="=HYPERLINK(\"http://x\")")
+    for fmt in ("jsonl", "csv"):
+        path = tmp_path / f"events.{fmt}"
+        with path.open("w", encoding="utf-8", newline="") as out:
+            assert workflow.audit.export(out, fmt) == 13
+        reader = "read_json_auto" if fmt == "jsonl" else "read_csv_auto"
+        rows = duckdb.sql(f"SELECT nik, reason FROM {reader}('{path}') ORDER BY seq").fetchall()
+        assert len(rows) == 13
+        assert all(nik.endswith("**********") and nik[:6].isdigit() for nik, _ in rows)
+    assert rows[-1][1] == "'=HYPERLINK(\"http://x\")", "CSV neutralises spreadsheet formulas"
+
+
+def test_export_from_a_sequence_number_and_unmasked(workflow: Workflow, history: list[str]) -> None:
+    out = io.StringIO()
+    assert workflow.audit.export(out, "jsonl", from_seq=10, unmasked=True) == 2
+    assert {json.loads(line)["nik"] for line in out.getvalue().splitlines()} <= set(history)
+
+
+def test_grant_auditor_creates_a_role_that_reads_and_cannot_write(engine: sa.Engine, db_url: str, history: list[str]) -> None:
+    if engine.dialect.name != "postgresql":
+        result = CliRunner().invoke(cli, ["--db", db_url, "db", "grant-auditor", "bpk"])
+        assert result.exit_code == 1 and "needs PostgreSQL" in result.stderr
+        return
+    role = f"auditor_{uuid.uuid4().hex[:8]}"
+    result = CliRunner().invoke(cli, ["--db", db_url, "db", "grant-auditor", role])
+    assert result.exit_code == 0, result.output
+    as_auditor = sa.create_engine(sa.make_url(db_url).set(username=role))
+    try:
+        with as_auditor.connect() as conn:
+            assert conn.scalar(sa.text("SELECT count(*) FROM events")) == 12
+        for statement in ("INSERT INTO lifecycles VALUES ('x', 'x', 'x', now())", "UPDATE cards SET version = 0"):
+            with pytest.raises(sa.exc.DatabaseError, match="read-only transaction|permission denied"):
+                with as_auditor.begin() as conn:
+                    conn.exec_driver_sql(statement)
+        assert Workflow(as_auditor).audit.verify().ok, "an auditor verifies with nothing but read access"
+    finally:
+        as_auditor.dispose()
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+
+
+def test_a_bad_role_name_is_refused(db_url: str, engine: sa.Engine) -> None:
+    result = CliRunner().invoke(cli, ["--db", db_url, "db", "grant-auditor", "x; DROP TABLE events"])
+    assert result.exit_code == 1
