@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 import dataclasses
 from dataclasses import dataclass
 
@@ -164,15 +164,24 @@ def _exit(rng: random.Random) -> list[tuple[str, float]]:
     return []
 
 
-def run(workflow: Workflow, residents: int, seed: int, actor: str, blanks: int | None = None) -> DemoSummary:
-    """Register a synthetic city, play its history, then one shipment of blanks through."""
+def run(
+    workflow: Workflow, residents: int, seed: int, actor: str, blanks: int | None = None,
+    on_stage: Callable[[str], None] = lambda message: None,
+) -> DemoSummary:
+    """Register a synthetic city, play its history, then one shipment of blanks through.
+
+    :param on_stage: told what the demo does next, for a progress display.
+    """
     now = clock.now()
     records = population(residents, seed, now.date())
     registered_at = min(HISTORY_START, now)
+    on_stage(f"registering {len(records):,} residents of Kota Palembang")
     workflow.register(records, actor=actor, at=registered_at, source="demo population")
     requests = history(records, seed, now)
+    on_stage(f"playing {len(requests):,} events of recording, PRR and de-duplication since {HISTORY_START.date()}")
     for start in range(0, len(requests), 5000):
         workflow.fire_many(requests[start:start + 5000], actor=actor)
+    on_stage("receiving blanks, distributing, allocating, printing and collecting")
     summary = DemoSummary(kecamatan_in(CITY), len(records), len(records) + len(requests))
     shipment = blanks if blanks is not None else max(1, round(SEED_SHIPMENT * residents / PALEMBANG_POPULATION))
     return _blank_cycle(workflow, summary, shipment, random.Random(seed + 2), actor)

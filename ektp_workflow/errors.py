@@ -187,3 +187,7 @@ class RuleSetError(WorkflowError):
         self.problems = list(problems)
         listing = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(f"invalid rule set {source}:\n{listing}")
+
+
+class DiagramError(WorkflowError):
+    """A diagram cannot be drawn here (a drawing program is missing)."""

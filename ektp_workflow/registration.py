@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ def register_residents(
     at: dt.datetime,
     lifecycle: Lifecycle,
     source: str,
+    progress: Callable[[int], None] | None = None,
 ) -> Registration:
     """Validate and write residents inside the caller's transaction.
 
@@ -57,6 +58,8 @@ def register_residents(
         if not problems and new:
             _insert(conn, [v for _, v in new], actor, at, lifecycle)
             added += len(new)
+        if progress is not None:
+            progress(len(chunk))
     if problems:
         raise InputFileError(source, sorted(problems, key=lambda p: p.line))
     return Registration(added, unchanged)

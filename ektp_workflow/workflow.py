@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -43,6 +43,7 @@ from .records import (
 )
 from .regions import kecamatan_of
 from .registration import Registration, register_residents
+from .reports import Reports
 from .residents import ResidentRecord
 from .rules import store as rulestore
 from .rules.book import RuleBook
@@ -121,6 +122,8 @@ class Workflow:
         self.rules = RuleBook(self)
         #: the auditor's toolkit: checkpoint, verify, replay, compare, explain, export.
         self.audit = Auditor(self)
+        #: coverage, backlog and aging per kecamatan.
+        self.reports = Reports(self)
         with self._transaction() as conn:
             check_schema(conn)
 
@@ -203,15 +206,17 @@ class Workflow:
         at: dt.datetime | None = None,
         source: str = "residents",
         dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> Registration:
         """``register`` for records that carry their own line numbers (as a file's rows).
 
         :param dry_run: check everything and report what would be added; write nothing.
+        :param progress: called with the number of records handled, chunk by chunk.
         """
         actor, when = require_actor(actor), event_time(at)
         try:
             with self._transaction() as conn:
-                result = register_residents(conn, numbered, actor, when, self.lifecycle, source)
+                result = register_residents(conn, numbered, actor, when, self.lifecycle, source, progress)
                 if dry_run:
                     raise _RollBack(result)
         except _RollBack as rolled_back:

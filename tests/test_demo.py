@@ -57,6 +57,10 @@ def test_demo_writes_a_fresh_file_and_prints_cards_by_state_per_kecamatan(
     assert f"{600:,} residents in 18 kecamatan" in out
     assert received == round(20_000 * 600 / 1_801_367)
     assert "first-time applicants served before replacements in every kecamatan: yes" in out
+    report = tmp_path / "ektp-demo-report.html"
+    assert f"HTML report with charts: {report}" in out
+    assert report.read_text(encoding="utf-8").count("<svg") >= 3
+    assert "coverage (ektp report coverage)" in out and "recorded %" in out
 
 
 def test_a_larger_shipment_reaches_replacements_only_after_first_time_applicants(

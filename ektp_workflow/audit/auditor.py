@@ -25,13 +25,19 @@ class Auditor:
         with self._workflow._reading() as conn:
             return eventlog.head(conn)
 
-    def verify(self, against: tuple[int, str] | None = None) -> chain.Verification:
-        """Re-hash the log; compare with the chain head and a kept checkpoint ``(seq, hash)``."""
+    def verify(
+        self, against: tuple[int, str] | None = None, progress: chain.Progress | None = None
+    ) -> chain.Verification:
+        """Re-hash the log; compare with the chain head and a kept checkpoint ``(seq, hash)``.
+
+        :param progress: called with the number of events read, page by page.
+        """
         with self._workflow._reading() as conn:
-            return chain.verify(conn, against)
+            return chain.verify(conn, against, progress)
 
     def replay(
-        self, *, until_seq: int | None = None, as_of: dt.datetime | None = None, by: str = "recorded"
+        self, *, until_seq: int | None = None, as_of: dt.datetime | None = None, by: str = "recorded",
+        progress: chain.Progress | None = None,
     ) -> tuple[replay.Replay, dict[str, dict[str, int]]]:
         """Fold the log up to a point; return the fold and the card counts per kecamatan and state.
 
@@ -42,7 +48,7 @@ class Auditor:
         if by not in ("recorded", "occurred"):
             raise ValueError(f"by must be 'recorded' or 'occurred', not {by!r}")
         with self._workflow._reading() as conn:
-            folded = replay.replay(conn, until_seq, as_of, by)
+            folded = replay.replay(conn, until_seq, as_of, by, progress)
             return folded, folded.counts(replay.kecamatan_by_card(conn))
 
     def compare(self) -> list[str]:
@@ -61,7 +67,10 @@ class Auditor:
         with self._workflow._reading() as conn:
             return explain.explain(conn, value)
 
-    def export(self, out: TextIO, fmt: str = "jsonl", from_seq: int = 0, unmasked: bool = False) -> int:
+    def export(
+        self, out: TextIO, fmt: str = "jsonl", from_seq: int = 0, unmasked: bool = False,
+        progress: chain.Progress | None = None,
+    ) -> int:
         """Write the event log to ``out`` as JSON lines or CSV; return the number of events."""
         with self._workflow._reading() as conn:
-            return export.export(conn, out, fmt, from_seq, unmasked)
+            return export.export(conn, out, fmt, from_seq, unmasked, progress)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ from ..eventlog import GENESIS, HASHED_FIELDS, chain_hash, head
 from ..schema import events
 
 PAGE = 5000
+Progress = Callable[[int], None]
 MAX_PROBLEMS = 100
 
 
@@ -49,9 +50,13 @@ class Verification:
 
 
 def stream_events(
-    conn: Connection, columns: Any, after: int = 0, until: int | None = None, source: Any = None
+    conn: Connection, columns: Any, after: int = 0, until: int | None = None, source: Any = None,
+    progress: Progress | None = None,
 ) -> Iterator[Any]:
-    """Rows of ``events`` in sequence order, read in pages so memory stays flat."""
+    """Rows of ``events`` in sequence order, read in pages so memory stays flat.
+
+    :param progress: called with the number of rows of each page read.
+    """
     while True:
         query = sa.select(*columns).where(events.c.seq > after).order_by(events.c.seq).limit(PAGE)
         if source is not None:
@@ -60,12 +65,16 @@ def stream_events(
             query = query.where(events.c.seq <= until)
         rows = conn.execute(query).all()
         yield from rows
+        if progress is not None:
+            progress(len(rows))
         if len(rows) < PAGE:
             return
         after = rows[-1].seq
 
 
-def verify(conn: Connection, against: tuple[int, str] | None = None) -> Verification:
+def verify(
+    conn: Connection, against: tuple[int, str] | None = None, progress: Progress | None = None
+) -> Verification:
     """Re-hash the whole log and check it against the chain head and a kept checkpoint.
 
     :param against: a checkpoint ``(seq, hash)`` kept outside the system.
@@ -73,7 +82,7 @@ def verify(conn: Connection, against: tuple[int, str] | None = None) -> Verifica
     report = Verification(chain_head=head(conn))
     previous, previous_seq, seen_checkpoint = GENESIS, 0, False
     columns = [events.c[name] for name in (*HASHED_FIELDS, "hash")]
-    for row in stream_events(conn, columns):
+    for row in stream_events(conn, columns, progress=progress):
         data = row._mapping
         if chain_hash(previous, data) != row.hash:
             report.add(row.seq, _mismatch(previous_seq, row.seq))

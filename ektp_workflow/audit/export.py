@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from ..records import EVENT_COLUMNS, EVENT_FROM
 from ..schema import events
-from .chain import stream_events
+from .chain import Progress, stream_events
 
 FORMATS = ("jsonl", "csv")
 FIELDS = (
@@ -26,7 +26,10 @@ def mask(nik: str) -> str:
     return nik[:6] + "*" * (len(nik) - 6)
 
 
-def export(conn: Connection, out: TextIO, fmt: str = "jsonl", from_seq: int = 0, unmasked: bool = False) -> int:
+def export(
+    conn: Connection, out: TextIO, fmt: str = "jsonl", from_seq: int = 0, unmasked: bool = False,
+    progress: Progress | None = None,
+) -> int:
     """Write events after ``from_seq`` to ``out``; return how many.
 
     NIKs are masked unless ``unmasked``. CSV cells that a spreadsheet would run as a
@@ -41,7 +44,7 @@ def export(conn: Connection, out: TextIO, fmt: str = "jsonl", from_seq: int = 0,
         writer.writerow(FIELDS)
     count = 0
     columns = [*EVENT_COLUMNS, events.c.hash]
-    for row in stream_events(conn, columns, after=from_seq, source=EVENT_FROM):
+    for row in stream_events(conn, columns, after=from_seq, source=EVENT_FROM, progress=progress):
         record = _record(row._mapping, unmasked)
         if writer is not None:
             writer.writerow([_cell(record[f]) for f in FIELDS])

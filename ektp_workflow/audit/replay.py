@@ -14,7 +14,7 @@ from .. import ledger
 from ..records import REGISTER
 from ..schema import cards, events, lifecycles, residents
 from ..states import Lifecycle, lifecycle_from_dict
-from .chain import MAX_PROBLEMS, stream_events
+from .chain import MAX_PROBLEMS, Progress, stream_events
 
 ALLOCATED = "allocated"
 
@@ -48,7 +48,8 @@ _COLUMNS = (
 
 
 def replay(
-    conn: Connection, until_seq: int | None = None, as_of: dt.datetime | None = None, by: str = "recorded"
+    conn: Connection, until_seq: int | None = None, as_of: dt.datetime | None = None, by: str = "recorded",
+    progress: Progress | None = None,
 ) -> Replay:
     """Fold events in sequence order, each through the lifecycle it was written under.
 
@@ -59,7 +60,7 @@ def replay(
     tables = _Lifecycles(conn)
     result = Replay()
     time_column = "recorded_at" if by == "recorded" else "occurred_at"
-    for row in stream_events(conn, _COLUMNS, until=until_seq):
+    for row in stream_events(conn, _COLUMNS, until=until_seq, progress=progress):
         if as_of is not None and getattr(row, time_column) > as_of:
             continue
         problem = _step(result, row, tables.get(row.lifecycle_hash))

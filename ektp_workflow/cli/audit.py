@@ -12,6 +12,7 @@ from ..clock import WIB
 from ..regions import region
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
+from .progress import progress, stage
 
 _TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]
 
@@ -71,7 +72,9 @@ def verify_command(settings: Settings, against: tuple[int, str] | None, as_json:
       ektp audit verify
       ektp audit verify --against 81234:9f2c4e...
     """
-    report = settings.workflow().audit.verify(against)
+    audit = settings.workflow().audit
+    with progress("verifying events", settings.quiet, total=audit.checkpoint()[0]) as advance:
+        report = audit.verify(against, advance)
     if as_json:
         emit_json({
             "ok": report.ok, "checked": report.checked, "last": list(report.last),
@@ -110,7 +113,11 @@ def replay_command(
     """
     audit = settings.workflow().audit
     when = as_of.replace(tzinfo=as_of.tzinfo or WIB) if as_of else None
-    folded, counts = audit.replay(until_seq=until_seq, as_of=when, by="occurred" if occurred else "recorded")
+    with progress("replaying events", settings.quiet, total=until_seq or audit.checkpoint()[0]) as advance:
+        folded, counts = audit.replay(
+            until_seq=until_seq, as_of=when, by="occurred" if occurred else "recorded", progress=advance
+        )
+    stage("comparing with stored state", settings.quiet)
     mismatches = audit.compare() if when is None and until_seq is None else []
     if as_json:
         emit_json({"last_seq": folded.last_seq, "events": folded.events, "counts": counts,
@@ -225,6 +232,8 @@ def export_command(settings: Settings, fmt: str, from_seq: int, unmasked: bool, 
       ektp audit export --format csv -o events.csv
       ektp audit export --from-seq 81234 > new-events.jsonl
     """
-    count = settings.workflow().audit.export(output, fmt, from_seq, unmasked)
+    audit = settings.workflow().audit
+    with progress("exporting events", settings.quiet, total=audit.checkpoint()[0] - from_seq) as advance:
+        count = audit.export(output, fmt, from_seq, unmasked, advance)
     if output.name != "<stdout>":
         click.echo(f"exported {count:,} events to {output.name}", err=True)

@@ -33,6 +33,7 @@ class Settings:
 
     db_url: str
     actor: str | None
+    quiet: bool = False
     _workflow: Workflow | None = field(default=None, repr=False)
 
     def workflow(self) -> Workflow:

@@ -14,10 +14,13 @@ from ..database import create_engine, upgrade
 from ..schema import residents as residents_table
 from ..workflow import Workflow
 from .allocate import print_plan
+from .progress import stage
+from .report import print_coverage
 from .context import Settings, pass_settings
 from .output import emit_table
 
 DEMO_FILE = "ektp-demo.db"
+REPORT_FILE = "ektp-demo-report.html"
 
 
 @click.command("demo")
@@ -56,13 +59,20 @@ def command(settings: Settings, residents: int, seed: int, blanks: int | None) -
         _require_empty(engine, url)
         started = time.perf_counter()
         with Workflow(engine) as workflow:
-            summary = demo.run(workflow, residents, seed, settings.actor or "ektp-demo", blanks)
+            say = lambda message: stage(message, settings.quiet)  # noqa: E731
+            summary = demo.run(workflow, residents, seed, settings.actor or "ektp-demo", blanks, say)
             counts = workflow.counts()
             lifecycle = workflow.lifecycle
+            coverage = workflow.reports.coverage()
+            say("drawing the HTML report")
+            Path(REPORT_FILE).write_text(workflow.reports.html("Kota Palembang (synthetic demo)"), encoding="utf-8")
     finally:
         engine.dispose()
     elapsed = time.perf_counter() - started
     _report(summary, counts, list(lifecycle.states), elapsed, url)
+    click.echo("\ncoverage (ektp report coverage):\n")
+    print_coverage(coverage)
+    click.echo(f"\nHTML report with charts: {Path(REPORT_FILE).resolve()}")
 
 
 def _demo_url(settings: Settings) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..database import DEFAULT_URL, URL_VARIABLE
-from . import allocate, audit, blanks, card, db, demo, residents, rules, states
+from . import allocate, audit, blanks, card, db, demo, report, residents, rules, states
 from .context import ErrorHandlingGroup, Settings
 
 
@@ -25,9 +25,10 @@ from .context import ErrorHandlingGroup, Settings
     metavar="NAME",
     help="Who makes the change (env EKTP_ACTOR); required by every command that changes data.",
 )
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr (it shows only on a terminal anyway).")
 @click.version_option(package_name="ektp_workflow")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str, actor: str | None) -> None:
+def cli(ctx: click.Context, db_url: str, actor: str | None, quiet: bool) -> None:
     """e-KTP workflow: card lifecycle, event log and blank allocation.
 
     \b
@@ -36,12 +37,12 @@ def cli(ctx: click.Context, db_url: str, actor: str | None) -> None:
       ektp --actor op-1 residents import residents.csv
       ektp --actor op-1 card fire 1671054509050001 record
     """
-    settings = Settings(db_url=db_url, actor=actor)
+    settings = Settings(db_url=db_url, actor=actor, quiet=quiet)
     ctx.obj = settings
     ctx.call_on_close(settings.close)
 
 
-for module in (db, residents, card, blanks, allocate, rules, audit, states, demo):
+for module in (db, residents, card, blanks, allocate, rules, report, audit, states, demo):
     cli.add_command(module.command)
 
 

@@ -7,6 +7,7 @@ import click
 from ..residents import read_residents_csv
 from .context import Settings, pass_settings
 from .output import emit_json
+from .progress import progress
 
 
 @click.group("residents")
@@ -40,9 +41,10 @@ def import_command(settings: Settings, file: str, dry_run: bool, as_json: bool) 
       ektp --actor op-1 residents import palembang.csv
     """
     actor = settings.require_actor()
-    result = settings.workflow().register_numbered(
-        read_residents_csv(file), actor=actor, source=file, dry_run=dry_run
-    )
+    with progress(f"reading {file}", settings.quiet) as advance:
+        result = settings.workflow().register_numbered(
+            read_residents_csv(file), actor=actor, source=file, dry_run=dry_run, progress=advance
+        )
     if as_json:
         emit_json({"file": file, "added": result.added, "unchanged": result.unchanged, "dry_run": dry_run})
         return

@@ -68,11 +68,13 @@ def _kind(terminal: bool, exceptional: bool) -> str:
 @click.option("--format", "fmt", type=click.Choice(DIAGRAM_FORMATS), default="mermaid", show_default=True)
 @click.option("--output", "-o", type=click.File("w"), default="-", help="File to write (default stdout).")
 def diagram_command(fmt: str, output: click.utils.LazyFile) -> None:
-    """Draw the lifecycle as Mermaid or Graphviz dot source.
+    """Draw the lifecycle as Mermaid or Graphviz dot source, or as SVG.
+
+    SVG needs Graphviz's dot program installed; Mermaid and dot text need nothing.
 
     \b
     Example:
       ektp states diagram --format mermaid
-      ektp states diagram --format dot | dot -Tsvg > lifecycle.svg
+      ektp states diagram --format svg -o lifecycle.svg
     """
     output.write(diagram(default_lifecycle(), fmt) + "\n")

@@ -1,0 +1,129 @@
+"""``ektp report``: coverage, backlog and aging per kecamatan, as tables, JSON or a page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..reports import AGE_BUCKETS, CoverageRow
+from .context import Settings, pass_settings
+from .output import emit_json, emit_table
+from .progress import stage
+
+
+@click.group("report")
+def command() -> None:
+    """Coverage, backlog and aging per kecamatan; an HTML page with charts.
+
+    \b
+    Example:
+      ektp report coverage
+      ektp report html report.html
+    """
+
+
+def _json_option(function):  # type: ignore[no-untyped-def]
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(function)
+
+
+@command.command("coverage")
+@_json_option
+@pass_settings
+def coverage_command(settings: Settings, as_json: bool) -> None:
+    """Per kecamatan: residents, wajib KTP, recorded %, and where the cards stand.
+
+    Residents are the living ones (not deceased, not moved out); wajib KTP are
+    those aged 17 or more today; recorded counts them once they were recorded.
+
+    \b
+    Example:
+      ektp report coverage --json
+    """
+    rows = settings.workflow().reports.coverage()
+    if as_json:
+        emit_json([r.as_dict() for r in rows])
+        return
+    print_coverage(rows)
+
+
+def print_coverage(rows: list[CoverageRow]) -> None:
+    """The coverage table: one row per kecamatan and a total."""
+    emit_table(
+        ["kecamatan", "name", "residents", "wajib KTP", "recorded %", "in PRR", "waiting blank", "allocated",
+         "printed", "collected", "exceptional"],
+        [(r.kecamatan, r.name, r.residents, r.wajib_ktp, f"{r.recorded_pct:.1f}", r.in_prr, r.waiting_for_blank,
+          r.allocated, r.printed, r.collected, r.exceptional) for r in rows],
+        right=tuple(range(2, 11)),
+    )
+
+
+@command.command("backlog")
+@_json_option
+@pass_settings
+def backlog_command(settings: Settings, as_json: bool) -> None:
+    """First-time and replacement applicants waiting, blanks in stock, days they cover.
+
+    Days covered = (unreserved + reserved blanks) / cards printed per day over the
+    last 30 days; the total row counts blanks still at the city too.
+
+    \b
+    Example:
+      ektp report backlog
+    """
+    rows = settings.workflow().reports.backlog()
+    if as_json:
+        emit_json([r.as_dict() for r in rows])
+        return
+    emit_table(
+        ["kecamatan", "name", "first-time wait", "replacement wait", "blanks", "reserved", "printed/day", "days covered"],
+        [(r.kecamatan, r.name, r.first_time_waiting, r.replacement_waiting, r.blanks_in_stock, r.reserved,
+          f"{r.printed_per_day:.2f}", "-" if r.days_covered is None else f"{r.days_covered:.1f}") for r in rows],
+        right=tuple(range(2, 8)),
+    )
+
+
+@command.command("aging")
+@_json_option
+@click.option("--over-six-months", is_flag=True, help="Only rows with cards waiting over six months.")
+@pass_settings
+def aging_command(settings: Settings, as_json: bool, over_six_months: bool) -> None:
+    """How long cards have waited in each waiting state, per kecamatan.
+
+    Time in a state counts from the card's last event. Rows with cards waiting
+    more than six months are marked with !.
+
+    \b
+    Example:
+      ektp report aging --over-six-months
+    """
+    rows = [r for r in settings.workflow().reports.aging() if r.over_six_months or not over_six_months]
+    if as_json:
+        emit_json([r.as_dict() for r in rows])
+        return
+    emit_table(
+        ["", "kecamatan", "name", "state", "cards", "median days", "max days", *(label for label, _ in AGE_BUCKETS)],
+        [("!" if r.over_six_months else "", r.kecamatan, r.name, r.state, r.cards, f"{r.median_days:.0f}",
+          r.max_days, *r.buckets) for r in rows],
+        right=tuple(range(4, 11)),
+    )
+
+
+@command.command("html")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+@click.option("--title", default="e-KTP report", show_default=True, help="The page's title.")
+@pass_settings
+def html_command(settings: Settings, out: str, title: str) -> None:
+    """Write one self-contained HTML page: charts of coverage, backlog and aging, and the lifecycle.
+
+    Opens in any browser without a network. The state diagram is drawn where
+    Graphviz is installed, and given as Mermaid source otherwise.
+
+    \b
+    Example:
+      ektp report html report.html --title "Kota Palembang, November 2026"
+    """
+    stage("drawing the report", settings.quiet)
+    page = settings.workflow().reports.html(title)
+    Path(out).write_text(page, encoding="utf-8")
+    click.echo(f"report written to {Path(out).resolve()}")
