@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputFileError, RowProblem, WorkflowError
+from .csvfiles import read_table
+from .errors import RowProblem, WorkflowError
 from .nik import parse_nik
 from .regions import kecamatan_of
 
@@ -95,67 +95,16 @@ def read_residents_csv(path: str | Path) -> Iterator[tuple[int, ResidentRecord |
 
     :raises InputFileError: the file cannot be opened or its header is wrong.
     """
-    source = str(path)
-    try:
-        handle = open(path, encoding="utf-8-sig", newline="")
-    except OSError as err:
-        raise InputFileError(source, [RowProblem(0, f"cannot open: {err.strerror}")]) from err
-    with handle:
-        try:
-            yield from _read_rows(handle, source)
-        except UnicodeDecodeError as err:
-            raise InputFileError(
-                source, [RowProblem(0, f"not UTF-8 text (byte {err.start}): save the file as UTF-8")]
-            ) from err
-        except csv.Error as err:
-            raise InputFileError(source, [RowProblem(0, f"not a readable CSV file: {err}")]) from err
-
-
-def _read_rows(handle, source: str) -> Iterator[tuple[int, ResidentRecord | RowProblem]]:  # type: ignore[no-untyped-def]
-    sample = handle.read(64 * 1024)
-    handle.seek(0)
-    reader = csv.reader(handle, dialect=_dialect(sample))
-    header = [h.strip().lower() for h in next(reader, [])]
-    _check_header(header, source)
-    line = reader.line_num
-    for cells in reader:
-        start, line = line + 1, reader.line_num
-        if not any(c.strip() for c in cells):
+    for line, row in read_table(path, REQUIRED_COLUMNS, OPTIONAL_COLUMNS):
+        if isinstance(row, RowProblem):
+            yield line, row
             continue
-        record = _record(header, cells)
-        yield start, RowProblem(start, record) if isinstance(record, str) else record
+        record = _record(row)
+        yield line, RowProblem(line, record) if isinstance(record, str) else record
 
 
-def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    try:
-        return csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        return csv.excel
-
-
-def _check_header(header: list[str], source: str) -> None:
-    problems = []
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        problems.append(f"header: missing column(s) {', '.join(missing)}")
-    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    if unknown:
-        problems.append(
-            f"header: unknown column(s) {', '.join(map(repr, unknown))}; expected "
-            f"{', '.join(REQUIRED_COLUMNS)} and optionally {', '.join(OPTIONAL_COLUMNS)}"
-        )
-    doubled = sorted({c for c in header if header.count(c) > 1})
-    if doubled:
-        problems.append(f"header: column(s) {', '.join(doubled)} appear more than once")
-    if problems:
-        raise InputFileError(source, [RowProblem(1, p) for p in problems])
-
-
-def _record(header: list[str], cells: list[str]) -> ResidentRecord | str:
+def _record(row: dict[str, str]) -> ResidentRecord | str:
     """The row as a record, or what is wrong with it."""
-    if len(cells) != len(header):
-        return f"{len(cells)} cells, the header has {len(header)}"
-    row = dict(zip(header, (c.strip() for c in cells)))
     for flag in _FLAGS:
         if row.get(flag, "").lower() not in _TRUE | _FALSE:
             return f"{flag}: {row[flag]!r} is not true or false"

@@ -263,6 +263,23 @@ allocation_queue = Table(
     Column("waiting_since", UTCDateTime, nullable=False),
 )
 
+# Bulk jobs, so that one interrupted by a crash or Ctrl-C resumes where it stopped.
+bulk_jobs = Table(
+    "bulk_jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("trigger", String(40), nullable=False),
+    # What the job selects, as JSON: a state (and kecamatan, limit) or a file's hash.
+    Column("selection", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("applied", Integer, nullable=False),
+    CheckConstraint("status IN ('running', 'completed')", name="status"),
+)
+Index("ix_events_batch_id", events.c.batch_id)
+
 #: Tables the database itself keeps append-only (triggers refuse UPDATE, DELETE, TRUNCATE).
 APPEND_ONLY = (
     "events", "blank_entries", "rule_sets", "rule_set_activations",

@@ -10,15 +10,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from .allocation import AllocationPlan, plan_allocation, read_applicants, read_stock, record_run
-from . import eventlog
+from . import bulk, bulk_files, eventlog
 from .audit import Auditor
 from .blanks import Blanks
+from .bulk import BulkResult
+from .csvfiles import content_hash
 from .clock import now
 from .provenance import event_time, require_actor
 from .database import check_schema, create_engine, default_url, reading, translate_errors
@@ -27,7 +30,8 @@ from .errors import (
     ConcurrencyError,
     IdempotencyConflict,
     InvalidTime,
-    MissingActor,
+    TransitionNotAllowed,
+    UnknownTrigger,
     WorkflowError,
 )
 from .guards import EFFECTS, GUARDS, FireContext
@@ -382,6 +386,133 @@ class Workflow:
             read_applicants(conn, code), read_stock(conn, code),
             [q.instantiate(rules) for q in chosen.queue], day, version, chosen.hash,
         )
+
+    # -- bulk ------------------------------------------------------------------
+
+    def bulk_fire(
+        self,
+        trigger: str,
+        *,
+        actor: str,
+        where_state: str | None = None,
+        kecamatan: str | None = None,
+        limit: int | None = None,
+        niks_file: str | Path | None = None,
+        reason: str | None = None,
+        dry_run: bool = False,
+        at: dt.datetime | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> BulkResult:
+        """Fire ``trigger`` on many cards, chunk by chunk: those in ``where_state`` (optionally
+        in one kecamatan, at most ``limit``), or those listed in ``niks_file`` (a ``nik``
+        column, optional ``reason``).
+
+        Each chunk is one transaction; the same command run again after an interruption
+        resumes the job and moves no card twice. Cards a guard refuses, or not in a state
+        the trigger fires from, are skipped and counted.
+
+        :raises InputFileError: the file has bad lines (nothing is applied).
+        :raises TransitionNotAllowed: ``trigger`` never fires from ``where_state``.
+        """
+        actor, when = require_actor(actor), event_time(at)
+        bulk.refuse_allocate(trigger)
+        if trigger not in self.lifecycle.triggers:
+            raise UnknownTrigger(trigger, self.lifecycle.triggers)
+        if (where_state is None) == (niks_file is None):
+            raise WorkflowError("say which cards: a state (where_state) or a file of NIKs, not both")
+        if niks_file is not None:
+            read = bulk_files.nik_list(niks_file, trigger, reason)
+            job = bulk.job_id_for("bulk", f"{trigger}:{content_hash(niks_file)}".encode())
+            return self._bulk_targets(job, niks_file, read, None, actor, when, dry_run, progress)
+        return self._bulk_state(trigger, str(where_state), kecamatan, limit, reason, actor, when, dry_run, progress)
+
+    def import_central_results(
+        self, path: str | Path, *, actor: str, dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> BulkResult:
+        """Apply the centre's results ``nik,result[,reference]`` to cards in ``prr``.
+
+        ``single``, ``duplicate`` and ``enroll_failure`` fire ``confirm_single``,
+        ``flag_duplicate`` and ``reject_enrollment``. Rows for cards not in ``prr`` are
+        reported, not applied; importing the same file again applies nothing twice.
+
+        :raises InputFileError: the file has bad lines (nothing is applied).
+        """
+        actor = require_actor(actor)
+        job = bulk.job_id_for("central", content_hash(path).encode())
+        read = bulk_files.central_results(path)
+        return self._bulk_targets(job, path, read, bulk_files.CENTRAL_STATE, actor, now(), dry_run, progress)
+
+    def _bulk_state(
+        self, trigger: str, state: str, kecamatan: str | None, limit: int | None, reason: str | None,
+        actor: str, at: dt.datetime, dry_run: bool, progress: Callable[[int], None] | None,
+    ) -> BulkResult:
+        if self.lifecycle.transition(state, trigger) is None:
+            raise TransitionNotAllowed(trigger, state, self.lifecycle.triggers_from(state))
+        code = kecamatan_of(kecamatan).code if kecamatan else None
+        selection = {"trigger": trigger, "state": state, "kecamatan": code, "limit": limit}
+        with self._transaction() as conn:
+            job = bulk.running_job(conn, selection) or bulk.new_state_job_id()
+            resumed = False if dry_run else bulk.start_job(conn, job, trigger, selection, actor)
+            done = bulk.count_done(conn, job)
+        result = bulk.BulkResult(job, dry_run, done_before=done, resumed=resumed)
+        remaining, after = (None if limit is None else max(0, limit - done)), 0
+        while remaining is None or remaining > 0:
+            size = bulk.CHUNK if remaining is None else min(bulk.CHUNK, remaining)
+            with self._transaction() as conn:
+                rows = bulk.cards_in_state(conn, state, code, after, size)
+                if not rows:
+                    break
+                before = result.total_applied
+                targets = ((row, bulk.Target(row.nik, trigger, reason)) for row in rows)
+                bulk.ChunkMover(conn, self.lifecycle, actor, at, job).move(targets, result, dry_run)
+            after = rows[-1].id
+            remaining = None if remaining is None else remaining - (result.total_applied - before)
+            if progress is not None:
+                progress(len(rows))
+        return self._finish(result)
+
+    def _bulk_targets(
+        self, job: str, path: str | Path, read: bulk_files.Reader, required_state: str | None,
+        actor: str, at: dt.datetime, dry_run: bool, progress: Callable[[int], None] | None,
+    ) -> BulkResult:
+        bulk_files.check(path, read)
+        result = bulk.BulkResult(job, dry_run)
+        if not dry_run:
+            with self._transaction() as conn:
+                result.resumed = bulk.start_job(conn, job, "file", {"file": str(path)}, actor)
+        for chunk in bulk.chunks(read()):
+            with self._transaction() as conn:
+                planned = self._planned(conn, job, [t for _, t in chunk], required_state, result)
+                bulk.ChunkMover(conn, self.lifecycle, actor, at, job).move(planned, result, dry_run)
+            if progress is not None:
+                progress(len(chunk))
+        return self._finish(result)
+
+    def _planned(
+        self, conn: Connection, job: str, targets: list[bulk.Target], required_state: str | None,
+        result: bulk.BulkResult,
+    ) -> list[tuple[Any, bulk.Target]]:
+        found = bulk.cards_for(conn, [parse_nik(t.nik).value for t in targets])
+        done = bulk.moved_by(conn, job, [card.id for card in found.values()])
+        planned = []
+        for target in targets:
+            card = found.get(parse_nik(target.nik).value)
+            if card is None:
+                result.skip(target.nik, "no card registered for this NIK")
+            elif card.id in done:
+                result.done_before += 1
+            elif required_state is not None and card.state != required_state:
+                result.skip(card.nik, f"not in {required_state} (it is {card.state}): not applied")
+            else:
+                planned.append((card, target))
+        return planned
+
+    def _finish(self, result: BulkResult) -> BulkResult:
+        if not result.dry_run:
+            with self._transaction() as conn:
+                bulk.finish_job(conn, result.job_id, result.total_applied)
+        return result
 
     # -- reads -----------------------------------------------------------------
 

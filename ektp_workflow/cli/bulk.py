@@ -1,0 +1,111 @@
+"""``ektp bulk`` and ``ektp central``: many cards at once, resumable."""
+
+from __future__ import annotations
+
+import click
+
+from ..bulk import BulkResult
+from .context import Settings, pass_settings
+from .output import emit_json
+from .progress import progress
+
+
+@click.group("bulk")
+def command() -> None:
+    """Fire a trigger on many cards at once, chunk by chunk, resumable.
+
+    \b
+    Example:
+      ektp --actor kec-05/op bulk fire submit --where-state recorded --kecamatan 16.71.05
+    """
+
+
+@command.command("fire")
+@click.argument("trigger")
+@click.option("--where-state", metavar="STATE", help="Every card in this state ...")
+@click.option("--kecamatan", metavar="CODE", help="... in this kecamatan only ...")
+@click.option("--limit", type=click.IntRange(min=1), help="... at most this many.")
+@click.option("--file", "niks_file", type=click.Path(dir_okay=False), help="Or the cards in this CSV (a nik column, optional reason).")
+@click.option("--reason", help="Recorded on every event (a file's reason column wins).")
+@click.option("--dry-run", is_flag=True, help="Count what would move; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_settings
+def fire_command(
+    settings: Settings, trigger: str, where_state: str | None, kecamatan: str | None, limit: int | None,
+    niks_file: str | None, reason: str | None, dry_run: bool, as_json: bool,
+) -> None:
+    """Fire TRIGGER on every card selected, one transaction per chunk.
+
+    Select with --where-state (and --kecamatan, --limit) or with --file. Guards and
+    effects apply as for a single card; refused cards are skipped and listed. After
+    a crash or Ctrl-C, run the same command again: it resumes, moving no card twice.
+
+    \b
+    Example:
+      ektp --actor kec-05/op bulk fire submit --where-state recorded --kecamatan 16.71.05
+      ektp --actor dinas bulk fire die --file deaths-2026-11.csv --reason "laporan kematian"
+    """
+    actor = settings.require_actor()
+    if (where_state is None) == (niks_file is None):
+        raise click.UsageError("say which cards: --where-state STATE or --file NIKS.csv (one of them)")
+    if niks_file is not None and (kecamatan or limit):
+        raise click.UsageError("--kecamatan and --limit go with --where-state, not with --file")
+    with progress(f"{trigger}", settings.quiet) as advance:
+        result = settings.workflow().bulk_fire(
+            trigger, actor=actor, where_state=where_state, kecamatan=kecamatan, limit=limit,
+            niks_file=niks_file, reason=reason, dry_run=dry_run, progress=advance,
+        )
+    report(result, as_json)
+
+
+def report(result: BulkResult, as_json: bool) -> None:
+    """Print what a bulk job did: moved per trigger, done before, skipped with examples."""
+    if as_json:
+        emit_json({
+            "job_id": result.job_id, "dry_run": result.dry_run, "resumed": result.resumed,
+            "applied": dict(result.applied), "done_before": result.done_before, "skipped": result.skipped,
+            "examples": [{"nik": nik, "reason": why} for nik, why in result.examples],
+        })
+        return
+    verb = "would move" if result.dry_run else "moved"
+    moved = ", ".join(f"{n:,} by {t}" for t, n in sorted(result.applied.items())) or "no card"
+    click.echo(f"job {result.job_id}: {verb} {moved}")
+    if result.done_before:
+        click.echo(f"{result.done_before:,} were already done by this job earlier (resumed, not moved again)")
+    if result.skipped:
+        click.echo(f"{result.skipped:,} skipped, for example:")
+        for nik, why in result.examples[:10]:
+            click.echo(f"  {nik}: {why}")
+
+
+@click.group("central")
+def central_command() -> None:
+    """Results from the centre's de-duplication (penunggalan).
+
+    \b
+    Example:
+      ektp --actor siak-sync central import hasil-penunggalan-2026-11-28.csv
+    """
+
+
+@central_command.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check and count; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_settings
+def central_import_command(settings: Settings, file: str, dry_run: bool, as_json: bool) -> None:
+    """Apply a results file nik,result[,reference] to cards waiting in prr.
+
+    result is single, duplicate or enroll_failure (confirm_single, flag_duplicate,
+    reject_enrollment). A file with a bad line is refused whole. Rows for cards not
+    in prr are reported, not applied. Importing the same file again applies nothing
+    twice; after an interruption it finishes the job.
+
+    \b
+    Example:
+      ektp --actor siak-sync central import hasil-penunggalan-2026-11-28.csv --dry-run
+    """
+    actor = settings.require_actor()
+    with progress(f"applying {file}", settings.quiet) as advance:
+        result = settings.workflow().import_central_results(file, actor=actor, dry_run=dry_run, progress=advance)
+    report(result, as_json)

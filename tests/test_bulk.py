@@ -1,0 +1,190 @@
+"""Bulk transitions and the centre's results: same rules as one card, chunked, resumable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from ektp_workflow import FireRequest, Workflow, create_engine, upgrade
+from ektp_workflow import bulk
+from ektp_workflow.cli.main import cli
+from ektp_workflow.errors import InputFileError
+
+from .conftest import snapshot
+from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
+from .factories import PALEMBANG_SAKO as SAKO
+from .factories import make_resident
+
+ACTOR = "kec-05/op"
+AT = dt.datetime(2026, 11, 2, 9, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+
+
+def city(workflow: Workflow, adults: int = 12, children: int = 3) -> list[str]:
+    today = dt.date.today()
+    people = [make_resident(ITS if i % 2 else SAKO) for i in range(adults)]
+    people += [make_resident(ITS, born=today.replace(year=today.year - 14)) for _ in range(children)]
+    workflow.register(people, actor=ACTOR, at=AT - dt.timedelta(days=1))
+    return [p.nik for p in people]
+
+
+def comparable(workflow: Workflow, niks: list[str]) -> list[object]:
+    cards = [(c.nik, c.state, c.version) for c in (workflow.card(n) for n in niks)]
+    events = [
+        (e.nik, e.version, e.trigger, e.from_state, e.to_state, e.actor, e.reason, e.occurred_at)
+        for n in niks for e in workflow.history(n)
+    ]
+    return [cards, events]
+
+
+def test_bulk_and_single_paths_give_the_same_states_and_events(tmp_path: Path, db_url: str) -> None:
+    single_engine, bulk_engine = create_engine(f"sqlite:///{tmp_path / 'single.db'}"), create_engine(db_url)
+    upgrade(single_engine), upgrade(bulk_engine)
+    single, many = Workflow(single_engine), Workflow(bulk_engine)
+    residents = [make_resident(ITS if i % 2 else SAKO) for i in range(9)]
+    for workflow in (single, many):
+        workflow.register(residents, actor=ACTOR, at=AT - dt.timedelta(days=1))
+    niks = [r.nik for r in residents]
+    for trigger, state in (("record", "unrecorded"), ("submit", "recorded")):
+        for nik in niks:
+            single.fire(nik, trigger, actor=ACTOR, reason="weekly run", at=AT)
+        many.bulk_fire(trigger, actor=ACTOR, where_state=state, reason="weekly run", at=AT)
+    assert comparable(single, niks) == comparable(many, niks)
+    assert many.audit.verify().ok and many.audit.compare() == []
+    single_engine.dispose(), bulk_engine.dispose()
+
+
+def test_guards_apply_in_bulk_and_refused_cards_are_listed(workflow: Workflow) -> None:
+    niks = city(workflow, adults=4, children=2)
+    result = workflow.bulk_fire("record", actor=ACTOR, where_state="unrecorded")
+    assert result.applied["record"] == 4 and result.skipped == 2
+    assert all("age_at_least_16" in why for _, why in result.examples)
+    assert [workflow.card(n).state for n in niks[4:]] == ["unrecorded", "unrecorded"]
+
+
+def test_a_kecamatan_and_a_limit_narrow_the_selection(workflow: Workflow) -> None:
+    city(workflow, adults=10, children=0)
+    result = workflow.bulk_fire("record", actor=ACTOR, where_state="unrecorded", kecamatan="167105", limit=3)
+    assert result.total_applied == 3
+    recorded = workflow.cards(state="recorded")
+    assert len(recorded) == 3 and {c.kecamatan for c in recorded} == {ITS}
+
+
+def test_dry_run_counts_and_writes_nothing(workflow: Workflow, engine: sa.Engine) -> None:
+    city(workflow)
+    before = snapshot(engine)
+    result = workflow.bulk_fire("record", actor=ACTOR, where_state="unrecorded", dry_run=True)
+    assert (result.total_applied, result.skipped) == (12, 3)
+    assert snapshot(engine) == before
+
+
+class Interrupted(KeyboardInterrupt):
+    pass
+
+
+def interrupt_after(chunks: int):  # type: ignore[no-untyped-def]
+    seen = []
+
+    def progress(n: int) -> None:
+        seen.append(n)
+        if len(seen) == chunks:
+            raise Interrupted()
+
+    return progress
+
+
+@pytest.mark.parametrize("limit", [None, 9])
+def test_an_interrupted_job_resumes_and_moves_no_card_twice(
+    workflow: Workflow, monkeypatch: pytest.MonkeyPatch, limit: int | None
+) -> None:
+    monkeypatch.setattr(bulk, "CHUNK", 4)
+    niks = city(workflow, adults=12, children=0)
+    with pytest.raises(Interrupted):
+        workflow.bulk_fire("record", actor=ACTOR, where_state="unrecorded", limit=limit, progress=interrupt_after(1))
+    assert len(workflow.cards(state="recorded")) == 4
+    result = workflow.bulk_fire("record", actor=ACTOR, where_state="unrecorded", limit=limit)
+    assert result.resumed and result.done_before == 4
+    assert len(workflow.cards(state="recorded")) == (limit or 12)
+    for nik in niks:
+        assert [e.trigger for e in workflow.history(nik)].count("record") <= 1
+    assert workflow.audit.compare() == []
+
+
+def test_a_file_of_niks_with_reasons(workflow: Workflow, tmp_path: Path) -> None:
+    niks = city(workflow, adults=3, children=0)
+    path = tmp_path / "deaths.csv"
+    path.write_text(f"nik,reason\n{niks[0]},akta kematian 12/2026\n{niks[1]},\n", encoding="utf-8")
+    result = workflow.bulk_fire("die", actor=ACTOR, niks_file=path, reason="laporan RT")
+    assert result.applied["die"] == 2
+    assert workflow.history(niks[0])[-1].reason == "akta kematian 12/2026"
+    assert workflow.history(niks[1])[-1].reason == "laporan RT"
+    again = workflow.bulk_fire("die", actor=ACTOR, niks_file=path)
+    assert (again.total_applied, again.done_before) == (0, 2)
+
+
+def central_file(tmp_path: Path, rows: list[str], name: str = "hasil.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("nik,result,reference\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def in_prr(workflow: Workflow) -> list[str]:
+    niks = city(workflow, adults=5, children=0)
+    workflow.fire_many([FireRequest(n, t) for n in niks[:4] for t in ("record", "submit")], actor=ACTOR)
+    return niks
+
+
+def test_central_results_apply_to_cards_in_prr_and_report_the_rest(workflow: Workflow, tmp_path: Path, in_prr: list[str]) -> None:
+    path = central_file(tmp_path, [
+        f"{in_prr[0]},single,PEN-1", f"{in_prr[1]},duplicate,PEN-2", f"{in_prr[2]},ENROLL_FAILURE,PEN-3",
+        f"{in_prr[4]},single,PEN-5",
+    ])
+    result = workflow.import_central_results(path, actor="siak-sync")
+    assert dict(result.applied) == {"confirm_single": 1, "flag_duplicate": 1, "reject_enrollment": 1}
+    assert result.examples == [(in_prr[4], "not in prr (it is unrecorded): not applied")]
+    states = [workflow.card(n).state for n in in_prr]
+    assert states == ["deduplicated", "duplicate", "enroll_failed", "prr", "unrecorded"]
+    assert workflow.history(in_prr[1])[-1].reason == "central result: duplicate, reference PEN-2"
+
+
+def test_reimporting_the_same_results_applies_nothing_twice(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path, in_prr: list[str]
+) -> None:
+    path = central_file(tmp_path, [f"{n},single," for n in in_prr[:4]])
+    workflow.import_central_results(path, actor="siak-sync")
+    events_before = snapshot(engine)["events"]
+    again = workflow.import_central_results(path, actor="siak-sync")
+    assert (again.total_applied, again.done_before, again.skipped) == (0, 4, 0)
+    assert snapshot(engine)["events"] == events_before
+
+
+def test_a_results_file_with_a_bad_line_is_refused_whole(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path, in_prr: list[str]
+) -> None:
+    path = central_file(tmp_path, [f"{in_prr[0]},single,", "1671050000000000,single,", f"{in_prr[1]},lost,",
+                                   f"{in_prr[0]},duplicate,"])
+    before = snapshot(engine)
+    with pytest.raises(InputFileError) as refused:
+        workflow.import_central_results(path, actor="siak-sync")
+    assert [p.line for p in refused.value.problems] == [3, 4, 5]
+    assert "expected single, duplicate, enroll_failure" in str(refused.value)
+    assert snapshot(engine) == before
+
+
+def test_bulk_and_central_from_the_cli(db_url: str, workflow: Workflow, tmp_path: Path, in_prr: list[str]) -> None:
+    fired = CliRunner().invoke(cli, ["--db", db_url, "--actor", ACTOR, "bulk", "fire", "record",
+                                     "--where-state", "unrecorded", "--json"])
+    assert fired.exit_code == 0 and json.loads(fired.stdout)["applied"] == {"record": 1}
+    path = central_file(tmp_path, [f"{in_prr[0]},single,"])
+    imported = CliRunner().invoke(cli, ["--db", db_url, "--actor", "siak", "central", "import", str(path)])
+    assert imported.exit_code == 0 and "moved 1 by confirm_single" in imported.stdout
+    usage = CliRunner().invoke(cli, ["--db", db_url, "--actor", ACTOR, "bulk", "fire", "record"])
+    assert usage.exit_code == 2 and "--where-state STATE or --file" in usage.stderr
+    refused = CliRunner().invoke(cli, ["--db", db_url, "--actor", ACTOR, "bulk", "fire", "print_card",
+                                       "--where-state", "recorded"])
+    assert refused.exit_code == 3
