@@ -35,7 +35,7 @@ MAX_EXAMPLES = 100
 Progress = Callable[[int], None]
 
 _CARD_COLUMNS = (
-    cards.c.id, cards.c.state, cards.c.version, cards.c.updated_at,
+    cards.c.id, cards.c.state, cards.c.version, cards.c.updated_at, cards.c.blank_batch_id,
     residents.c.nik, residents.c.kecamatan, residents.c.birth_date,
 )
 
@@ -85,11 +85,11 @@ class ChunkMover:
         moves: dict[tuple[str, str], list[int]] = defaultdict(list)
         rows: list[dict[str, Any]] = []
         for card, target in planned:
-            edge = self._checked_edge(card, target, result)
+            context = self._context(card, target)
+            edge = self._checked_edge(card, target, context, result)
             if edge is None:
                 continue
             if not dry_run:
-                context = self._context(card, target)
                 for effect in edge.effects:
                     EFFECTS[effect](context)
                 moves[(card.state, edge.dest)].append(card.id)
@@ -99,7 +99,7 @@ class ChunkMover:
             self._update(source, dest, ids)
         eventlog.append(self.conn, rows, self.lifecycle)
 
-    def _checked_edge(self, card: Any, target: Target, result: BulkResult) -> Any:
+    def _checked_edge(self, card: Any, target: Target, context: FireContext, result: BulkResult) -> Any:
         edge = self.lifecycle.transition(card.state, target.trigger)
         if edge is None:
             result.skip(card.nik, f"{target.trigger} is not allowed from {card.state}")
@@ -107,7 +107,6 @@ class ChunkMover:
         if self.at < card.updated_at:
             result.skip(card.nik, f"its last event ({card.updated_at.isoformat()}) is after {self.at.isoformat()}")
             return None
-        context = self._context(card, target)
         for guard in edge.guards:
             refused = GUARDS[guard](context)
             if refused is not None:
@@ -118,7 +117,7 @@ class ChunkMover:
     def _context(self, card: Any, target: Target) -> FireContext:
         return FireContext(
             self.conn, card.id, card.nik, card.kecamatan, card.birth_date, target.trigger,
-            card.version + 1, self.actor, target.reason, self.at,
+            card.version + 1, self.actor, target.reason, self.at, card.blank_batch_id,
         )
 
     def _event(self, card: Any, target: Target, dest: str) -> dict[str, Any]:

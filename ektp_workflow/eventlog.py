@@ -14,6 +14,7 @@ numbers are gapless, and they commit in order.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -34,12 +35,27 @@ HASHED_FIELDS = (
 )
 
 _HEAD = sa.select(event_chain.c.last_seq, event_chain.c.last_hash).where(event_chain.c.id == 1)
+_LOCK_HEAD = _HEAD.with_for_update()
+_MOVE_HEAD = (
+    event_chain.update()
+    .where(event_chain.c.id == 1)
+    .values(last_seq=sa.bindparam("seq"), last_hash=sa.bindparam("hash"))
+)
+_INSERT = events.insert()
+# (database URL, lifecycle hash) pairs seen stored and committed: lifecycles are
+# append-only, so once stored they stay; checking again would cost a query per write.
+_STORED: set[tuple[str, str]] = set()
 
 
 def canonical(event: Mapping[str, Any]) -> bytes:
     """The bytes an event's hash covers: its fields in a fixed order, times as UTC."""
-    values = [_plain(event.get(name)) for name in HASHED_FIELDS]
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return canonical_values([event.get(name) for name in HASHED_FIELDS])
+
+
+def canonical_values(values: Sequence[Any]) -> bytes:
+    """``canonical`` for the values of ``HASHED_FIELDS``, in that order."""
+    plain = [_plain(v) for v in values]
+    return json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def chain_hash(previous: str, event: Mapping[str, Any]) -> str:
@@ -47,10 +63,19 @@ def chain_hash(previous: str, event: Mapping[str, Any]) -> str:
     return hashlib.sha256(previous.encode("ascii") + b"\n" + canonical(event)).hexdigest()
 
 
+def chain_hash_values(previous: str, values: Sequence[Any]) -> str:
+    """``chain_hash`` for the values of ``HASHED_FIELDS``, in that order (a row read back)."""
+    return hashlib.sha256(previous.encode("ascii") + b"\n" + canonical_values(values)).hexdigest()
+
+
 def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value
+    return _utc_text(value) if isinstance(value, dt.datetime) else value
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_text(value: dt.datetime) -> str:
+    # Cached: the events of one transaction share their times.
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def append(conn: Connection, rows: Sequence[dict[str, Any]], lifecycle: Lifecycle) -> list[int]:
@@ -62,15 +87,51 @@ def append(conn: Connection, rows: Sequence[dict[str, Any]], lifecycle: Lifecycl
     if not rows:
         return []
     remember_lifecycle(conn, lifecycle)
-    last_seq, last_hash = conn.execute(_HEAD.with_for_update()).one()
+    last_seq, last_hash = conn.execute(_LOCK_HEAD).one()
     written = now()
     for row in rows:
         last_seq += 1
         row["seq"], row["recorded_at"] = last_seq, written
         row["hash"] = last_hash = chain_hash(last_hash, row)
-    conn.execute(events.insert(), list(rows))
-    conn.execute(event_chain.update().where(event_chain.c.id == 1).values(last_seq=last_seq, last_hash=last_hash))
+    _insert(conn, rows)
+    conn.execute(_MOVE_HEAD, {"seq": last_seq, "hash": last_hash})
     return [row["seq"] for row in rows]
+
+
+_COLUMNS = tuple(c.name for c in events.columns)
+
+
+def _insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many events through the driver: COPY on PostgreSQL, executemany on SQLite."""
+    if len(rows) < 50:
+        conn.execute(_INSERT, list(rows))
+        return
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY events ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in _COLUMNS])
+        return
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" * len(_COLUMNS))
+        conn.exec_driver_sql(
+            f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({marks})",
+            [tuple(_sqlite_value(row[c]) for c in _COLUMNS) for row in rows],
+        )
+        return
+    conn.execute(_INSERT, list(rows))
+
+
+def _sqlite_value(value: Any) -> Any:
+    # As SQLAlchemy's UTCDateTime stores times in SQLite: naive UTC text.
+    if isinstance(value, dt.datetime):
+        return _sqlite_time(value)
+    return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _sqlite_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def head(conn: Connection) -> tuple[int, str]:
@@ -83,8 +144,13 @@ _KNOWN_LIFECYCLE = sa.select(lifecycles.c.hash).where(lifecycles.c.hash == sa.bi
 
 def remember_lifecycle(conn: Connection, lifecycle: Lifecycle) -> None:
     """Store the lifecycle definition under its hash, once, so replay can use it later."""
+    key = (str(conn.engine.url), lifecycle.hash)
+    if key in _STORED:
+        return
     known = conn.scalar(_KNOWN_LIFECYCLE, {"hash": lifecycle.hash})
-    if known is None:
+    if known is not None:
+        _STORED.add(key)  # found, so committed by an earlier transaction
+    else:
         conn.execute(
             lifecycles.insert().values(
                 hash=lifecycle.hash, name=lifecycle.name, definition=definition_json(lifecycle),

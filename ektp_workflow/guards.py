@@ -34,6 +34,8 @@ class FireContext:
     actor: str
     reason: str | None
     at: dt.datetime
+    #: the batch whose blank the card holds (read with the card), or None.
+    held_batch: int | None = None
 
     @property
     def movement(self) -> ledger.Movement:
@@ -61,11 +63,12 @@ def reserve_blank(ctx: FireContext) -> None:
 
 
 def release_blank(ctx: FireContext) -> None:
-    ledger.release(ctx.conn, ctx.card_id, ctx.new_version, ctx.kecamatan, ctx.movement)
+    if ctx.held_batch is not None:  # most cards that die or move hold no blank
+        ledger.release(ctx.conn, ctx.card_id, ctx.new_version, ctx.kecamatan, ctx.movement, ctx.held_batch)
 
 
 def consume_blank(ctx: FireContext) -> None:
-    ledger.consume(ctx.conn, ctx.card_id, ctx.new_version, ctx.kecamatan, ctx.movement)
+    ledger.consume(ctx.conn, ctx.card_id, ctx.new_version, ctx.kecamatan, ctx.movement, ctx.held_batch)
 
 
 def mark_ektp_holder(ctx: FireContext) -> None:

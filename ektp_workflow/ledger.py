@@ -110,17 +110,21 @@ def reserve(conn: Connection, card_id: int, card_version: int, kecamatan: str, b
     raise StockError(f"no unallocated blank at kecamatan {kecamatan}")
 
 
-def release(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement) -> bool:
-    """Give a card's reserved blank back to its kecamatan's stock; False if it held none."""
-    return _settle(conn, card_id, card_version, kecamatan, "released", by)
+def release(
+    conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement, held: int | None
+) -> bool:
+    """Give the blank of batch ``held`` a card holds back to its kecamatan's stock; False if none."""
+    return _settle(conn, card_id, card_version, kecamatan, "released", by, held)
 
 
-def consume(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement) -> None:
-    """Mark a card's reserved blank as used by printing.
+def consume(
+    conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement, held: int | None
+) -> None:
+    """Mark the blank of batch ``held`` a card holds as used by printing.
 
     :raises StockError: the card holds no reserved blank.
     """
-    if not _settle(conn, card_id, card_version, kecamatan, "consumed", by):
+    if not _settle(conn, card_id, card_version, kecamatan, "consumed", by, held):
         raise StockError(f"card {card_id} holds no reserved blank to print on")
 
 
@@ -293,9 +297,9 @@ def spoil(conn: Connection, kecamatan: str, count: int, by: Movement) -> None:
 
 
 def _settle(
-    conn: Connection, card_id: int, card_version: int, kecamatan: str, movement: str, by: Movement
+    conn: Connection, card_id: int, card_version: int, kecamatan: str, movement: str, by: Movement,
+    batch_id: int | None,
 ) -> bool:
-    batch_id = conn.scalar(sa.select(cards.c.blank_batch_id).where(cards.c.id == card_id))
     if batch_id is None:
         return False
     target = "unallocated" if movement == "released" else "consumed"

@@ -88,7 +88,7 @@ class FireRequest:
 # Built once: constructing statements per call costs more than running them.
 _CARD_FOR_UPDATE = (
     sa.select(
-        cards.c.id, cards.c.state, cards.c.version, cards.c.updated_at,
+        cards.c.id, cards.c.state, cards.c.version, cards.c.updated_at, cards.c.blank_batch_id,
         residents.c.kecamatan, residents.c.birth_date,
     )
     .select_from(CARD_FROM)
@@ -103,6 +103,9 @@ _MOVE_CARD = (
         updated_at=sa.bindparam("updated_at"),
     )
 )
+
+
+_EVENT_FIELDS = [f.name for f in dataclasses.fields(Event) if f.name != "nik"]
 
 
 class Workflow:
@@ -255,14 +258,14 @@ class Workflow:
             return done
         try:
             with self._transaction() as conn:
-                seq = self._apply(conn, request, actor, expected_version)
+                written = self._apply(conn, request, actor, expected_version)
         except (ConcurrencyError, sa.exc.IntegrityError) as err:
             if idempotency_key is not None and (done := self._event_for_key(request)):
                 return done
             if isinstance(err, sa.exc.IntegrityError):
                 raise ConcurrencyError(nik, expected_version or 0, None) from err
             raise
-        return self._event(seq)
+        return written
 
     def fire_many(self, requests: Iterable[FireRequest], *, actor: str) -> int:
         """Apply many transitions in one transaction: all of them or none.
@@ -287,7 +290,7 @@ class Workflow:
         actor: str,
         expected_version: int | None,
         provenance: Mapping[str, Any] | None = None,
-    ) -> int:
+    ) -> Event:
         nik = parse_nik(request.nik).value
         row = conn.execute(_CARD_FOR_UPDATE, {"nik": nik}).first()
         if row is None:
@@ -302,7 +305,7 @@ class Workflow:
             )
         context = FireContext(
             conn, row.id, nik, row.kecamatan, row.birth_date, request.trigger,
-            row.version + 1, actor, request.reason, at,
+            row.version + 1, actor, request.reason, at, row.blank_batch_id,
         )
         new_state = self._machine.fire(CardSubject(row.state, context), request.trigger)
         moved = conn.execute(
@@ -319,11 +322,9 @@ class Workflow:
             "idempotency_key": request.idempotency_key, "rule_set_version": None, "batch_id": None,
             **(provenance or {}),
         }
-        return eventlog.append(conn, [event], self.lifecycle)[0]
-
-    def _event(self, seq: int) -> Event:
-        with self._transaction() as conn:
-            return event_from_row(conn.execute(event_select().where(events.c.seq == seq)).one())
+        eventlog.append(conn, [event], self.lifecycle)
+        utc = {f: event[f].astimezone(dt.timezone.utc) for f in ("occurred_at", "recorded_at")}
+        return Event(**{**{f: event[f] for f in _EVENT_FIELDS}, **utc, "nik": nik})
 
     def _event_for_key(self, request: FireRequest, conn: Connection | None = None) -> Event | None:
         query = event_select().where(events.c.idempotency_key == request.idempotency_key)

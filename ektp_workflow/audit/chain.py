@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..eventlog import GENESIS, HASHED_FIELDS, chain_hash, head
+from ..eventlog import GENESIS, HASHED_FIELDS, chain_hash_values, head
 from ..schema import events
 
 PAGE = 5000
@@ -83,8 +83,7 @@ def verify(
     previous, previous_seq, seen_checkpoint = GENESIS, 0, False
     columns = [events.c[name] for name in (*HASHED_FIELDS, "hash")]
     for row in stream_events(conn, columns, progress=progress):
-        data = row._mapping
-        if chain_hash(previous, data) != row.hash:
+        if chain_hash_values(previous, row[:-1]) != row.hash:
             report.add(row.seq, _mismatch(previous_seq, row.seq))
         if against is not None and row.seq == against[0]:
             seen_checkpoint = True
