@@ -69,6 +69,13 @@ class BulkResult:
     def total_applied(self) -> int:
         return sum(self.applied.values())
 
+    def merge(self, part: BulkResult) -> None:
+        """Add what one chunk did (counted apart, so that a retried chunk counts once)."""
+        self.applied.update(part.applied)
+        self.done_before += part.done_before
+        self.skipped += part.skipped
+        self.examples += part.examples[: MAX_EXAMPLES - len(self.examples)]
+
     def skip(self, nik: str, reason: str) -> None:
         self.skipped += 1
         if len(self.examples) < MAX_EXAMPLES:

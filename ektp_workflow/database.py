@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from .errors import DatabaseError, SchemaError, WorkflowError
+from .errors import DatabaseBusy, DatabaseError, SchemaError, WorkflowError
 
 #: Used when neither ``--db`` nor ``EKTP_DATABASE_URL`` says otherwise.
 DEFAULT_URL = "sqlite:///ektp.db"
@@ -135,11 +135,26 @@ def check_schema(connection: Connection) -> None:
 
 @contextmanager
 def translate_errors(what: str) -> Iterator[None]:
-    """Turn driver errors into ``DatabaseError`` naming the operation that failed."""
+    """Turn driver errors into ``DatabaseError`` (``DatabaseBusy`` when worth retrying)."""
     try:
         yield
     except sa.exc.OperationalError as err:
+        if _busy(err):
+            raise DatabaseBusy(f"{what}: the database is busy ({err.orig}); nothing was written") from err
         raise DatabaseError(f"{what}: {err.orig}") from err
+
+
+# Serialization failure, deadlock, lock not available (PostgreSQL SQLSTATEs).
+_RETRYABLE_STATES = {"40001", "40P01", "55P03"}
+
+
+def _busy(err: sa.exc.OperationalError) -> bool:
+    text = str(err.orig).lower()
+    return (
+        "database is locked" in text
+        or "database is busy" in text
+        or getattr(err.orig, "sqlstate", None) in _RETRYABLE_STATES
+    )
 
 
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -151,9 +166,50 @@ def grant_auditor(engine: Engine, role: str, password: str | None = None) -> lis
     :returns: the statements run, for the operator's record.
     :raises WorkflowError: not PostgreSQL, or the role name is not a plain identifier.
     """
+    def grants(quote: Callable[[str], str], schema: str) -> list[str]:
+        return [
+            f"ALTER ROLE {quote(role)} SET default_transaction_read_only = on",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA {quote(schema)} TO {quote(role)}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quote(schema)} GRANT SELECT ON TABLES TO {quote(role)}",
+        ]
+
+    return _grant(engine, role, password, grants, "grant-auditor")
+
+
+def grant_application(engine: Engine, role: str, password: str | None = None) -> list[str]:
+    """Create (or update) the PostgreSQL role the application runs as: it may read and add
+    everything, change only current state, and delete nothing.
+
+    The append-only tables (events, ledger entries, rule sets, ...) get SELECT and INSERT
+    only: even without the triggers this role could not alter the history.
+
+    :returns: the statements run. :raises WorkflowError: as ``grant_auditor``.
+    """
+    from .schema import APPEND_ONLY, metadata
+
+    mutable = [t for t in metadata.tables if t not in APPEND_ONLY]
+
+    def grants(quote: Callable[[str], str], schema: str) -> list[str]:
+        def listed(names: Iterable[str]) -> str:
+            return ", ".join(f"{quote(schema)}.{quote(n)}" for n in sorted(names))
+
+        return [
+            f"GRANT SELECT, INSERT ON {listed(APPEND_ONLY)} TO {quote(role)}",
+            f"GRANT SELECT, INSERT, UPDATE ON {listed(mutable)} TO {quote(role)}",
+            f"GRANT SELECT ON {quote(schema)}.alembic_version TO {quote(role)}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {quote(schema)} TO {quote(role)}",
+        ]
+
+    return _grant(engine, role, password, grants, "grant-app")
+
+
+def _grant(
+    engine: Engine, role: str, password: str | None,
+    grants: Callable[[Callable[[str], str], str], list[str]], command: str,
+) -> list[str]:
     if engine.dialect.name != "postgresql":
         raise WorkflowError(
-            "grant-auditor needs PostgreSQL; on SQLite give auditors a copy of the file, "
+            f"{command} needs PostgreSQL; on SQLite give auditors a copy of the file, "
             "or a URL opened read-only: sqlite:///file:ektp.db?mode=ro&uri=true"
         )
     if not _ROLE.match(role):
@@ -164,11 +220,9 @@ def grant_auditor(engine: Engine, role: str, password: str | None = None) -> lis
         quote = conn.dialect.identifier_preparer.quote
         statements = [] if exists else [f"CREATE ROLE {quote(role)} LOGIN"]
         statements += [
-            f"ALTER ROLE {quote(role)} SET default_transaction_read_only = on",
             f"GRANT CONNECT ON DATABASE {quote(database)} TO {quote(role)}",
             f"GRANT USAGE ON SCHEMA {quote(schema)} TO {quote(role)}",
-            f"GRANT SELECT ON ALL TABLES IN SCHEMA {quote(schema)} TO {quote(role)}",
-            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quote(schema)} GRANT SELECT ON TABLES TO {quote(role)}",
+            *grants(quote, schema),
         ]
         for statement in statements:
             conn.exec_driver_sql(statement)

@@ -138,6 +138,13 @@ class DatabaseError(WorkflowError):
     """The database failed in a way the library could not handle."""
 
 
+class DatabaseBusy(DatabaseError):
+    """The database was locked or busy, or chose this transaction as a deadlock victim;
+    nothing was written, and the same call may succeed if tried again."""
+
+    retryable = True
+
+
 class ResidentConflict(WorkflowError):
     """A resident is already registered with different data."""
 

@@ -35,6 +35,12 @@ def region(code: str) -> Region | None:
     return _regions().get(code)
 
 
+def name_of(code: str) -> str:
+    """The official name of a region code, or "" if it is not one."""
+    found = _regions().get(code)
+    return found.name if found else ""
+
+
 def kecamatan_of(code: str) -> Region:
     """Normalise a kecamatan code (``16.71.05`` or ``167105``) and check it exists.
 

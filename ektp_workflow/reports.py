@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import clock
-from .allocation import QUEUE_STATE, read_stock
+from .allocation import QUEUE_STATE, read_demand, read_stock
 from .records import CARD_FROM
-from .regions import region
+from .regions import name_of
 from .schema import blank_batches, cards, events, residents
 
 WAJIB_KTP_AGE = 17
@@ -25,10 +25,6 @@ AGING_STATES = ("recorded", "prr", "deduplicated", "allocated", "printed", "dupl
 #: Aging buckets in days: (label, upper bound exclusive); the last is "over six months".
 AGE_BUCKETS = (("under 1 month", 30), ("1-3 months", 91), ("3-6 months", 182), ("over 6 months", None))
 
-
-def _name(code: str) -> str:
-    found = region(code)
-    return found.name if found else ""
 
 
 def _plain(row: Any) -> dict[str, Any]:
@@ -90,7 +86,7 @@ def coverage(conn: Connection, today: dt.date) -> list[CoverageRow]:
 def _coverage_row(kecamatan: str, t: dict[str, int]) -> CoverageRow:
     living = sum(n for s, n in t.items() if s not in (*GONE, _WAJIB, _RECORDED_ONCE))
     return CoverageRow(
-        kecamatan, _name(kecamatan) if kecamatan else "total", living, t[_WAJIB], t[_RECORDED_ONCE],
+        kecamatan, name_of(kecamatan) if kecamatan else "total", living, t[_WAJIB], t[_RECORDED_ONCE],
         t["prr"], t[QUEUE_STATE], t["allocated"], t["printed"], t["collected"],
         sum(t[s] for s in EXCEPTIONAL), t["deceased"], t["moved"],
     )
@@ -128,7 +124,7 @@ def backlog(conn: Connection, now: dt.datetime, window_days: int = 30) -> list[B
 
     The printing rate is the number of cards printed in the last ``window_days``.
     """
-    waiting = _waiting_by_kind(conn)
+    waiting = {d.kecamatan: (d.first_time, d.replacement) for d in read_demand(conn)}
     stock = read_stock(conn)
     reserved = dict(conn.execute(
         sa.select(residents.c.kecamatan, sa.func.count()).select_from(CARD_FROM)
@@ -153,25 +149,12 @@ def backlog(conn: Connection, now: dt.datetime, window_days: int = 30) -> list[B
     return rows + [total] if rows or at_city else []
 
 
-def _waiting_by_kind(conn: Connection) -> dict[str, tuple[int, int]]:
-    query = (
-        sa.select(residents.c.kecamatan, residents.c.had_ektp, sa.func.count())
-        .select_from(CARD_FROM)
-        .where(cards.c.state == QUEUE_STATE)
-        .group_by(residents.c.kecamatan, residents.c.had_ektp)
-    )
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for kecamatan, had_ektp, count in conn.execute(query):
-        counts[kecamatan][1 if had_ektp else 0] += count
-    return {k: (v[0], v[1]) for k, v in counts.items()}
-
-
 def _backlog_row(
     kecamatan: str, waiting: tuple[int, int], stock: int, reserved: int, printed: int, window_days: int
 ) -> BacklogRow:
     rate = round(printed / window_days, 2)
     covered = round((stock + reserved) / rate, 1) if rate else None
-    name = _name(kecamatan) if kecamatan else "total"
+    name = name_of(kecamatan) if kecamatan else "total"
     return BacklogRow(kecamatan, name, waiting[0], waiting[1], stock, reserved, rate, covered)
 
 
@@ -218,7 +201,7 @@ def _aging_row(kecamatan: str, state: str, days: list[int]) -> AgingRow:
     for age in days:
         buckets[next(i for i, (_, upper) in enumerate(AGE_BUCKETS) if upper is None or age < upper)] += 1
     return AgingRow(
-        kecamatan, _name(kecamatan), state, len(days), float(statistics.median(days)), max(days),
+        kecamatan, name_of(kecamatan), state, len(days), float(statistics.median(days)), max(days),
         buckets[-1], tuple(buckets),
     )
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -28,6 +29,7 @@ from .database import check_schema, create_engine, default_url, reading, transla
 from .errors import (
     CardNotFound,
     ConcurrencyError,
+    DatabaseBusy,
     IdempotencyConflict,
     InvalidTime,
     TransitionNotAllowed,
@@ -105,6 +107,10 @@ _MOVE_CARD = (
 )
 
 
+#: Attempts at a transaction that finds the database busy (SQLite locked, a deadlock).
+BUSY_RETRIES = 4
+T = TypeVar("T")
+
 _EVENT_FIELDS = [f.name for f in dataclasses.fields(Event) if f.name != "nik"]
 
 
@@ -163,29 +169,38 @@ class Workflow:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
+    def _transaction(self, read_only: bool = False) -> Iterator[Connection]:
+        """One transaction, or a SAVEPOINT in the caller's; ``read_only``: one snapshot, no write lock."""
         with translate_errors("database error"):
             if self._connection is not None:
                 with self._connection.begin_nested():
                     yield self._connection
-            else:
-                assert self._engine is not None
-                with self._engine.begin() as conn:
+                return
+            assert self._engine is not None  # one of the two is always set
+            with self._engine.connect() as plain:
+                conn = reading(plain) if read_only else plain
+                with conn.begin():
                     yield conn
 
-    @contextmanager
-    def _reading(self) -> Iterator[Connection]:
+    def _retrying(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a transaction; if the database was busy, try again (a few times).
+
+        Only on a workflow that owns its transactions: a caller's transaction that
+        failed is the caller's to retry.
+        """
+        for attempt in range(BUSY_RETRIES):
+            try:
+                with self._transaction() as conn:
+                    return work(conn)
+            except DatabaseBusy:
+                if self._connection is not None or attempt == BUSY_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * 4**attempt)
+        raise AssertionError("unreachable")
+
+    def _reading(self) -> Any:
         """A read-only transaction with one consistent snapshot (for audits and exports)."""
-        with translate_errors("database error"):
-            if self._connection is not None:
-                with self._connection.begin_nested():
-                    yield self._connection
-            else:
-                assert self._engine is not None
-                with self._engine.connect() as plain:
-                    conn = reading(plain)
-                    with conn.begin():
-                        yield conn
+        return self._transaction(read_only=True)
 
     # -- changes ---------------------------------------------------------------
 
@@ -257,8 +272,7 @@ class Workflow:
         if idempotency_key is not None and (done := self._event_for_key(request)):
             return done
         try:
-            with self._transaction() as conn:
-                written = self._apply(conn, request, actor, expected_version)
+            written = self._retrying(lambda conn: self._apply(conn, request, actor, expected_version))
         except (ConcurrencyError, sa.exc.IntegrityError) as err:
             if idempotency_key is not None and (done := self._event_for_key(request)):
                 return done
@@ -363,7 +377,7 @@ class Workflow:
             (nothing is written; run it again).
         """
         actor = require_actor(actor)
-        with self._transaction() as conn:
+        def work(conn: Connection) -> AllocationPlan:
             plan = self._plan(conn, kecamatan, None, now().date())
             if dry_run:
                 return plan
@@ -373,7 +387,9 @@ class Workflow:
             reason = f"allocation under rule set version {plan.rule_set_version}"
             for applicant in plan.chosen():
                 self._apply(conn, FireRequest(applicant.nik, "allocate", reason), actor, None, provenance)
-        return dataclasses.replace(plan, run_id=run_id)
+            return dataclasses.replace(plan, run_id=run_id)
+
+        return self._retrying(work)
 
     def _plan(
         self, conn: Connection, kecamatan: str | None, rule_set: RuleSet | None, day: dt.date
@@ -460,15 +476,19 @@ class Workflow:
         remaining, after = (None if limit is None else max(0, limit - done)), 0
         while remaining is None or remaining > 0:
             size = bulk.CHUNK if remaining is None else min(bulk.CHUNK, remaining)
-            with self._transaction() as conn:
-                rows = bulk.cards_in_state(conn, state, code, after, size)
-                if not rows:
-                    break
-                before = result.total_applied
-                targets = ((row, bulk.Target(row.nik, trigger, reason)) for row in rows)
-                bulk.ChunkMover(conn, self.lifecycle, actor, at, job).move(targets, result, dry_run)
+            def chunk(conn: Connection, after: int = after, size: int = size) -> tuple[list[Any], BulkResult]:
+                part = bulk.BulkResult(job, dry_run)
+                found = bulk.cards_in_state(conn, state, code, after, size)
+                targets = ((row, bulk.Target(row.nik, trigger, reason)) for row in found)
+                bulk.ChunkMover(conn, self.lifecycle, actor, at, job).move(targets, part, dry_run)
+                return found, part
+
+            rows, part = self._retrying(chunk)
+            if not rows:
+                break
+            result.merge(part)
             after = rows[-1].id
-            remaining = None if remaining is None else remaining - (result.total_applied - before)
+            remaining = None if remaining is None else remaining - part.total_applied
             if progress is not None:
                 progress(len(rows))
         return self._finish(result)
@@ -483,9 +503,15 @@ class Workflow:
             with self._transaction() as conn:
                 result.resumed = bulk.start_job(conn, job, "file", {"file": str(path)}, actor)
         for chunk in bulk.chunks(read()):
-            with self._transaction() as conn:
-                planned = self._planned(conn, job, [t for _, t in chunk], required_state, result)
-                bulk.ChunkMover(conn, self.lifecycle, actor, at, job).move(planned, result, dry_run)
+            targets = [t for _, t in chunk]
+
+            def move(conn: Connection, targets: list[bulk.Target] = targets) -> BulkResult:
+                part = bulk.BulkResult(job, dry_run)
+                planned = self._planned(conn, job, targets, required_state, part)
+                bulk.ChunkMover(conn, self.lifecycle, actor, at, job).move(planned, part, dry_run)
+                return part
+
+            result.merge(self._retrying(move))
             if progress is not None:
                 progress(len(chunk))
         return self._finish(result)

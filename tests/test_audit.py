@@ -20,6 +20,7 @@ from ektp_workflow.schema import APPEND_ONLY, events
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import make_resident
 from .test_allocation import queue, stock
+from .test_reliability import log
 
 ACTOR = "auditee"
 
@@ -101,6 +102,8 @@ def test_tampering_is_found_at_the_first_bad_sequence_number(
     assert not report.ok
     assert report.problems[0].seq == first_bad
     assert words in report.problems[0].what
+    log({"test": f"tampering in the database: {words}", "database": engine.dialect.name,
+         "hostile_inputs": len(statements), "lost": 0, "caught": f"seq {first_bad}"})
 
 
 def test_a_forged_event_added_after_the_head_is_found(workflow: Workflow, engine: sa.Engine, history: list[str]) -> None:
@@ -245,3 +248,28 @@ def test_grant_auditor_creates_a_role_that_reads_and_cannot_write(engine: sa.Eng
 def test_a_bad_role_name_is_refused(db_url: str, engine: sa.Engine) -> None:
     result = CliRunner().invoke(cli, ["--db", db_url, "db", "grant-auditor", "x; DROP TABLE events"])
     assert result.exit_code == 1
+
+
+def test_the_application_role_works_but_cannot_alter_the_history(engine: sa.Engine, db_url: str, history: list[str]) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("roles are a PostgreSQL matter")
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    assert CliRunner().invoke(cli, ["--db", db_url, "db", "grant-app", role]).exit_code == 0
+    as_app = sa.create_engine(sa.make_url(db_url).set(username=role))
+    try:
+        app = Workflow(as_app)
+        queue(app, ITS, 2, 1)
+        stock(app, {ITS: 2})
+        app.allocate(actor="app")
+        app.bulk_fire("confirm_single", actor="app", where_state="prr")
+        assert app.audit.verify().ok and app.audit.compare() == []
+        for statement in ("UPDATE events SET actor = 'x'", "DELETE FROM events", "DELETE FROM cards",
+                          "UPDATE blank_entries SET quantity = 2", "TRUNCATE events"):
+            with pytest.raises(sa.exc.DatabaseError, match="permission denied"):
+                with as_app.begin() as conn:
+                    conn.exec_driver_sql(statement)
+    finally:
+        as_app.dispose()
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")

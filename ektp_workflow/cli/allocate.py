@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..allocation import AllocationPlan
-from ..regions import region
+from ..regions import name_of
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
 
@@ -48,9 +48,8 @@ def print_plan(plan: AllocationPlan) -> None:
     """The per-kecamatan table: blanks, who gets one, who waits."""
     rows = []
     for k in plan.kecamatan:
-        found = region(k.kecamatan)
         rows.append(
-            (k.kecamatan, found.name if found else "", k.blanks, k.served(True), k.served(False),
+            (k.kecamatan, name_of(k.kecamatan), k.blanks, k.served(True), k.served(False),
              k.left_waiting(True), k.left_waiting(False))
         )
     totals = [sum(r[i] for r in rows) for i in range(2, 7)]

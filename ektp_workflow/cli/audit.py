@@ -9,7 +9,7 @@ import click
 
 from ..audit import Explanation
 from ..clock import WIB
-from ..regions import region
+from ..regions import name_of
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
 from .progress import progress, stage
@@ -134,14 +134,10 @@ def replay_command(
 
 def _print_counts(counts: dict[str, dict[str, int]], events: int, last_seq: int) -> None:
     states = sorted({s for c in counts.values() for s in c})
-    rows = [[k, _name(k), *(c.get(s, 0) for s in states), sum(c.values())] for k, c in sorted(counts.items())]
+    rows = [[k, name_of(k), *(c.get(s, 0) for s in states), sum(c.values())] for k, c in sorted(counts.items())]
     click.echo(f"replayed {events:,} events up to seq {last_seq}\n")
     emit_table(["kecamatan", "name", *states, "total"], rows, right=tuple(range(2, len(states) + 3)))
 
-
-def _name(code: str) -> str:
-    found = region(code)
-    return found.name if found else ""
 
 
 @command.command("history")
@@ -199,7 +195,7 @@ def explain_command(settings: Settings, nik: str, as_json: bool) -> None:
 
 
 def _print_explanation(e: Explanation) -> None:
-    click.echo(f"{e.nik}: {e.state}, kecamatan {e.kecamatan} {_name(e.kecamatan)}")
+    click.echo(f"{e.nik}: {e.state}, kecamatan {e.kecamatan} {name_of(e.kecamatan)}")
     if not e.runs:
         click.echo("no allocation has run with this card in its queue")
     for run in e.runs:

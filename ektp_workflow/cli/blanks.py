@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import click
 
-from ..regions import region
+from ..regions import name_of
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
 
@@ -68,7 +68,7 @@ def distribute_command(settings: Settings, reference: str, dry_run: bool, as_jso
     emit_table(
         ["kecamatan", "name", "first-time", "replacement", "in stock", "share"],
         [
-            (k, _name(k), demand[k].first_time, demand[k].replacement, demand[k].in_stock, plan.shares.get(k, 0))
+            (k, name_of(k), demand[k].first_time, demand[k].replacement, demand[k].in_stock, plan.shares.get(k, 0))
             for k in sorted(demand)
         ],
         right=(2, 3, 4, 5),
@@ -145,7 +145,7 @@ def _print_status(batches, per_batch, per_kecamatan, problems) -> None:  # type:
     click.echo("")
     emit_table(
         ["kecamatan", "name", *_STATUSES],
-        [(k, _name(k), *(v[s] for s in _STATUSES)) for k, v in sorted(per_kecamatan.items())],
+        [(k, name_of(k), *(v[s] for s in _STATUSES)) for k, v in sorted(per_kecamatan.items())],
         right=(2, 3, 4, 5),
     )
     click.echo("")
@@ -155,6 +155,3 @@ def _print_status(batches, per_batch, per_kecamatan, problems) -> None:  # type:
         click.echo("ledger balances: received = undistributed + unallocated + reserved + consumed + spoiled")
 
 
-def _name(code: str) -> str:
-    found = region(code)
-    return found.name if found else ""

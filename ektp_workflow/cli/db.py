@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..database import current_revision, grant_auditor, head_revision, upgrade
+from ..database import current_revision, grant_application, grant_auditor, head_revision, upgrade
 from .context import Settings, pass_settings
 from .output import emit_json
 
@@ -84,3 +84,29 @@ def grant_auditor_command(settings: Settings, role: str, password: str | None) -
     for statement in statements:
         click.echo(statement)
     click.echo(f"role {role} can now read, and only read, this database")
+
+
+@command.command("grant-app")
+@click.argument("role")
+@click.option("--password", help="Set a password for the role (else use your server's authentication).")
+@pass_settings
+def grant_app_command(settings: Settings, role: str, password: str | None) -> None:
+    """Create the PostgreSQL role the application runs as (PostgreSQL only).
+
+    It can read and add rows everywhere and update current state (cards, stock,
+    the chain head), but it cannot UPDATE or DELETE the history (events, ledger
+    entries, rule sets, allocation records) and cannot DELETE anything. Run
+    migrations as the schema's owner, the application as this role.
+
+    \b
+    Example:
+      ektp --db postgresql+psycopg://owner@db/ektp db grant-app ektp_app
+    """
+    engine = settings.engine()
+    try:
+        statements = grant_application(engine, role, password)
+    finally:
+        engine.dispose()
+    for statement in statements:
+        click.echo(statement)
+    click.echo(f"role {role} can run the application and cannot alter the history")

@@ -33,6 +33,7 @@ from .registry import available_rules
 
 _TOP_KEYS = {"name", "split", "queue"}
 MAX_QUEUE_RULES = 20
+MAX_TEXT = 100_000
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,14 @@ def parse_rule_set(text: str, source: str = "<rule set>", rules: Mapping[str, An
 
     :raises RuleSetError: listing every problem with its key.
     """
+    if len(text) > MAX_TEXT:
+        raise RuleSetError(source, [f"{len(text):,} characters; a rule set has at most {MAX_TEXT:,}"])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise RuleSetError(source, [f"not valid TOML: {err}"]) from err
+    except RecursionError as err:
+        raise RuleSetError(source, ["not valid TOML: arrays or tables nested too deeply"]) from err
     rules = available_rules() if rules is None else rules
     problems: list[str] = []
     unknown = sorted(set(data) - _TOP_KEYS)

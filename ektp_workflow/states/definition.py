@@ -101,8 +101,8 @@ def load_lifecycle(
     source = str(path)
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise DefinitionError(source, [f"cannot read: {err}"]) from err
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as err:
+        raise DefinitionError(source, [f"cannot read: {err or 'nested too deeply'}"]) from err
     return lifecycle_from_dict(data, source, guards, effects)
 
 
