@@ -110,6 +110,17 @@ def _pair(result: tuple[int, float]) -> dict[str, Any]:
     return {"items": result[0], "seconds": result[1]}
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started (VmHWM; Linux).
+
+    Not ``getrusage``: on Linux its ru_maxrss carries over the parent's peak across exec.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(name: str, url: str, data: str, size: str, work: str) -> dict[str, Any]:
     """Run ``measure`` in a fresh interpreter; add its peak RSS in MB."""
     command = [sys.executable, __file__, "--measure", name, "--url", url, "--data", data, "--size", size, "--work", work]
@@ -248,7 +259,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.measure:
         result = measure(args.measure, args.url, args.data, args.size, args.work)
-        result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["rss_mb"] = peak_rss_mb()
         print(json.dumps(result))
         return
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="ektp-bench-"))

@@ -16,6 +16,18 @@ class WorkflowError(Exception):
     #: True when the same call may succeed if simply tried again.
     retryable: bool = False
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Subclasses take their data, not a message, so the default pickling (which
+        # calls cls(*args)) fails; keep errors intact across processes (pools, queues).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[WorkflowError], args: tuple[object, ...], state: dict[str, object]) -> WorkflowError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class DefinitionError(WorkflowError):
     """The lifecycle definition is invalid.

@@ -273,12 +273,13 @@ class Workflow:
             return done
         try:
             written = self._retrying(lambda conn: self._apply(conn, request, actor, expected_version))
-        except (ConcurrencyError, sa.exc.IntegrityError) as err:
+        except (WorkflowError, sa.exc.IntegrityError) as err:
+            # A retry racing its own first attempt: that one won, so return its result.
             if idempotency_key is not None and (done := self._event_for_key(request)):
                 return done
-            if isinstance(err, sa.exc.IntegrityError):
-                raise ConcurrencyError(nik, expected_version or 0, None) from err
-            raise
+            if isinstance(err, WorkflowError):
+                raise
+            raise ConcurrencyError(nik, expected_version or 0, None) from err
         return written
 
     def fire_many(self, requests: Iterable[FireRequest], *, actor: str) -> int:

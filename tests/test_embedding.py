@@ -82,3 +82,14 @@ def test_cards_list_by_state_and_current_kecamatan(workflow: Workflow) -> None:
     assert [c.nik for c in workflow.cards(state="unrecorded", kecamatan="16.71.05")] == [here.nik]
     with pytest.raises(WorkflowError, match="unknown state 'printing'"):
         workflow.cards(state="printing")
+
+
+def test_errors_keep_their_data_across_processes() -> None:
+    import pickle
+
+    from ektp_workflow.errors import GuardFailed, InputFileError, RowProblem
+
+    for error in (GuardFailed("allocate", "deduplicated", "blank_available", "no blank"),
+                  InputFileError("x.csv", [RowProblem(3, "bad NIK")])):
+        copy = pickle.loads(pickle.dumps(error))
+        assert (type(copy), str(copy), vars(copy)) == (type(error), str(error), vars(error))
