@@ -134,6 +134,13 @@ def _sqlite_time(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def lock_head(conn: Connection) -> None:
+    """Take the chain-head lock now, before any card: every writer takes it first, so
+    writers never wait for each other in a cycle (no deadlocks), and an allocation run
+    plans and writes as one step."""
+    conn.execute(_LOCK_HEAD).one()
+
+
 def head(conn: Connection) -> tuple[int, str]:
     """The chain head: the last sequence number and its hash (0 and the genesis hash if empty)."""
     return tuple(conn.execute(_HEAD).one())  # type: ignore[return-value]

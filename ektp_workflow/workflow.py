@@ -307,6 +307,8 @@ class Workflow:
         provenance: Mapping[str, Any] | None = None,
     ) -> Event:
         nik = parse_nik(request.nik).value
+        # Every writer takes the chain head before any card: one lock order, no deadlocks.
+        eventlog.lock_head(conn)
         row = conn.execute(_CARD_FOR_UPDATE, {"nik": nik}).first()
         if row is None:
             raise CardNotFound(nik)
@@ -379,6 +381,8 @@ class Workflow:
         """
         actor = require_actor(actor)
         def work(conn: Connection) -> AllocationPlan:
+            if not dry_run:
+                eventlog.lock_head(conn)  # one run at a time, and a plan nobody changes under it
             plan = self._plan(conn, kecamatan, None, now().date())
             if dry_run:
                 return plan
@@ -479,6 +483,7 @@ class Workflow:
             size = bulk.CHUNK if remaining is None else min(bulk.CHUNK, remaining)
             def chunk(conn: Connection, after: int = after, size: int = size) -> tuple[list[Any], BulkResult]:
                 part = bulk.BulkResult(job, dry_run)
+                eventlog.lock_head(conn)
                 found = bulk.cards_in_state(conn, state, code, after, size)
                 targets = ((row, bulk.Target(row.nik, trigger, reason)) for row in found)
                 bulk.ChunkMover(conn, self.lifecycle, actor, at, job).move(targets, part, dry_run)
@@ -508,6 +513,7 @@ class Workflow:
 
             def move(conn: Connection, targets: list[bulk.Target] = targets) -> BulkResult:
                 part = bulk.BulkResult(job, dry_run)
+                eventlog.lock_head(conn)
                 planned = self._planned(conn, job, targets, required_state, part)
                 bulk.ChunkMover(conn, self.lifecycle, actor, at, job).move(planned, part, dry_run)
                 return part

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -160,7 +161,7 @@ def _run(workflow: Workflow, operation: str, data: st.DataObject) -> None:
     kecamatan = data.draw(st.sampled_from([ITS, SAKO]))
     count = data.draw(st.integers(1, 4))
     if operation == "receive":
-        workflow.blanks.receive(f"R{data.draw(st.integers(0, 10**9))}", count, actor=ACTOR)
+        workflow.blanks.receive(f"R-{uuid.uuid4().hex}", count, actor=ACTOR)
     elif operation == "distribute" and workflow.blanks.batches():
         workflow.blanks.distribute(workflow.blanks.batches()[-1].reference, actor=ACTOR)
     elif operation == "allocate":

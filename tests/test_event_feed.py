@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -73,7 +74,7 @@ def test_replay_equals_stored_state_after_random_workloads(
         if operation == "queue":
             queue(workflow, kecamatan, data.draw(st.integers(0, 3)), data.draw(st.integers(0, 3)))
         elif operation == "stock":
-            stock(workflow, {kecamatan: data.draw(st.integers(1, 3))}, reference=f"S{data.draw(st.integers(0, 10**9))}")
+            stock(workflow, {kecamatan: data.draw(st.integers(1, 3))}, reference=f"S-{uuid.uuid4().hex}")
         elif operation == "allocate":
             workflow.allocate(actor="op")
         elif operation == "print":
