@@ -47,7 +47,8 @@ def test_processes_racing_on_the_same_cards_lose_nothing(workflow: Workflow, eng
     workflow.blanks.distribute("RACE", counts={ITS: 8, SAKO: 8}, actor="setup")
     context = multiprocessing.get_context("spawn")
     with context.Pool(PROCESSES) as pool:
-        results = pool.starmap_async(workers.race, [(db_url, niks, seed, ROUNDS) for seed in range(PROCESSES)]).get(timeout=600)
+        jobs = [(db_url, niks, seed, ROUNDS) for seed in range(PROCESSES)]
+        results = pool.starmap_async(workers.race, jobs).get(timeout=600)
     unexpected = [u for r in results for u in r["unexpected"]]
     assert unexpected == [], unexpected[0] if unexpected else ""
     outcomes: Counter[str] = Counter()
@@ -69,7 +70,8 @@ def test_the_same_idempotency_key_from_racing_processes_applies_once(
     workflow.register([resident], actor="setup")
     context = multiprocessing.get_context("spawn")
     with context.Pool(PROCESSES) as pool:
-        seqs = pool.starmap_async(workers.same_key, [(db_url, resident.nik, "net-retry-7")] * (PROCESSES * 2)).get(timeout=600)
+        jobs = [(db_url, resident.nik, "net-retry-7")] * (PROCESSES * 2)
+        seqs = pool.starmap_async(workers.same_key, jobs).get(timeout=600)
     assert len(set(seqs)) == 1, "every retry got the first result"
     assert [e.trigger for e in workflow.history(resident.nik)] == ["register", "record"]
     log({"test": "same idempotency key from racing processes", "database": engine.dialect.name,
