@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from ..database import current_revision, grant_application, grant_auditor, head_revision, upgrade
@@ -76,13 +78,7 @@ def grant_auditor_command(settings: Settings, role: str, password: str | None) -
     Example:
       ektp --db postgresql+psycopg://admin@db/ektp db grant-auditor bpk_auditor
     """
-    engine = settings.engine()
-    try:
-        statements = grant_auditor(engine, role, password)
-    finally:
-        engine.dispose()
-    for statement in statements:
-        click.echo(statement)
+    _grant(settings, grant_auditor, role, password)
     click.echo(f"role {role} can now read, and only read, this database")
 
 
@@ -102,11 +98,16 @@ def grant_app_command(settings: Settings, role: str, password: str | None) -> No
     Example:
       ektp --db postgresql+psycopg://owner@db/ektp db grant-app ektp_app
     """
+    _grant(settings, grant_application, role, password)
+    click.echo(f"role {role} can run the application and cannot alter the history")
+
+
+def _grant(settings: Settings, grant: Callable[..., list[str]], role: str, password: str | None) -> None:
+    """Run a grant on the --db database and print the statements, for the record."""
     engine = settings.engine()
     try:
-        statements = grant_application(engine, role, password)
+        statements = grant(engine, role, password)
     finally:
         engine.dispose()
     for statement in statements:
         click.echo(statement)
-    click.echo(f"role {role} can run the application and cannot alter the history")
