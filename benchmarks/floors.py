@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import sqlite3
 import time
 from typing import Any
@@ -189,7 +188,3 @@ def read_and_fold(url: str) -> tuple[int, float]:
             count += 1
     conn.rollback()
     return count, time.perf_counter() - started
-
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -33,7 +33,7 @@ class NIK:
 
     def masked(self) -> str:
         """The NIK with the birth date and serial hidden; region digits kept."""
-        return self.value[:6] + "*" * 10
+        return mask(self.value)
 
 
 def parse_nik(text: str, today: dt.date | None = None) -> NIK:
@@ -93,3 +93,8 @@ def age_on(birth_date: dt.date, day: dt.date) -> int:
     """Age in whole years on ``day`` for someone born on ``birth_date``."""
     years = day.year - birth_date.year
     return years - 1 if (day.month, day.day) < (birth_date.month, birth_date.day) else years
+
+
+def mask(nik: str) -> str:
+    """A NIK with birth date and serial hidden; the region digits stay."""
+    return nik[:6] + "*" * (len(nik) - 6)

@@ -527,11 +527,12 @@ class Workflow:
         self, conn: Connection, job: str, targets: list[bulk.Target], required_state: str | None,
         result: bulk.BulkResult,
     ) -> list[tuple[Any, bulk.Target]]:
-        found = bulk.cards_for(conn, [parse_nik(t.nik).value for t in targets])
+        niks = [parse_nik(t.nik).value for t in targets]  # the file was checked: all parse
+        found = bulk.cards_for(conn, niks)
         done = bulk.moved_by(conn, job, [card.id for card in found.values()])
         planned = []
-        for target in targets:
-            card = found.get(parse_nik(target.nik).value)
+        for nik, target in zip(niks, targets):
+            card = found.get(nik)
             if card is None:
                 result.skip(target.nik, "no card registered for this NIK")
             elif card.id in done:

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.engine import Connection
 
+from ..nik import mask
 from ..records import EVENT_COLUMNS, EVENT_FROM
 from ..schema import events
 from .chain import Progress, stream_events
@@ -19,11 +20,6 @@ FIELDS = (
 )
 # Cells a spreadsheet would run as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def mask(nik: str) -> str:
-    """The NIK with birth date and serial hidden; the region digits stay."""
-    return nik[:6] + "*" * (len(nik) - 6)
 
 
 def export(
