@@ -97,7 +97,7 @@ def measure(name: str, url: str, data: str, size: str, work: str) -> dict[str, A
             started = time.perf_counter()
             plan = wf.plan_allocation()
             seconds = time.perf_counter() - started
-            queue = sum(len(k.chosen) + len(k.waiting) for k in plan.kecamatan)
+            queue = sum(k.queue for k in plan.kecamatan)
             return {"items": queue, "seconds": seconds, "blanks": len(plan.chosen())}
     if name == "peer_orm":
         return _pair(peers.orm_peer(str(Path(work) / "orm.db"), PEER_ORM))

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from .errors import RuleSetError
 from .records import CARD_FROM
-from .rules.base import Applicant, Demand, QueueRule, SplitRule
+from .rules.base import Applicant, Demand, QueueColumns, QueueRule, SplitRule
 from .schema import allocation_queue, allocation_runs, allocation_stock, blank_stock, cards, residents
 
 #: The state whose cards wait for a blank.
@@ -36,14 +36,25 @@ class KecamatanPlan:
     blanks: int
     #: applicants who get a blank, in queue order.
     chosen: tuple[Applicant, ...]
-    #: applicants who wait, in queue order.
-    waiting: tuple[Applicant, ...]
+    #: applicants left waiting: first-time and replacement.
+    first_time_waiting: int
+    replacement_waiting: int
+
+    @property
+    def waiting(self) -> int:
+        """Applicants left waiting."""
+        return self.first_time_waiting + self.replacement_waiting
+
+    @property
+    def queue(self) -> int:
+        """Applicants in the queue: chosen and left waiting."""
+        return len(self.chosen) + self.waiting
 
     def served(self, first_time: bool) -> int:
         return sum(a.first_time == first_time for a in self.chosen)
 
     def left_waiting(self, first_time: bool) -> int:
-        return sum(a.first_time == first_time for a in self.waiting)
+        return self.first_time_waiting if first_time else self.replacement_waiting
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -70,14 +81,6 @@ class AllocationPlan:
     def chosen(self) -> list[Applicant]:
         return [a for k in self.kecamatan for a in k.chosen]
 
-    def position(self, nik: str) -> tuple[KecamatanPlan, int] | None:
-        """Where a NIK stands: its kecamatan plan and its 1-based queue position."""
-        for plan in self.kecamatan:
-            for index, applicant in enumerate(plan.chosen + plan.waiting, 1):
-                if applicant.nik == nik:
-                    return plan, index
-        return None
-
 
 def plan_allocation(
     applicants: Iterable[Applicant],
@@ -93,17 +96,68 @@ def plan_allocation(
         by_kecamatan[applicant.kecamatan].append(applicant)
     plans = []
     for kecamatan in sorted(set(by_kecamatan) | {k for k, n in stock.items() if n > 0}):
-        queue = sorted(by_kecamatan.get(kecamatan, []), key=_queue_key(queue_rules, day))
+        queue = order_queue(by_kecamatan.get(kecamatan, []), queue_rules, day)
         blanks = stock.get(kecamatan, 0)
-        plans.append(KecamatanPlan(kecamatan, blanks, tuple(queue[:blanks]), tuple(queue[blanks:])))
+        plans.append(_kecamatan_plan(kecamatan, blanks, queue[:blanks], _waiting(queue[blanks:])))
     return AllocationPlan(rule_set_version, rule_set_hash, day, tuple(plans))
 
 
-def _queue_key(rules: Sequence[QueueRule], day: dt.date) -> Any:
+def order_queue(applicants: Iterable[Applicant], queue_rules: Sequence[QueueRule], day: dt.date) -> list[Applicant]:
+    """Applicants in queue order: by the rules' keys, then waiting time, then NIK."""
     def key(applicant: Applicant) -> tuple[Any, ...]:
-        return (*(rule.key(applicant, day) for rule in rules), applicant.waiting_since, applicant.nik)
+        return (*(rule.key(applicant, day) for rule in queue_rules), applicant.waiting_since, applicant.nik)
 
-    return key
+    return sorted(applicants, key=key)
+
+
+def _kecamatan_plan(kecamatan: str, blanks: int, chosen: Sequence[Applicant], waiting: Sequence[int]) -> KecamatanPlan:
+    return KecamatanPlan(kecamatan, blanks, tuple(chosen), waiting[0], waiting[1])
+
+
+def _waiting(applicants: Iterable[Applicant]) -> tuple[int, int]:
+    first_time = replacement = 0
+    for applicant in applicants:
+        if applicant.first_time:
+            first_time += 1
+        else:
+            replacement += 1
+    return first_time, replacement
+
+
+def plan_in_database(
+    conn: Connection,
+    kecamatan: str | None,
+    queue_rules: Sequence[QueueRule],
+    day: dt.date,
+    rule_set_version: int,
+    rule_set_hash: str,
+) -> AllocationPlan | None:
+    """``plan_allocation`` with the ordering done by the database; None if a rule cannot say its key in SQL.
+
+    Only the first in line of each kecamatan (as many as it has blanks) are read;
+    the rest are counted. Gives the same plan as ``plan_allocation`` on the same queue.
+    """
+    if not all(callable(getattr(rule, "sql_key", None)) for rule in queue_rules):
+        return None
+    columns = QueueColumns(
+        residents.c.nik, residents.c.kecamatan, residents.c.birth_date, residents.c.had_ektp,
+        residents.c.disaster_victim, residents.c.suket, cards.c.updated_at,
+    )
+    order = [*(rule.sql_key(columns, day) for rule in queue_rules), columns.waiting_since, columns.nik]  # type: ignore[attr-defined]
+    stock = read_stock(conn, kecamatan)
+    queues = _queue_counts(conn, kecamatan)
+    plans = []
+    for code in sorted(set(queues) | {k for k, n in stock.items() if n > 0}):
+        blanks = stock.get(code, 0)
+        chosen: list[Applicant] = []
+        if blanks > 0 and code in queues:
+            query = _APPLICANTS.where(residents.c.kecamatan == code).order_by(*order).limit(blanks)
+            chosen = [Applicant(*row) for row in conn.execute(query)]
+        first_time, replacement = queues.get(code, (0, 0))
+        served_first = sum(a.first_time for a in chosen)
+        waiting = (first_time - served_first, replacement - (len(chosen) - served_first))
+        plans.append(_kecamatan_plan(code, blanks, chosen, waiting))
+    return AllocationPlan(rule_set_version, rule_set_hash, day, tuple(plans))
 
 
 def plan_split(blanks: int, demand: list[Demand], rule: SplitRule) -> dict[str, int]:
@@ -149,24 +203,33 @@ def read_stock(conn: Connection, kecamatan: str | None = None) -> dict[str, int]
 
 def read_demand(conn: Connection) -> list[Demand]:
     """Per kecamatan: first-time and replacement applicants waiting, and blanks in stock."""
+    counts = _queue_counts(conn)
+    stock = read_stock(conn)
+    return [Demand(k, *counts[k], stock.get(k, 0)) for k in sorted(counts)]
+
+
+def _queue_counts(conn: Connection, kecamatan: str | None = None) -> dict[str, tuple[int, int]]:
+    """First-time and replacement applicants in the queue, per kecamatan."""
     query = (
         sa.select(residents.c.kecamatan, residents.c.had_ektp, sa.func.count())
         .select_from(CARD_FROM)
         .where(cards.c.state == QUEUE_STATE)
         .group_by(residents.c.kecamatan, residents.c.had_ektp)
     )
+    if kecamatan is not None:
+        query = query.where(residents.c.kecamatan == kecamatan)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for kecamatan, had_ektp, count in conn.execute(query):
-        counts[kecamatan][1 if had_ektp else 0] += int(count)
-    stock = read_stock(conn)
-    return [Demand(k, counts[k][0], counts[k][1], stock.get(k, 0)) for k in sorted(counts)]
+    for code, had_ektp, count in conn.execute(query):
+        counts[code][1 if had_ektp else 0] += int(count)
+    return {code: (first, replacement) for code, (first, replacement) in counts.items()}
 
 
 def record_run(conn: Connection, run_id: str, plan: AllocationPlan, kecamatan: str | None, actor: str, at: dt.datetime) -> None:
     """Keep what a run decided from, so that an auditor can re-run it exactly.
 
     The queue is kept for the kecamatan that had blanks to give; elsewhere the
-    count of blanks (none) and of applicants waiting explains itself.
+    count of blanks (none) and of applicants waiting explains itself. Run it in the
+    transaction the plan was made in, so that the queue kept is the one planned.
     """
     conn.execute(
         allocation_runs.insert().values(
@@ -175,17 +238,22 @@ def record_run(conn: Connection, run_id: str, plan: AllocationPlan, kecamatan: s
         )
     )
     stock_rows = [
-        {"run_id": run_id, "kecamatan": k.kecamatan, "blanks": k.blanks, "waiting": len(k.chosen) + len(k.waiting)}
+        {"run_id": run_id, "kecamatan": k.kecamatan, "blanks": k.blanks, "waiting": k.queue}
         for k in plan.kecamatan
     ]
     if stock_rows:
         conn.execute(allocation_stock.insert(), stock_rows)
-    queue_rows = [
-        {"run_id": run_id, "card_id": a.card_id, "kecamatan": a.kecamatan, "birth_date": a.birth_date,
-         "had_ektp": a.had_ektp, "disaster_victim": a.disaster_victim, "suket": a.suket,
-         "waiting_since": a.waiting_since}
-        for k in plan.kecamatan if k.blanks > 0
-        for a in (*k.chosen, *k.waiting)
-    ]
-    if queue_rows:
-        conn.execute(allocation_queue.insert(), queue_rows)
+    with_blanks = [k.kecamatan for k in plan.kecamatan if k.blanks > 0]
+    if with_blanks:
+        conn.execute(
+            allocation_queue.insert().from_select(
+                ["run_id", "card_id", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket",
+                 "waiting_since"],
+                sa.select(
+                    sa.literal(run_id, sa.String), cards.c.id, residents.c.kecamatan, residents.c.birth_date,
+                    residents.c.had_ektp, residents.c.disaster_victim, residents.c.suket, cards.c.updated_at,
+                )
+                .select_from(CARD_FROM)
+                .where(cards.c.state == QUEUE_STATE, residents.c.kecamatan.in_(with_blanks)),
+            )
+        )

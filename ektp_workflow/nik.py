@@ -95,6 +95,15 @@ def age_on(birth_date: dt.date, day: dt.date) -> int:
     return years - 1 if (day.month, day.day) < (birth_date.month, birth_date.day) else years
 
 
+def latest_birth_date(age: int, day: dt.date) -> dt.date:
+    """The last birth date of someone ``age`` or older on ``day``: ``age_on(b, day) >= age``
+    exactly when ``b <= latest_birth_date(age, day)``."""
+    try:
+        return day.replace(year=day.year - age)
+    except ValueError:  # 29 February, ``age`` years back, is not a date
+        return dt.date(day.year - age, 2, 28)
+
+
 def mask(nik: str) -> str:
     """A NIK with birth date and serial hidden; the region digits stay."""
     return nik[:6] + "*" * (len(nik) - 6)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .allocation import AllocationPlan, plan_allocation, read_applicants, read_stock, record_run
+from .allocation import AllocationPlan, plan_allocation, plan_in_database, read_applicants, read_stock, record_run
 from . import bulk, bulk_files, eventlog
 from .audit import Auditor
 from .blanks import Blanks
@@ -403,10 +403,9 @@ class Workflow:
         stored = rulestore.active(conn)
         chosen = rule_set or stored.rule_set
         version = stored.version if rule_set is None else 0
-        rules = available_rules()
-        return plan_allocation(
-            read_applicants(conn, code), read_stock(conn, code),
-            [q.instantiate(rules) for q in chosen.queue], day, version, chosen.hash,
+        rules = [q.instantiate(available_rules()) for q in chosen.queue]
+        return plan_in_database(conn, code, rules, day, version, chosen.hash) or plan_allocation(
+            read_applicants(conn, code), read_stock(conn, code), rules, day, version, chosen.hash
         )
 
     # -- bulk ------------------------------------------------------------------

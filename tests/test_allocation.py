@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import textwrap
 import uuid
 from pathlib import Path
@@ -13,7 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ektp_workflow import FireRequest, Workflow
+from ektp_workflow.allocation import plan_allocation, plan_in_database, read_applicants, read_stock
 from ektp_workflow.errors import RuleSetError, StockError
+from ektp_workflow.residents import ResidentRecord
+from ektp_workflow.rules.registry import available_rules
+from ektp_workflow.rules.ruleset import parse_rule_set
 
 from .conftest import snapshot
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
@@ -290,3 +295,48 @@ def test_a_third_party_rule_is_used_by_name(workflow: Workflow, tmp_path: Path, 
     workflow.rules.apply(rules, actor=ACTOR, reason="Perda lansia")
     workflow.allocate(actor=ACTOR)
     assert states(workflow, young + elderly) == ["deduplicated", "allocated"]
+
+
+QUEUE_RULES = [
+    '[[queue]]\nrule = "first_time_first"',
+    '[[queue]]\nrule = "priority_tiers"\nfirst_time_age = 20',
+    '[[queue]]\nrule = "longest_waiting_first"',
+    '[[queue]]\nrule = "turning_17_before"\ndate = 2024-02-29',
+    '[[queue]]\nrule = "priority_tiers"\n[[queue]]\nrule = "turning_17_before"\ndate = 2024-02-29',
+    '[[queue]]\nrule = "turning_17_before"\ndate = 2024-02-29\n[[queue]]\nrule = "first_time_first"',
+]
+
+
+@pytest.mark.parametrize("queue_rules", QUEUE_RULES)
+@pytest.mark.parametrize("day", [dt.date(2028, 2, 29), dt.date(2027, 3, 1)])
+def test_the_database_orders_the_queue_exactly_as_the_rules_do_in_python(
+    workflow: Workflow, engine: sa.Engine, queue_rules: str, day: dt.date
+) -> None:
+    """Built-in rules say their keys in SQL; the plan must not change because of it."""
+    rng = random.Random(queue_rules + str(day))
+    # birth dates on both sides of every cut-off the rules use, leap days included
+    births = [dt.date(2007, 2, 27), dt.date(2007, 2, 28), dt.date(2007, 3, 1), dt.date(2004, 2, 29),
+              dt.date(2008, 2, 29), dt.date(2006, 3, 1), dt.date(1990, 5, 17)]
+    residents = []
+    for _ in range(90):
+        kecamatan = rng.choice([ITS, SAKO])
+        born = rng.choice(births)
+        resident = make_resident(kecamatan, born=born, had_ektp=rng.random() < 0.4)
+        residents.append(ResidentRecord(
+            resident.nik, resident.name, kecamatan, resident.had_ektp, born,
+            disaster_victim=rng.random() < 0.2, suket=rng.random() < 0.3,
+        ))
+    workflow.register(residents, actor=ACTOR)
+    workflow.fire_many([FireRequest(r.nik, t) for t in ("record", "submit") for r in residents], actor=ACTOR)
+    for group in range(3):  # three waiting times, many ties within each
+        workflow.fire_many([FireRequest(r.nik, "confirm_single") for r in residents[group::3]], actor=ACTOR)
+    stock(workflow, {ITS: 17, SAKO: 60})  # ITS runs out, SAKO serves everyone
+    rule_set = parse_rule_set(f'name = "test"\n[split]\nrule = "equal"\n{queue_rules}')
+    rules = [q.instantiate(available_rules()) for q in rule_set.queue]
+    with engine.connect() as conn:
+        in_database = plan_in_database(conn, None, rules, day, 0, rule_set.hash)
+        in_python = plan_allocation(read_applicants(conn), read_stock(conn), rules, day, 0, rule_set.hash)
+    assert in_database is not None
+    assert in_database == in_python
+    assert workflow.plan_allocation(rule_set=rule_set, day=day) == in_python
+    assert sum(k.waiting for k in in_python.kecamatan) > 0  # some had to wait

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ektp_workflow import parse_nik
+from ektp_workflow.nik import age_on, latest_birth_date
 from ektp_workflow.errors import InvalidKecamatan, InvalidNIK
 from ektp_workflow.regions import kecamatan_in, kecamatan_of
 
@@ -96,3 +97,24 @@ def test_kecamatan_codes_are_accepted_dotted_or_plain(code: str) -> None:
 def test_unknown_or_malformed_kecamatan_is_refused(code: str) -> None:
     with pytest.raises(InvalidKecamatan):
         kecamatan_of(code)
+
+
+@given(
+    st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)),
+    st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)),
+    st.integers(0, 120),
+)
+def test_the_age_cut_off_date_agrees_with_age_on(born: dt.date, day: dt.date, age: int) -> None:
+    """What the SQL keys of age rules rely on, leap days included."""
+    if day.year - age < 1:
+        return
+    assert (age_on(born, day) >= age) == (born <= latest_birth_date(age, day))
+
+
+@pytest.mark.parametrize(("day", "age", "latest"), [
+    (dt.date(2028, 2, 29), 17, dt.date(2011, 2, 28)),
+    (dt.date(2028, 2, 29), 20, dt.date(2008, 2, 29)),
+    (dt.date(2026, 11, 28), 17, dt.date(2009, 11, 28)),
+])
+def test_latest_birth_date_on_leap_days(day: dt.date, age: int, latest: dt.date) -> None:
+    assert latest_birth_date(age, day) == latest

@@ -49,7 +49,7 @@ class Auditor:
             raise ValueError(f"by must be 'recorded' or 'occurred', not {by!r}")
         with self._workflow._reading() as conn:
             folded = replay.replay(conn, until_seq, as_of, by, progress)
-            return folded, folded.counts(replay.kecamatan_by_card(conn))
+            return folded, folded.counts(conn)
 
     def compare(self) -> list[str]:
         """Fold the whole log and list every way stored state (cards, blanks, ledger) differs."""

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import clock
-from ..allocation import QUEUE_STATE, KecamatanPlan, plan_allocation, read_applicants, read_stock
+from ..allocation import QUEUE_STATE, order_queue, read_applicants, read_stock
 from ..errors import CardNotFound
 from ..records import CARD_FROM
 from ..rules import store
@@ -98,11 +98,10 @@ def explain(conn: Connection, nik: str) -> Explanation:
     active = store.active(conn)
     rules = [q.instantiate(available_rules()) for q in active.rule_set.queue]
     stock = read_stock(conn, card.kecamatan)
-    now = plan_allocation(read_applicants(conn, card.kecamatan), stock, rules, clock.now().date(), active.version, "")
-    found = now.position(nik)
+    queue = order_queue(read_applicants(conn, card.kecamatan), rules, clock.now().date())
+    position = next((i for i, a in enumerate(queue, 1) if a.card_id == card.id), None)
     return Explanation(
-        nik, card.kecamatan, card.state, runs, found[1] if found else None,
-        stock.get(card.kecamatan, 0), active.version,
+        nik, card.kecamatan, card.state, runs, position, stock.get(card.kecamatan, 0), active.version,
     )
 
 
@@ -133,8 +132,11 @@ def _runs_of(card_id: int) -> sa.Select[Any]:
     )
 
 
-def rerun(conn: Connection, run_id: str, kecamatan: str) -> tuple[KecamatanPlan, Any]:
-    """Plan one kecamatan of a recorded run again, from its recorded queue, stock and rule set."""
+def rerun(conn: Connection, run_id: str, kecamatan: str) -> tuple[int, list[Applicant], Any]:
+    """Order one kecamatan's queue of a recorded run again, from its recorded queue and rule set.
+
+    Returns the blanks it had, its whole queue in order, and the rule set and run.
+    """
     run = conn.execute(sa.select(allocation_runs).where(allocation_runs.c.run_id == run_id)).one()
     blanks = conn.scalar(
         sa.select(allocation_stock.c.blanks).where(
@@ -152,24 +154,20 @@ def rerun(conn: Connection, run_id: str, kecamatan: str) -> tuple[KecamatanPlan,
     )
     stored = store.get(conn, run.rule_set_version)
     rules = [q.instantiate(available_rules()) for q in stored.rule_set.queue]
-    plan = plan_allocation(
-        [Applicant(*row) for row in queue], {kecamatan: int(blanks or 0)}, rules, run.day,
-        stored.version, stored.rule_set.hash,
-    )
-    return plan.kecamatan[0], (stored, rules, run)
+    ordered = order_queue([Applicant(*row) for row in queue], rules, run.day)
+    return int(blanks or 0), ordered, (stored, rules, run)
 
 
 def _explain_run(conn: Connection, run: Any, card_id: int, allocated: bool) -> RunExplanation:
-    plan, (stored, rules, _) = rerun(conn, run.run_id, run.queue_kecamatan)
-    queue = list(plan.chosen + plan.waiting)
+    blanks, queue, (stored, rules, _) = rerun(conn, run.run_id, run.queue_kecamatan)
     index = next(i for i, a in enumerate(queue) if a.card_id == card_id)
     me, ahead = queue[index], queue[:index]
     keys = {q.rule: rule.key(me, run.day) for q, rule in zip(stored.rule_set.queue, rules)}
     return RunExplanation(
         run_id=run.run_id, day=run.day, rule_set_version=stored.version,
         rule_set=f"{stored.rule_set.name}: {stored.rule_set.describe()}",
-        blanks=plan.blanks, waiting=len(queue), position=index + 1,
-        replanned=index < len(plan.chosen), allocated=allocated, first_time=me.first_time,
+        blanks=blanks, waiting=len(queue), position=index + 1,
+        replanned=index < blanks, allocated=allocated, first_time=me.first_time,
         keys={k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in keys.items()},
         ahead_first_time=sum(a.first_time for a in ahead),
         ahead_replacement=sum(not a.first_time for a in ahead),

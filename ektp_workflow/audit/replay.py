@@ -1,11 +1,18 @@
-"""Replaying the event log through the lifecycle table, and comparing with stored state."""
+"""Replaying the event log through the lifecycle table, and comparing with stored state.
+
+Replay reads the log in sequence order, page by page, as plain driver tuples, and
+keeps each card's state and version in two arrays indexed by card id: memory is a
+few bytes per card, whatever the length of the log.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
+from array import array
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -14,9 +21,47 @@ from .. import ledger
 from ..records import REGISTER
 from ..schema import cards, events, lifecycles, residents
 from ..states import Lifecycle, lifecycle_from_dict
-from .chain import MAX_PROBLEMS, Progress, stream_events
+from .chain import MAX_PROBLEMS, PAGE, Progress
 
 ALLOCATED = "allocated"
+
+
+class CardStates(Mapping[int, tuple[str, int]]):
+    """Each card's ``(state, version)`` by card id, compact: two arrays indexed by id."""
+
+    def __init__(self) -> None:
+        self._names: list[str] = [""]  # code 0: no card
+        self._codes: dict[str, int] = {}
+        self._states = array("H")
+        self._versions = array("q")
+        self._count = 0
+
+    def code(self, state: str) -> int:
+        """The small integer standing for ``state``."""
+        code = self._codes.get(state)
+        if code is None:
+            code = self._codes[state] = len(self._names)
+            self._names.append(state)
+        return code
+
+    def reserve(self, card_id: int) -> None:
+        """Make room for ids up to ``card_id``."""
+        missing = card_id + 1 - len(self._states)
+        if missing > 0:
+            grow = max(missing, len(self._states) // 2, 1024)
+            self._states.extend(array("H", bytes(2 * grow)))
+            self._versions.extend(array("q", bytes(8 * grow)))
+
+    def __getitem__(self, card_id: int) -> tuple[str, int]:
+        if 0 <= card_id < len(self._states) and self._states[card_id]:
+            return self._names[self._states[card_id]], self._versions[card_id]
+        raise KeyError(card_id)
+
+    def __iter__(self) -> Iterator[int]:
+        return (card_id for card_id, code in enumerate(self._states) if code)
+
+    def __len__(self) -> int:
+        return self._count
 
 
 @dataclass
@@ -24,27 +69,26 @@ class Replay:
     """The state of every card after folding the events up to a point."""
 
     #: card id -> (state, version)
-    cards: dict[int, tuple[str, int]] = field(default_factory=dict)
+    cards: CardStates = field(default_factory=CardStates)
     last_seq: int = 0
     events: int = 0
     #: events the lifecycle table does not allow where they stand.
     problems: list[str] = field(default_factory=list)
 
-    def counts(self, kecamatan_of: dict[int, str]) -> dict[str, dict[str, int]]:
-        """Cards per kecamatan and state."""
-        tally: Counter[tuple[str, str]] = Counter(
-            (kecamatan_of.get(card, "?"), state) for card, (state, _) in self.cards.items()
-        )
+    def counts(self, conn: Connection) -> dict[str, dict[str, int]]:
+        """Cards per kecamatan (where the resident lives now) and state."""
+        tally: dict[tuple[str, str], int] = {}
+        query = sa.select(residents.c.id, residents.c.kecamatan)
+        for batch in _raw_batches(conn, query, residents.c.id):
+            for card_id, kecamatan in batch:
+                found = self.cards.get(card_id)
+                if found is not None:
+                    key = (kecamatan, found[0])
+                    tally[key] = tally.get(key, 0) + 1
         result: dict[str, dict[str, int]] = {}
         for (kecamatan, state), count in sorted(tally.items()):
             result.setdefault(kecamatan, {})[state] = count
         return result
-
-
-_COLUMNS = (
-    events.c.seq, events.c.card_id, events.c.version, events.c.trigger, events.c.from_state,
-    events.c.to_state, events.c.lifecycle_hash, events.c.recorded_at, events.c.occurred_at,
-)
 
 
 def replay(
@@ -57,37 +101,94 @@ def replay(
     :param as_of: only events recorded (``by="recorded"``, what the system showed then)
         or that occurred (``by="occurred"``) at or before this time.
     """
-    tables = _Lifecycles(conn)
+    query = sa.select(
+        events.c.seq, events.c.card_id, events.c.version, events.c.trigger, events.c.from_state,
+        events.c.to_state, events.c.lifecycle_hash,
+    )
+    if until_seq is not None:
+        query = query.where(events.c.seq <= until_seq)
+    if as_of is not None:
+        query = query.where((events.c.recorded_at if by == "recorded" else events.c.occurred_at) <= as_of)
     result = Replay()
-    time_column = "recorded_at" if by == "recorded" else "occurred_at"
-    for row in stream_events(conn, _COLUMNS, until=until_seq, progress=progress):
-        if as_of is not None and getattr(row, time_column) > as_of:
-            continue
-        problem = _step(result, row, tables.get(row.lifecycle_hash))
-        if problem and len(result.problems) < MAX_PROBLEMS:
-            result.problems.append(f"seq {row.seq}: {problem}")
-        result.last_seq, result.events = row.seq, result.events + 1
+    fold = _Fold(result, _Lifecycles(conn))
+    for batch in _raw_batches(conn, query, events.c.seq):
+        fold.batch(batch)
+        if progress is not None:
+            progress(len(batch))
     return result
 
 
-def _step(result: Replay, row: sa.Row, lifecycle: Lifecycle | None) -> str | None:
-    before = result.cards.get(row.card_id)
-    result.cards[row.card_id] = (row.to_state, row.version)
-    if row.trigger == REGISTER:
-        if before is not None:
-            return f"card {row.card_id} registered twice"
-        return None if row.version == 1 else f"card {row.card_id} registered at version {row.version}"
-    if before is None:
-        return f"card {row.card_id}: {row.trigger} before the card was registered"
-    state, version = before
-    if (row.from_state, row.version) != (state, version + 1):
-        return f"card {row.card_id}: event from {row.from_state} v{row.version} follows {state} v{version}"
-    if lifecycle is None:
-        return f"unknown lifecycle {row.lifecycle_hash[:12]}: the transition cannot be checked"
-    edge = lifecycle.transition(state, row.trigger)
-    if edge is None or edge.dest != row.to_state:
-        return f"card {row.card_id}: {row.trigger} from {state} to {row.to_state} is not in the lifecycle"
-    return None
+class _Fold:
+    """The fold's inner loop, kept in one function over a page for speed."""
+
+    def __init__(self, result: Replay, tables: _Lifecycles) -> None:
+        self.result = result
+        self.tables = tables
+
+    def batch(self, rows: list[tuple[Any, ...]]) -> None:
+        result, tables = self.result, self.tables
+        states = result.cards
+        codes, names = states._codes, states._names
+        if rows:
+            states.reserve(max(row[1] for row in rows))
+        state_of, version_of = states._states, states._versions
+        lifecycle_hash, edges = None, None
+        for seq, card_id, version, trigger, from_state, to_state, row_hash in rows:
+            before, previous = state_of[card_id], version_of[card_id]
+            code = codes.get(to_state) or states.code(to_state)
+            state_of[card_id], version_of[card_id] = code, version
+            if trigger == REGISTER:
+                if before:
+                    self.problem(seq, f"card {card_id} registered twice")
+                else:
+                    states._count += 1
+                    if version != 1:
+                        self.problem(seq, f"card {card_id} registered at version {version}")
+                continue
+            if not before:
+                states._count += 1
+                self.problem(seq, f"card {card_id}: {trigger} before the card was registered")
+                continue
+            state = names[before]
+            if from_state != state or version != previous + 1:
+                self.problem(seq, f"card {card_id}: event from {from_state} v{version} follows {state} v{previous}")
+                continue
+            if row_hash != lifecycle_hash:
+                lifecycle_hash, edges = row_hash, tables.edges(row_hash)
+            if edges is None:
+                self.problem(seq, f"unknown lifecycle {row_hash[:12]}: the transition cannot be checked")
+            elif (state, trigger, to_state) not in edges:
+                self.problem(seq, f"card {card_id}: {trigger} from {state} to {to_state} is not in the lifecycle")
+        if rows:
+            result.last_seq = rows[-1][0]
+            result.events += len(rows)
+
+    def problem(self, seq: int, what: str) -> None:
+        if len(self.result.problems) < MAX_PROBLEMS:
+            self.result.problems.append(f"seq {seq}: {what}")
+
+
+def _raw_batches(conn: Connection, query: sa.Select[Any], key: sa.ColumnElement[Any]) -> Iterator[list[Any]]:
+    """Pages of plain driver tuples in ``key`` order (no SQLAlchemy rows).
+
+    Keyset paging (``key`` > the last one seen) keeps memory flat on every database:
+    PostgreSQL's driver would otherwise hold the whole result. ``key`` is the first
+    column of ``query``; only for columns whose driver values are what callers need
+    (ids, text, numbers).
+    """
+    after = None
+    while True:
+        page = query.order_by(key).limit(PAGE)
+        if after is not None:
+            page = page.where(key > after)
+        result = conn.execute(page)
+        batch = result.cursor.fetchall()
+        result.close()
+        if batch:
+            yield batch
+        if len(batch) < PAGE:
+            return
+        after = batch[-1][0]
 
 
 class _Lifecycles:
@@ -95,13 +196,18 @@ class _Lifecycles:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._known: dict[str, Lifecycle | None] = {}
+        self._known: dict[str, frozenset[tuple[str, str, str]] | None] = {}
 
-    def get(self, hash_: str) -> Lifecycle | None:
+    def edges(self, hash_: str) -> frozenset[tuple[str, str, str]] | None:
+        """Every allowed ``(state, trigger, destination)`` of the lifecycle, or None if unknown."""
         if hash_ not in self._known:
             text = self._conn.scalar(sa.select(lifecycles.c.definition).where(lifecycles.c.hash == hash_))
-            self._known[hash_] = _load(text) if text else None
+            self._known[hash_] = _edges(_load(text)) if text else None
         return self._known[hash_]
+
+
+def _edges(lifecycle: Lifecycle) -> frozenset[tuple[str, str, str]]:
+    return frozenset((t.source, t.trigger, t.dest) for t in lifecycle.transitions)
 
 
 def _load(text: str) -> Lifecycle:
@@ -111,23 +217,21 @@ def _load(text: str) -> Lifecycle:
     return lifecycle_from_dict(data, "stored lifecycle", guards, effects)
 
 
-def kecamatan_by_card(conn: Connection) -> dict[int, str]:
-    """Each card's current kecamatan."""
-    return dict(conn.execute(sa.select(residents.c.id, residents.c.kecamatan)).all())
-
-
 def compare(conn: Connection, folded: Replay) -> list[str]:
     """Where stored state differs from the replay: cards, the blanks they hold, the ledger."""
     mismatches = []
-    stored = sa.select(cards.c.id, cards.c.state, cards.c.version, cards.c.blank_batch_id).order_by(cards.c.id)
+    stored = sa.select(cards.c.id, cards.c.state, cards.c.version, cards.c.blank_batch_id)
     seen = 0
-    for card_id, state, version, batch in conn.execute(stored):
-        seen += 1
-        replayed = folded.cards.get(card_id)
-        if replayed != (state, version):
-            mismatches.append(f"card {card_id}: stored {state} v{version}, replay gives {replayed}")
-        elif (batch is not None) != (state == ALLOCATED):
-            mismatches.append(f"card {card_id}: {state} but {'holds' if batch else 'holds no'} reserved blank")
+    for batch in _raw_batches(conn, stored, cards.c.id):
+        for card_id, state, version, batch_id in batch:
+            seen += 1
+            replayed = folded.cards.get(card_id)
+            if len(mismatches) >= MAX_PROBLEMS:
+                continue
+            if replayed != (state, version):
+                mismatches.append(f"card {card_id}: stored {state} v{version}, replay gives {replayed}")
+            elif (batch_id is not None) != (state == ALLOCATED):
+                mismatches.append(f"card {card_id}: {state} but {'holds' if batch_id else 'holds no'} reserved blank")
     if seen != len(folded.cards):
         mismatches.append(f"{seen} cards stored, {len(folded.cards)} in the event log")
-    return mismatches[:MAX_PROBLEMS] + ledger.conservation_problems(conn)
+    return mismatches + ledger.conservation_problems(conn)

@@ -9,6 +9,12 @@ Two kinds:
 
 A third-party rule is any class with these attributes, published under the
 entry-point group ``ektp_workflow.rules``.
+
+A queue rule may also say its key in SQL (``sql_key``, optional): when every queue
+rule of a rule set can, the database orders each kecamatan's queue and only the
+first in line (as many as there are blanks) are read, so planning a city's queue of
+a million takes about a second and little memory. A rule without ``sql_key`` works
+too; then the whole queue is read and sorted in Python.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
+
+from sqlalchemy import ColumnElement
 
 QUEUE = "queue"
 SPLIT = "split"
@@ -69,6 +77,18 @@ class Applicant:
         return not self.had_ektp
 
 
+class QueueColumns(NamedTuple):
+    """The SQL columns an ``Applicant``'s fields come from, for a rule's ``sql_key``."""
+
+    nik: ColumnElement[str]
+    kecamatan: ColumnElement[str]
+    birth_date: ColumnElement[dt.date]
+    had_ektp: ColumnElement[bool]
+    disaster_victim: ColumnElement[bool]
+    suket: ColumnElement[bool]
+    waiting_since: ColumnElement[dt.datetime]
+
+
 @dataclass(frozen=True)
 class Demand:
     """A kecamatan's need for blanks, as split rules see it."""
@@ -99,6 +119,10 @@ class QueueRule(Protocol):
     parameters: ClassVar[Mapping[str, Parameter]]
 
     def key(self, applicant: Applicant, today: dt.date) -> Any: ...
+
+    # Optional, not part of the protocol's required attributes:
+    # def sql_key(self, columns: QueueColumns, today: dt.date) -> ColumnElement[Any]:
+    #     """The same key as an SQL expression: it must order exactly as ``key`` does."""
 
 
 @runtime_checkable

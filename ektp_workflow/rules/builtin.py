@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any, ClassVar
 
-from ..nik import age_on
-from .base import QUEUE, SPLIT, Applicant, Demand, Parameter
+import sqlalchemy as sa
+
+from ..nik import age_on, latest_birth_date
+from .base import QUEUE, SPLIT, Applicant, Demand, Parameter, QueueColumns
 
 # -- queue rules ------------------------------------------------------------------
 
@@ -23,6 +25,9 @@ class FirstTimeFirst:
 
     def key(self, applicant: Applicant, today: dt.date) -> int:
         return 0 if applicant.first_time else 1
+
+    def sql_key(self, columns: QueueColumns, today: dt.date) -> sa.ColumnElement[int]:
+        return sa.case((columns.had_ektp, 1), else_=0)
 
 
 class PriorityTiers:
@@ -52,6 +57,16 @@ class PriorityTiers:
             return 3
         return 4
 
+    def sql_key(self, columns: QueueColumns, today: dt.date) -> sa.ColumnElement[int]:
+        # age <= first_time_age: born after the last birth date of someone a year older
+        young = columns.birth_date > latest_birth_date(self.first_time_age + 1, today)
+        return sa.case(
+            (sa.and_(sa.not_(columns.had_ektp), young), 1),
+            (columns.disaster_victim, 2),
+            (sa.or_(sa.not_(columns.had_ektp), columns.suket), 3),
+            else_=4,
+        )
+
 
 class LongestWaitingFirst:
     """Who has waited longest for a blank goes first."""
@@ -63,6 +78,9 @@ class LongestWaitingFirst:
 
     def key(self, applicant: Applicant, today: dt.date) -> dt.datetime:
         return applicant.waiting_since
+
+    def sql_key(self, columns: QueueColumns, today: dt.date) -> sa.ColumnElement[dt.datetime]:
+        return columns.waiting_since
 
 
 class Turning17Before:
@@ -80,6 +98,9 @@ class Turning17Before:
 
     def key(self, applicant: Applicant, today: dt.date) -> int:
         return 0 if age_on(applicant.birth_date, self.date) >= 17 else 1
+
+    def sql_key(self, columns: QueueColumns, today: dt.date) -> sa.ColumnElement[int]:
+        return sa.case((columns.birth_date <= latest_birth_date(17, self.date), 0), else_=1)
 
 
 # -- split rules ------------------------------------------------------------------
