@@ -92,13 +92,12 @@ class ChunkMover:
         moves: dict[tuple[str, str], list[int]] = defaultdict(list)
         rows: list[dict[str, Any]] = []
         for card, target in planned:
-            context = self._context(card, target)
-            edge = self._checked_edge(card, target, context, result)
+            edge = self._checked_edge(card, target, result)
             if edge is None:
                 continue
             if not dry_run:
                 for effect in edge.effects:
-                    EFFECTS[effect](context)
+                    EFFECTS[effect](self._context(card, target))
                 moves[(card.state, edge.dest)].append(card.id)
                 rows.append(self._event(card, target, edge.dest))
             result.applied[target.trigger] += 1
@@ -106,7 +105,7 @@ class ChunkMover:
             self._update(source, dest, ids)
         eventlog.append(self.conn, rows, self.lifecycle)
 
-    def _checked_edge(self, card: Any, target: Target, context: FireContext, result: BulkResult) -> Any:
+    def _checked_edge(self, card: Any, target: Target, result: BulkResult) -> Any:
         edge = self.lifecycle.transition(card.state, target.trigger)
         if edge is None:
             result.skip(card.nik, f"{target.trigger} is not allowed from {card.state}")
@@ -115,7 +114,7 @@ class ChunkMover:
             result.skip(card.nik, f"its last event ({card.updated_at.isoformat()}) is after {self.at.isoformat()}")
             return None
         for guard in edge.guards:
-            refused = GUARDS[guard](context)
+            refused = GUARDS[guard](self._context(card, target))
             if refused is not None:
                 result.skip(card.nik, f"guard {guard}: {refused}")
                 return None

@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -55,7 +56,21 @@ def canonical(event: Mapping[str, Any]) -> bytes:
 def canonical_values(values: Sequence[Any]) -> bytes:
     """``canonical`` for the values of ``HASHED_FIELDS``, in that order."""
     plain = [_plain(v) for v in values]
-    return json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(plain).encode("utf-8")
+
+
+# What json.dumps(..., ensure_ascii=False, separators=(",", ":")) makes, built once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_HASHED = operator.itemgetter(*HASHED_FIELDS)
+_TIMES = tuple(i for i, name in enumerate(HASHED_FIELDS) if name in ("occurred_at", "recorded_at"))
+
+
+def _row_hash(previous: str, row: Mapping[str, Any]) -> str:
+    """``chain_hash`` for a row holding every hashed field, whose only times are the two timestamps."""
+    values = list(_HASHED(row))
+    for i in _TIMES:
+        values[i] = _utc_text(values[i])
+    return hashlib.sha256(previous.encode("ascii") + b"\n" + _ENCODER.encode(values).encode("utf-8")).hexdigest()
 
 
 def chain_hash(previous: str, event: Mapping[str, Any]) -> str:
@@ -92,7 +107,7 @@ def append(conn: Connection, rows: Sequence[dict[str, Any]], lifecycle: Lifecycl
     for row in rows:
         last_seq += 1
         row["seq"], row["recorded_at"] = last_seq, written
-        row["hash"] = last_hash = chain_hash(last_hash, row)
+        row["hash"] = last_hash = _row_hash(last_hash, row)
     _insert(conn, rows)
     conn.execute(_MOVE_HEAD, {"seq": last_seq, "hash": last_hash})
     return [row["seq"] for row in rows]
@@ -115,18 +130,22 @@ def _insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if conn.dialect.name == "sqlite":
         marks = ", ".join("?" * len(_COLUMNS))
         conn.exec_driver_sql(
-            f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({marks})",
-            [tuple(_sqlite_value(row[c]) for c in _COLUMNS) for row in rows],
+            f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({marks})", [_sqlite_row(row) for row in rows]
         )
         return
     conn.execute(_INSERT, list(rows))
 
 
-def _sqlite_value(value: Any) -> Any:
-    # As SQLAlchemy's UTCDateTime stores times in SQLite: naive UTC text.
-    if isinstance(value, dt.datetime):
-        return _sqlite_time(value)
-    return value
+_ROW = operator.itemgetter(*_COLUMNS)
+_ROW_TIMES = tuple(i for i, name in enumerate(_COLUMNS) if name in ("occurred_at", "recorded_at"))
+
+
+def _sqlite_row(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    # Times as SQLAlchemy's UTCDateTime stores them in SQLite: naive UTC text.
+    values = list(_ROW(row))
+    for i in _ROW_TIMES:
+        values[i] = _sqlite_time(values[i])
+    return tuple(values)
 
 
 @functools.lru_cache(maxsize=4096)
