@@ -93,16 +93,21 @@ def _utc_text(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def append(conn: Connection, rows: Sequence[dict[str, Any]], lifecycle: Lifecycle) -> list[int]:
+def append(
+    conn: Connection, rows: Sequence[dict[str, Any]], lifecycle: Lifecycle, locked: tuple[int, str] | None = None
+) -> list[int]:
     """Number, chain and insert events in the caller's transaction; return their seqs.
 
     Each row holds every event column but ``seq``, ``recorded_at`` and ``hash``; its
     ``lifecycle_hash`` is ``lifecycle``'s, which is stored too if it is new.
+
+    :param locked: the head ``lock_head`` returned in this transaction, if nothing
+        was appended since (saves reading it again).
     """
     if not rows:
         return []
     remember_lifecycle(conn, lifecycle)
-    last_seq, last_hash = conn.execute(_LOCK_HEAD).one()
+    last_seq, last_hash = locked or conn.execute(_LOCK_HEAD).one()
     written = now()
     for row in rows:
         last_seq += 1
@@ -144,20 +149,21 @@ def _sqlite_row(row: Mapping[str, Any]) -> tuple[Any, ...]:
     # Times as SQLAlchemy's UTCDateTime stores them in SQLite: naive UTC text.
     values = list(_ROW(row))
     for i in _ROW_TIMES:
-        values[i] = _sqlite_time(values[i])
+        values[i] = sqlite_time(values[i])
     return tuple(values)
 
 
 @functools.lru_cache(maxsize=4096)
-def _sqlite_time(value: dt.datetime) -> str:
+def sqlite_time(value: dt.datetime) -> str:
+    """A time as SQLAlchemy's ``UTCDateTime`` stores it in SQLite: naive UTC text."""
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def lock_head(conn: Connection) -> None:
+def lock_head(conn: Connection) -> tuple[int, str]:
     """Take the chain-head lock now, before any card: every writer takes it first, so
     writers never wait for each other in a cycle (no deadlocks), and an allocation run
-    plans and writes as one step."""
-    conn.execute(_LOCK_HEAD).one()
+    plans and writes as one step. Returns the head (sequence number, hash)."""
+    return tuple(conn.execute(_LOCK_HEAD).one())  # type: ignore[return-value]
 
 
 def head(conn: Connection) -> tuple[int, str]:

@@ -15,7 +15,7 @@ from . import eventlog
 from .errors import InputFileError, RowProblem, WorkflowError
 from .records import REGISTER
 from .residents import ResidentRecord, ValidResident, validate_resident
-from .schema import cards, residents
+from .schema import residents
 from .states import Lifecycle
 
 CHUNK = 2000
@@ -123,21 +123,16 @@ def _not_yet_registered(
 def _insert(
     conn: Connection, new: list[ValidResident], actor: str, at: dt.datetime, lifecycle: Lifecycle
 ) -> None:
-    ids = conn.execute(
-        residents.insert().returning(residents.c.id, sort_by_parameter_order=True),
-        [
-            {
-                "nik": r.nik, "name": r.name, "kecamatan": r.kecamatan, "birth_date": r.birth_date,
-                "sex": r.sex, "had_ektp": r.had_ektp, "disaster_victim": r.disaster_victim,
-                "suket": r.suket, "registered_at": at,
-            }
-            for r in new
-        ],
-    ).scalars().all()
-    conn.execute(
-        cards.insert(),
-        [{"id": i, "state": lifecycle.initial, "version": 1, "updated_at": at} for i in ids],
-    )
+    ids = _new_ids(conn, len(new))
+    sqlite = conn.dialect.name == "sqlite"
+    # Through the driver (COPY on PostgreSQL), values as SQLAlchemy's types store them.
+    when = eventlog.sqlite_time(at) if sqlite else at
+    _write(conn, "residents", _RESIDENT_COLUMNS, [
+        (i, r.nik, r.name, r.kecamatan, r.birth_date.isoformat() if sqlite else r.birth_date, r.sex,
+         r.had_ektp, r.disaster_victim, r.suket, when)
+        for i, r in zip(ids, new)
+    ])
+    _write(conn, "cards", ("id", "state", "version", "updated_at"), [(i, lifecycle.initial, 1, when) for i in ids])
     eventlog.append(
         conn,
         [
@@ -151,3 +146,31 @@ def _insert(
         ],
         lifecycle,
     )
+
+
+_RESIDENT_COLUMNS = (
+    "id", "nik", "name", "kecamatan", "birth_date", "sex", "had_ektp", "disaster_victim", "suket", "registered_at",
+)
+
+
+def _new_ids(conn: Connection, count: int) -> list[int]:
+    """``count`` fresh resident ids (each card shares its resident's id)."""
+    if conn.dialect.name == "postgresql":
+        return list(conn.scalars(
+            sa.text("SELECT nextval(pg_get_serial_sequence('residents', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
+        ))
+    # SQLite: the transaction holds the database's write lock, so no one else takes ids.
+    last = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(residents.c.id), 0)))
+    return list(range(last + 1, last + 1 + count))
+
+
+def _write(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)

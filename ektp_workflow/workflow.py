@@ -308,7 +308,7 @@ class Workflow:
     ) -> Event:
         nik = parse_nik(request.nik).value
         # Every writer takes the chain head before any card: one lock order, no deadlocks.
-        eventlog.lock_head(conn)
+        head = eventlog.lock_head(conn)
         row = conn.execute(_CARD_FOR_UPDATE, {"nik": nik}).first()
         if row is None:
             raise CardNotFound(nik)
@@ -339,7 +339,7 @@ class Workflow:
             "idempotency_key": request.idempotency_key, "rule_set_version": None, "batch_id": None,
             **(provenance or {}),
         }
-        eventlog.append(conn, [event], self.lifecycle)
+        eventlog.append(conn, [event], self.lifecycle, head)
         utc = {f: event[f].astimezone(dt.timezone.utc) for f in ("occurred_at", "recorded_at")}
         return Event(**{**{f: event[f] for f in _EVENT_FIELDS}, **utc, "nik": nik})
 
