@@ -151,7 +151,7 @@ def plan_in_database(
         blanks = stock.get(code, 0)
         chosen: list[Applicant] = []
         if blanks > 0 and code in queues:
-            query = _APPLICANTS.where(residents.c.kecamatan == code).order_by(*order).limit(blanks)
+            query = _first_in_line(conn, code).order_by(*order).limit(blanks)
             chosen = [Applicant(*row) for row in conn.execute(query)]
         first_time, replacement = queues.get(code, (0, 0))
         served_first = sum(a.first_time for a in chosen)
@@ -183,6 +183,23 @@ _APPLICANTS = (
     .select_from(CARD_FROM)
     .where(cards.c.state == QUEUE_STATE)
 )
+
+
+def _first_in_line(conn: Connection, kecamatan: str) -> sa.Select[Any]:
+    """The queue of one kecamatan, found through the kecamatan's residents.
+
+    On SQLite the state is compared as ``+cards.state``, which keeps the planner off
+    the state index: that index holds every queued card of the city (a million), the
+    kecamatan's index only its own.
+    """
+    state: Any = cards.c.state
+    if conn.dialect.name == "sqlite":
+        state = sa.literal_column("+cards.state", sa.String)
+    return (
+        sa.select(*_APPLICANTS.selected_columns)
+        .select_from(CARD_FROM)
+        .where(state == QUEUE_STATE, residents.c.kecamatan == kecamatan)
+    )
 
 
 def read_applicants(conn: Connection, kecamatan: str | None = None) -> list[Applicant]:
