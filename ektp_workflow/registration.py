@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from . import eventlog
 from .errors import InputFileError, RowProblem, WorkflowError
 from .records import REGISTER
 from .residents import ResidentRecord, ValidResident, validate_resident
-from .schema import residents
+from .schema import events, residents
 from .states import Lifecycle
 
 CHUNK = 2000
@@ -43,21 +44,26 @@ def register_residents(
     """Validate and write residents inside the caller's transaction.
 
     Every record is checked even after a problem is found, so that all bad lines are
-    reported at once; once there is a problem nothing more is written and the
-    ``InputFileError`` raised rolls back what was.
+    reported at once; if there is a problem the ``InputFileError`` raised rolls back
+    everything written.
+
+    Memory stays flat whatever the size of the file: a NIK seen on an earlier line is
+    found in the database, where that line's resident was written in this same
+    transaction (its registration event carries this import's batch id and the line);
+    within a chunk, by a dict of the chunk's NIKs.
 
     :raises InputFileError: listing every bad line.
     """
     problems: list[RowProblem] = []
-    seen: dict[int, int] = {}
+    batch = f"registration-{uuid.uuid4().hex[:12]}"
     added = unchanged = 0
     for chunk in _chunks(numbered):
-        valid = _validate(chunk, seen, problems, at.date())
-        new = _not_yet_registered(conn, valid, problems)
-        unchanged += len(valid) - len(new)
-        if not problems and new:
-            _insert(conn, [v for _, v in new], actor, at, lifecycle)
+        valid = _validate(chunk, problems, at.date())
+        new, same = _not_yet_registered(conn, valid, batch, problems)
+        if new:
+            _insert(conn, new, actor, at, lifecycle, source, batch)
             added += len(new)
+        unchanged += same
         if progress is not None:
             progress(len(chunk))
     if problems:
@@ -72,9 +78,10 @@ def _chunks(numbered: Iterable[Any]) -> Iterator[list[Any]]:
 
 
 def _validate(
-    chunk: list[tuple[int, Any]], seen: dict[int, int], problems: list[RowProblem], today: dt.date
+    chunk: list[tuple[int, Any]], problems: list[RowProblem], today: dt.date
 ) -> list[tuple[int, ValidResident]]:
     valid = []
+    seen: dict[str, int] = {}
     for line, item in chunk:
         if isinstance(item, RowProblem):
             problems.append(item)
@@ -84,7 +91,7 @@ def _validate(
         except WorkflowError as err:
             problems.append(RowProblem(line, str(err)))
             continue
-        first = seen.setdefault(int(resident.nik), line)
+        first = seen.setdefault(resident.nik, line)
         if first != line:
             problems.append(RowProblem(line, f"NIK {resident.nik} already appears on line {first}"))
             continue
@@ -92,36 +99,45 @@ def _validate(
     return valid
 
 
+_FIELDS = ("name", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket")
+
+
 def _not_yet_registered(
-    conn: Connection, valid: list[tuple[int, ValidResident]], problems: list[RowProblem]
-) -> list[tuple[int, ValidResident]]:
+    conn: Connection, valid: list[tuple[int, ValidResident]], batch: str, problems: list[RowProblem]
+) -> tuple[list[tuple[int, ValidResident]], int]:
+    """The residents to add, and how many are already registered with the same data."""
     if not valid:
-        return []
-    query = sa.select(
-        residents.c.nik, residents.c.name, residents.c.kecamatan, residents.c.birth_date,
-        residents.c.had_ektp, residents.c.disaster_victim, residents.c.suket,
-    ).where(residents.c.nik.in_([v.nik for _, v in valid]))
+        return [], 0
+    registration = events.alias("registration")
+    query = (
+        sa.select(*(residents.c[f] for f in ("nik", *_FIELDS)), registration.c.batch_id, registration.c.reason)
+        .outerjoin(registration, sa.and_(registration.c.card_id == residents.c.id, registration.c.version == 1))
+        .where(residents.c.nik.in_([v.nik for _, v in valid]))
+    )
     known = {row.nik: row for row in conn.execute(query)}
-    new = []
+    new, same = [], 0
     for line, resident in valid:
         stored = known.get(resident.nik)
         if stored is None:
             new.append((line, resident))
-            continue
-        differences = [
+        elif stored.batch_id == batch:
+            problems.append(RowProblem(line, f"NIK {resident.nik} already appears on {stored.reason}"))
+        elif differences := [
             f"{field} (stored {getattr(stored, field)!s}, file {getattr(resident, field)!s})"
-            for field in ("name", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket")
+            for field in _FIELDS
             if getattr(stored, field) != getattr(resident, field)
-        ]
-        if differences:
+        ]:
             problems.append(
                 RowProblem(line, f"NIK {resident.nik} is already registered with a different {'; '.join(differences)}")
             )
-    return new
+        else:
+            same += 1
+    return new, same
 
 
 def _insert(
-    conn: Connection, new: list[ValidResident], actor: str, at: dt.datetime, lifecycle: Lifecycle
+    conn: Connection, new: list[tuple[int, ValidResident]], actor: str, at: dt.datetime, lifecycle: Lifecycle,
+    source: str, batch: str,
 ) -> None:
     ids = _new_ids(conn, len(new))
     sqlite = conn.dialect.name == "sqlite"
@@ -130,7 +146,7 @@ def _insert(
     _write(conn, "residents", _RESIDENT_COLUMNS, [
         (i, r.nik, r.name, r.kecamatan, r.birth_date.isoformat() if sqlite else r.birth_date, r.sex,
          r.had_ektp, r.disaster_victim, r.suket, when)
-        for i, r in zip(ids, new)
+        for i, (_, r) in zip(ids, new)
     ])
     _write(conn, "cards", ("id", "state", "version", "updated_at"), [(i, lifecycle.initial, 1, when) for i in ids])
     eventlog.append(
@@ -138,11 +154,11 @@ def _insert(
         [
             {
                 "card_id": i, "version": 1, "trigger": REGISTER, "from_state": None,
-                "to_state": lifecycle.initial, "actor": actor, "reason": None, "occurred_at": at,
-                "lifecycle_hash": lifecycle.hash, "idempotency_key": None, "rule_set_version": None,
-                "batch_id": None,
+                "to_state": lifecycle.initial, "actor": actor, "reason": f"line {line} of {source}",
+                "occurred_at": at, "lifecycle_hash": lifecycle.hash, "idempotency_key": None,
+                "rule_set_version": None, "batch_id": batch,
             }
-            for i in ids
+            for i, (line, _) in zip(ids, new)
         ],
         lifecycle,
     )

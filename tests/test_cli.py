@@ -60,8 +60,8 @@ def test_import_show_fire_and_history(db_url: str, imported: str) -> None:
     assert fired.stdout.startswith(f"{imported}: unrecorded -> recorded")
 
     history = json.loads(run(db_url, "card", "history", imported, "--json").stdout)
-    assert [(e["trigger"], e["actor"], e["reason"]) for e in history] == [
-        ("register", "kec-05/op-1", None),
+    assert history[0]["reason"].startswith("line 2 of ") and history[0]["reason"].endswith("residents.csv")
+    assert [(e["trigger"], e["actor"], e["reason"]) for e in history[1:]] == [
         ("record", "kec-05/op-1", "perekaman"),
     ]
     table = run(db_url, "card", "history", imported).stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ektp_workflow import Workflow, read_residents_csv
+from ektp_workflow import Workflow, read_residents_csv, registration
 from ektp_workflow.errors import InputFileError
 
 from .conftest import snapshot
@@ -88,6 +88,35 @@ def test_a_file_with_bad_rows_is_refused_whole_listing_every_bad_line(
     assert "region" in lines[9]
     assert "nothing written" in str(refused.value)
     assert snapshot(engine) == before
+
+
+def test_a_nik_repeated_chunks_later_is_found_without_remembering_the_file(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines far apart (other chunks), and after an earlier bad line: all reported, nothing written."""
+    monkeypatch.setattr(registration, "CHUNK", 3)
+    first, second = make_nik(), make_nik()
+    rows = [f"{first},Siti Aminah,16.71.05,false", f"{second},Budi,16.71.05,false", "123,Bad NIK,16.71.05,false"]
+    rows += [f"{make_nik()},Filler {i},16.71.05,false" for i in range(5)]
+    rows += [f"{first},Siti Again,16.71.05,false", f"{make_nik()},Filler,16.71.05,false", f"{second},Budi,16.71.05,false"]
+    path = write(tmp_path, "nik,name,kecamatan,had_ektp\n" + "\n".join(rows) + "\n", "kelurahan.csv")
+    before = snapshot(engine)
+    with pytest.raises(InputFileError) as refused:
+        import_file(workflow, path)
+    lines = {p.line: p.reason for p in refused.value.problems}
+    assert sorted(lines) == [4, 10, 12]
+    assert f"NIK {first} already appears on line 2 of {path}" in lines[10]
+    assert f"NIK {second} already appears on line 3 of {path}" in lines[12]
+    assert snapshot(engine) == before
+
+
+def test_each_registration_records_the_file_and_line_it_came_from(workflow: Workflow, tmp_path: Path) -> None:
+    path = good_file(tmp_path)
+    import_file(workflow, path)
+    budi = next(c for c in workflow.cards() if c.name == "Budi Santoso")
+    (event,) = workflow.history(budi.nik)
+    assert event.reason == f"line 3 of {path}"
+    assert event.batch_id and event.batch_id.startswith("registration-")
 
 
 def test_a_nik_registered_with_other_data_is_reported_not_overwritten(
