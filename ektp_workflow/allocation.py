@@ -110,6 +110,17 @@ def order_queue(applicants: Iterable[Applicant], queue_rules: Sequence[QueueRule
     return sorted(applicants, key=key)
 
 
+def _sql_key(rule: QueueRule) -> Any:
+    """The rule's ``sql_key``, if it says the same key as its ``key``: defined where ``key``
+    is, or below. A subclass that overrides ``key`` alone must not inherit its parent's."""
+    if not callable(getattr(rule, "sql_key", None)):
+        return None
+    classes = type(rule).__mro__
+    key_owner = next(c for c in classes if "key" in vars(c))
+    sql_owner = next(c for c in classes if "sql_key" in vars(c))
+    return rule.sql_key if issubclass(sql_owner, key_owner) else None  # type: ignore[attr-defined]
+
+
 def _kecamatan_plan(kecamatan: str, blanks: int, chosen: Sequence[Applicant], waiting: Sequence[int]) -> KecamatanPlan:
     return KecamatanPlan(kecamatan, blanks, tuple(chosen), waiting[0], waiting[1])
 
@@ -137,13 +148,14 @@ def plan_in_database(
     Only the first in line of each kecamatan (as many as it has blanks) are read;
     the rest are counted. Gives the same plan as ``plan_allocation`` on the same queue.
     """
-    if not all(callable(getattr(rule, "sql_key", None)) for rule in queue_rules):
+    sql_keys = [_sql_key(rule) for rule in queue_rules]
+    if None in sql_keys:
         return None
     columns = QueueColumns(
         residents.c.nik, residents.c.kecamatan, residents.c.birth_date, residents.c.had_ektp,
         residents.c.disaster_victim, residents.c.suket, cards.c.updated_at,
     )
-    order = [*(rule.sql_key(columns, day) for rule in queue_rules), columns.waiting_since, columns.nik]  # type: ignore[attr-defined]
+    order = [*(sql_key(columns, day) for sql_key in sql_keys), columns.waiting_since, columns.nik]  # type: ignore[misc]
     stock = read_stock(conn, kecamatan)
     queues = _queue_counts(conn, kecamatan)
     plans = []

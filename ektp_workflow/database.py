@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,30 @@ def _configure_sqlite(engine: Engine) -> None:
         # Readers (audits, exports) must not hold the write lock for their duration.
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Insert many rows through the driver: COPY on PostgreSQL, executemany elsewhere.
+
+    Values must be as the driver stores them (on SQLite: times as naive UTC text,
+    dates as ISO text). Driver errors come out as SQLAlchemy's, like any statement's.
+    """
+    names = ", ".join(columns)
+    if conn.dialect.name != "postgresql":
+        marks = ", ".join("?" * len(columns))
+        values = [tuple(row) for row in rows]
+        if values:
+            conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+        return
+    statement = f"COPY {table} ({names}) FROM STDIN"
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+    except dbapi.Error as err:
+        raise sa.exc.DBAPIError.instance(statement, None, err, dbapi.Error, dialect=conn.dialect) from err
 
 
 def migrations_path() -> Path:

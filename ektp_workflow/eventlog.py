@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .clock import now
+from .database import copy_rows
 from .schema import event_chain, events, lifecycles
 from .states import Lifecycle
 
@@ -127,18 +128,11 @@ def _insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(_INSERT, list(rows))
         return
     if conn.dialect.name == "postgresql":
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY events ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in _COLUMNS])
-        return
-    if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" * len(_COLUMNS))
-        conn.exec_driver_sql(
-            f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({marks})", [_sqlite_row(row) for row in rows]
-        )
-        return
-    conn.execute(_INSERT, list(rows))
+        copy_rows(conn, "events", _COLUMNS, map(_ROW, rows))
+    elif conn.dialect.name == "sqlite":
+        copy_rows(conn, "events", _COLUMNS, [_sqlite_row(row) for row in rows])
+    else:
+        conn.execute(_INSERT, list(rows))
 
 
 _ROW = operator.itemgetter(*_COLUMNS)

@@ -7,16 +7,18 @@ import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import eventlog
+from .database import copy_rows
 from .errors import InputFileError, RowProblem, WorkflowError
 from .records import REGISTER
 from .residents import ResidentRecord, ValidResident, validate_resident
-from .schema import events, residents
+from .schema import residents
 from .states import Lifecycle
 
 CHUNK = 2000
@@ -44,30 +46,33 @@ def register_residents(
     """Validate and write residents inside the caller's transaction.
 
     Every record is checked even after a problem is found, so that all bad lines are
-    reported at once; if there is a problem the ``InputFileError`` raised rolls back
-    everything written.
+    reported at once; once there is a problem nothing more is written and the
+    ``InputFileError`` raised rolls back what was.
 
-    Memory stays flat whatever the size of the file: a NIK seen on an earlier line is
-    found in the database, where that line's resident was written in this same
-    transaction (its registration event carries this import's batch id and the line);
-    within a chunk, by a dict of the chunk's NIKs.
+    Memory stays flat whatever the size of the file: the NIKs seen so far, with
+    their lines, are kept in a temporary table of the transaction, not in memory.
+    Each registration event records the import (its batch id) and the line.
 
     :raises InputFileError: listing every bad line.
     """
+    eventlog.lock_head(conn)  # every writer takes the chain head first: one lock order
     problems: list[RowProblem] = []
     batch = f"registration-{uuid.uuid4().hex[:12]}"
+    seen = _SeenNiks(conn, batch)
+    origin = Path(source).name or source
     added = unchanged = 0
     for chunk in _chunks(numbered):
-        valid = _validate(chunk, problems, at.date())
-        new, same = _not_yet_registered(conn, valid, batch, problems)
-        if new:
-            _insert(conn, new, actor, at, lifecycle, source, batch)
+        valid = seen.first_time(_validate(chunk, problems, at.date()), problems)
+        new = _not_yet_registered(conn, valid, problems)
+        unchanged += len(valid) - len(new)
+        if not problems and new:
+            _insert(conn, new, actor, at, lifecycle, f"of {origin}", batch)
             added += len(new)
-        unchanged += same
         if progress is not None:
             progress(len(chunk))
     if problems:
         raise InputFileError(source, sorted(problems, key=lambda p: p.line))
+    seen.drop()
     return Registration(added, unchanged)
 
 
@@ -81,80 +86,100 @@ def _validate(
     chunk: list[tuple[int, Any]], problems: list[RowProblem], today: dt.date
 ) -> list[tuple[int, ValidResident]]:
     valid = []
-    seen: dict[str, int] = {}
     for line, item in chunk:
         if isinstance(item, RowProblem):
             problems.append(item)
             continue
         try:
-            resident = validate_resident(item, today)
+            valid.append((line, validate_resident(item, today)))
         except WorkflowError as err:
             problems.append(RowProblem(line, str(err)))
-            continue
-        first = seen.setdefault(resident.nik, line)
-        if first != line:
-            problems.append(RowProblem(line, f"NIK {resident.nik} already appears on line {first}"))
-            continue
-        valid.append((line, resident))
     return valid
+
+
+class _SeenNiks:
+    """The NIKs an import has met, with their first line: a temporary table, not memory."""
+
+    def __init__(self, conn: Connection, batch: str) -> None:
+        self.conn = conn
+        self.name = f"seen_{batch.replace('-', '_')}"
+        self.table = sa.table(self.name, sa.column("nik", sa.BigInteger), sa.column("line", sa.BigInteger))
+        key = "INTEGER PRIMARY KEY" if conn.dialect.name == "sqlite" else "BIGINT PRIMARY KEY"  # SQLite: the rowid
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {self.name} (nik {key}, line BIGINT NOT NULL)")
+
+    def first_time(
+        self, valid: list[tuple[int, ValidResident]], problems: list[RowProblem]
+    ) -> list[tuple[int, ValidResident]]:
+        """The records whose NIK was not met on an earlier line; the others are problems."""
+        if not valid:
+            return []
+        earlier = dict(self.conn.execute(
+            sa.select(self.table.c.nik, self.table.c.line).where(self.table.c.nik.in_([int(r.nik) for _, r in valid]))
+        ).all())
+        first = []
+        for line, resident in valid:
+            met = earlier.setdefault(int(resident.nik), line)
+            if met != line:
+                problems.append(RowProblem(line, f"NIK {resident.nik} already appears on line {met}"))
+            else:
+                first.append((line, resident))
+        copy_rows(self.conn, self.name, ("nik", "line"), [(int(r.nik), line) for line, r in first])
+        return first
+
+    def drop(self) -> None:
+        self.conn.exec_driver_sql(f"DROP TABLE {self.name}")
 
 
 _FIELDS = ("name", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket")
 
 
 def _not_yet_registered(
-    conn: Connection, valid: list[tuple[int, ValidResident]], batch: str, problems: list[RowProblem]
-) -> tuple[list[tuple[int, ValidResident]], int]:
-    """The residents to add, and how many are already registered with the same data."""
+    conn: Connection, valid: list[tuple[int, ValidResident]], problems: list[RowProblem]
+) -> list[tuple[int, ValidResident]]:
     if not valid:
-        return [], 0
-    registration = events.alias("registration")
-    query = (
-        sa.select(*(residents.c[f] for f in ("nik", *_FIELDS)), registration.c.batch_id, registration.c.reason)
-        .outerjoin(registration, sa.and_(registration.c.card_id == residents.c.id, registration.c.version == 1))
-        .where(residents.c.nik.in_([v.nik for _, v in valid]))
+        return []
+    query = sa.select(*(residents.c[f] for f in ("nik", *_FIELDS))).where(
+        residents.c.nik.in_([v.nik for _, v in valid])
     )
     known = {row.nik: row for row in conn.execute(query)}
-    new, same = [], 0
+    new = []
     for line, resident in valid:
         stored = known.get(resident.nik)
         if stored is None:
             new.append((line, resident))
-        elif stored.batch_id == batch:
-            problems.append(RowProblem(line, f"NIK {resident.nik} already appears on {stored.reason}"))
-        elif differences := [
+            continue
+        differences = [
             f"{field} (stored {getattr(stored, field)!s}, file {getattr(resident, field)!s})"
             for field in _FIELDS
             if getattr(stored, field) != getattr(resident, field)
-        ]:
+        ]
+        if differences:
             problems.append(
                 RowProblem(line, f"NIK {resident.nik} is already registered with a different {'; '.join(differences)}")
             )
-        else:
-            same += 1
-    return new, same
+    return new
 
 
 def _insert(
     conn: Connection, new: list[tuple[int, ValidResident]], actor: str, at: dt.datetime, lifecycle: Lifecycle,
-    source: str, batch: str,
+    origin: str, batch: str,
 ) -> None:
     ids = _new_ids(conn, len(new))
     sqlite = conn.dialect.name == "sqlite"
-    # Through the driver (COPY on PostgreSQL), values as SQLAlchemy's types store them.
+    # Values as SQLAlchemy's types store them (the driver writes them as given).
     when = eventlog.sqlite_time(at) if sqlite else at
-    _write(conn, "residents", _RESIDENT_COLUMNS, [
+    copy_rows(conn, "residents", _RESIDENT_COLUMNS, [
         (i, r.nik, r.name, r.kecamatan, r.birth_date.isoformat() if sqlite else r.birth_date, r.sex,
          r.had_ektp, r.disaster_victim, r.suket, when)
         for i, (_, r) in zip(ids, new)
     ])
-    _write(conn, "cards", ("id", "state", "version", "updated_at"), [(i, lifecycle.initial, 1, when) for i in ids])
+    copy_rows(conn, "cards", ("id", "state", "version", "updated_at"), [(i, lifecycle.initial, 1, when) for i in ids])
     eventlog.append(
         conn,
         [
             {
                 "card_id": i, "version": 1, "trigger": REGISTER, "from_state": None,
-                "to_state": lifecycle.initial, "actor": actor, "reason": f"line {line} of {source}",
+                "to_state": lifecycle.initial, "actor": actor, "reason": f"line {line} {origin}",
                 "occurred_at": at, "lifecycle_hash": lifecycle.hash, "idempotency_key": None,
                 "rule_set_version": None, "batch_id": batch,
             }
@@ -179,14 +204,3 @@ def _new_ids(conn: Connection, count: int) -> list[int]:
     # SQLite: the transaction holds the database's write lock, so no one else takes ids.
     last = conn.scalar(sa.select(sa.func.coalesce(sa.func.max(residents.c.id), 0)))
     return list(range(last + 1, last + 1 + count))
-
-
-def _write(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    if conn.dialect.name == "postgresql":
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" * len(columns))
-    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)

@@ -366,8 +366,11 @@ class Workflow:
     def plan_allocation(
         self, *, kecamatan: str | None = None, rule_set: RuleSet | None = None, day: dt.date | None = None
     ) -> AllocationPlan:
-        """Who would get a blank now, under the active rule set or ``rule_set``; writes nothing."""
-        with self._transaction() as conn:
+        """Who would get a blank now, under the active rule set or ``rule_set``; writes nothing.
+
+        Read in one snapshot, so that the chosen and the counts left waiting agree.
+        """
+        with self._reading() as conn:
             return self._plan(conn, kecamatan, rule_set, day or now().date())
 
     def allocate(self, *, actor: str, kecamatan: str | None = None, dry_run: bool = False) -> AllocationPlan:
@@ -380,12 +383,12 @@ class Workflow:
             (nothing is written; run it again).
         """
         actor = require_actor(actor)
+        if dry_run:
+            return self.plan_allocation(kecamatan=kecamatan)
+
         def work(conn: Connection) -> AllocationPlan:
-            if not dry_run:
-                eventlog.lock_head(conn)  # one run at a time, and a plan nobody changes under it
+            eventlog.lock_head(conn)  # one run at a time, and a plan nobody changes under it
             plan = self._plan(conn, kecamatan, None, now().date())
-            if dry_run:
-                return plan
             run_id = f"allocation-{uuid.uuid4().hex[:12]}"
             record_run(conn, run_id, plan, kecamatan and kecamatan_of(kecamatan).code, actor, now())
             provenance = {"rule_set_version": plan.rule_set_version, "batch_id": run_id}

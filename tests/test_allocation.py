@@ -7,6 +7,7 @@ import random
 import textwrap
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,8 @@ from ektp_workflow import FireRequest, Workflow
 from ektp_workflow.allocation import plan_allocation, plan_in_database, read_applicants, read_stock
 from ektp_workflow.errors import RuleSetError, StockError
 from ektp_workflow.residents import ResidentRecord
+from ektp_workflow.rules.base import Applicant, QueueColumns
+from ektp_workflow.rules.builtin import FirstTimeFirst, PriorityTiers
 from ektp_workflow.rules.registry import available_rules
 from ektp_workflow.rules.ruleset import parse_rule_set
 
@@ -26,6 +29,7 @@ from .factories import PALEMBANG_SAKO as SAKO
 from .factories import make_resident
 
 ACTOR = "dinas/kabid"
+TODAY = dt.date(2026, 11, 28)
 
 
 def queue(workflow: Workflow, kecamatan: str, first_time: int, replacement: int, born: dt.date = dt.date(1990, 1, 1)) -> list[str]:
@@ -340,3 +344,18 @@ def test_the_database_orders_the_queue_exactly_as_the_rules_do_in_python(
     assert in_database == in_python
     assert workflow.plan_allocation(rule_set=rule_set, day=day) == in_python
     assert sum(k.waiting for k in in_python.kecamatan) > 0  # some had to wait
+
+
+def test_a_rule_that_overrides_key_alone_is_not_ordered_by_its_parents_sql(workflow: Workflow, engine: sa.Engine) -> None:
+    class ElderTiers(PriorityTiers):
+        def key(self, applicant: Applicant, today: dt.date) -> int:
+            return 0 if applicant.birth_date.year < 1960 else super().key(applicant, today)
+
+    class ElderTiersInSql(ElderTiers):
+        def sql_key(self, columns: QueueColumns, today: dt.date) -> Any:
+            return sa.case((columns.birth_date < dt.date(1960, 1, 1), 0), else_=super().sql_key(columns, today))
+
+    with engine.connect() as conn:
+        assert plan_in_database(conn, None, [ElderTiers()], TODAY, 0, "h") is None
+        assert plan_in_database(conn, None, [ElderTiersInSql()], TODAY, 0, "h") is not None
+        assert plan_in_database(conn, None, [PriorityTiers(), FirstTimeFirst()], TODAY, 0, "h") is not None

@@ -180,6 +180,23 @@ def test_as_of_reproduces_the_counts_of_an_earlier_point(workflow: Workflow, his
     assert workflow.audit.replay()[1] == workflow.counts() != before_counts
 
 
+def test_replay_counts_a_card_whose_resident_was_deleted_under_a_question_mark(
+    workflow: Workflow, engine: sa.Engine, history: list[str]
+) -> None:
+    raw = engine.raw_connection()  # behind the engine's back, foreign keys off
+    cursor = raw.cursor()
+    if engine.dialect.name == "sqlite":
+        cursor.execute("PRAGMA foreign_keys=OFF")
+    else:
+        cursor.execute("SET session_replication_role = replica")
+    cursor.execute("DELETE FROM residents WHERE id = (SELECT min(id) FROM residents)")
+    raw.commit()
+    raw.close()
+    folded, counts = workflow.audit.replay()
+    assert counts["?"] == {"prr": 1}
+    assert sum(n for states in counts.values() for n in states.values()) == len(folded.cards) == 4
+
+
 def test_explain_agrees_with_what_happened_for_every_card_of_a_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("EKTP_DATABASE_URL", raising=False)

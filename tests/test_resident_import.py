@@ -105,9 +105,24 @@ def test_a_nik_repeated_chunks_later_is_found_without_remembering_the_file(
         import_file(workflow, path)
     lines = {p.line: p.reason for p in refused.value.problems}
     assert sorted(lines) == [4, 10, 12]
-    assert f"NIK {first} already appears on line 2 of {path}" in lines[10]
-    assert f"NIK {second} already appears on line 3 of {path}" in lines[12]
+    assert lines[10] == f"NIK {first} already appears on line 2"
+    assert lines[12] == f"NIK {second} already appears on line 3"
     assert snapshot(engine) == before
+
+
+def test_a_registered_resident_listed_twice_is_refused_wherever_the_lines_fall(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nik = make_nik()
+    import_file(workflow, write(tmp_path, f"nik,name,kecamatan\n{nik},Andi,16.71.05\n", "a.csv"))
+    before = snapshot(engine)
+    for chunk in (2, 100):  # the two lines in different chunks, then in one
+        monkeypatch.setattr(registration, "CHUNK", chunk)
+        rows = [f"{nik},Andi,16.71.05", f"{make_nik()},Budi,16.71.05", f"{nik},Andi,16.71.05"]
+        with pytest.raises(InputFileError) as refused:
+            import_file(workflow, write(tmp_path, "nik,name,kecamatan\n" + "\n".join(rows) + "\n", "b.csv"))
+        assert [(p.line, p.reason) for p in refused.value.problems] == [(4, f"NIK {nik} already appears on line 2")]
+        assert snapshot(engine) == before
 
 
 def test_each_registration_records_the_file_and_line_it_came_from(workflow: Workflow, tmp_path: Path) -> None:
@@ -115,7 +130,7 @@ def test_each_registration_records_the_file_and_line_it_came_from(workflow: Work
     import_file(workflow, path)
     budi = next(c for c in workflow.cards() if c.name == "Budi Santoso")
     (event,) = workflow.history(budi.nik)
-    assert event.reason == f"line 3 of {path}"
+    assert event.reason == "line 3 of residents.csv"  # the file's name, not where it lay
     assert event.batch_id and event.batch_id.startswith("registration-")
 
 

@@ -76,15 +76,29 @@ class Replay:
     problems: list[str] = field(default_factory=list)
 
     def counts(self, conn: Connection) -> dict[str, dict[str, int]]:
-        """Cards per kecamatan (where the resident lives now) and state."""
+        """Cards per kecamatan (where the resident lives now) and state; ``?`` for a card
+        whose resident is missing (a damaged database)."""
         tally: dict[tuple[str, str], int] = {}
+
+        def add(kecamatan: str, card_id: int) -> None:
+            key = (kecamatan, self.cards[card_id][0])
+            tally[key] = tally.get(key, 0) + 1
+
+        # Residents and folded cards, both in id order, merged.
+        folded = iter(self.cards)
+        card = next(folded, None)
         query = sa.select(residents.c.id, residents.c.kecamatan)
         for batch in _raw_batches(conn, query, residents.c.id):
-            for card_id, kecamatan in batch:
-                found = self.cards.get(card_id)
-                if found is not None:
-                    key = (kecamatan, found[0])
-                    tally[key] = tally.get(key, 0) + 1
+            for resident_id, kecamatan in batch:
+                while card is not None and card < resident_id:
+                    add("?", card)
+                    card = next(folded, None)
+                if card == resident_id:
+                    add(kecamatan, card)
+                    card = next(folded, None)
+        while card is not None:
+            add("?", card)
+            card = next(folded, None)
         result: dict[str, dict[str, int]] = {}
         for (kecamatan, state), count in sorted(tally.items()):
             result.setdefault(kecamatan, {})[state] = count
@@ -111,10 +125,12 @@ def replay(
         query = query.where((events.c.recorded_at if by == "recorded" else events.c.occurred_at) <= as_of)
     result = Replay()
     fold = _Fold(result, _Lifecycles(conn))
+    covered = 0
     for batch in _raw_batches(conn, query, events.c.seq):
         fold.batch(batch)
-        if progress is not None:
-            progress(len(batch))
+        if progress is not None:  # sequence numbers covered, events skipped by ``as_of`` included
+            progress(batch[-1][0] - covered)
+            covered = batch[-1][0]
     return result
 
 
