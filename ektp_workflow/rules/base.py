@@ -13,8 +13,8 @@ entry-point group ``ektp_workflow.rules``.
 A queue rule may also say its key in SQL (``sql_key``, optional): when every queue
 rule of a rule set can, the database orders each kecamatan's queue and only the
 first in line (as many as there are blanks) are read, so planning a city's queue of
-a million takes about a second and little memory. A rule without ``sql_key`` works
-too; then the whole queue is read and sorted in Python.
+a million takes seconds and little memory. A rule without ``sql_key`` works too;
+then the whole queue is read and sorted in Python.
 """
 
 from __future__ import annotations
