@@ -98,7 +98,7 @@ def plan_allocation(
     for kecamatan in sorted(set(by_kecamatan) | {k for k, n in stock.items() if n > 0}):
         queue = order_queue(by_kecamatan.get(kecamatan, []), queue_rules, day)
         blanks = stock.get(kecamatan, 0)
-        plans.append(_kecamatan_plan(kecamatan, blanks, queue[:blanks], _waiting(queue[blanks:])))
+        plans.append(KecamatanPlan(kecamatan, blanks, tuple(queue[:blanks]), *_waiting(queue[blanks:])))
     return AllocationPlan(rule_set_version, rule_set_hash, day, tuple(plans))
 
 
@@ -119,10 +119,6 @@ def _sql_key(rule: QueueRule) -> Any:
     key_owner = next(c for c in classes if "key" in vars(c))
     sql_owner = next(c for c in classes if "sql_key" in vars(c))
     return rule.sql_key if issubclass(sql_owner, key_owner) else None  # type: ignore[attr-defined]
-
-
-def _kecamatan_plan(kecamatan: str, blanks: int, chosen: Sequence[Applicant], waiting: Sequence[int]) -> KecamatanPlan:
-    return KecamatanPlan(kecamatan, blanks, tuple(chosen), waiting[0], waiting[1])
 
 
 def _waiting(applicants: Iterable[Applicant]) -> tuple[int, int]:
@@ -161,14 +157,15 @@ def plan_in_database(
     plans = []
     for code in sorted(set(queues) | {k for k, n in stock.items() if n > 0}):
         blanks = stock.get(code, 0)
-        chosen: list[Applicant] = []
+        chosen: tuple[Applicant, ...] = ()
         if blanks > 0 and code in queues:
-            query = _first_in_line(conn, code).order_by(*order).limit(blanks)
-            chosen = [Applicant(*row) for row in conn.execute(query)]
+            query = _queue_of(conn, code).order_by(*order).limit(blanks)
+            chosen = tuple(Applicant(*row) for row in conn.execute(query))
         first_time, replacement = queues.get(code, (0, 0))
         served_first = sum(a.first_time for a in chosen)
-        waiting = (first_time - served_first, replacement - (len(chosen) - served_first))
-        plans.append(_kecamatan_plan(code, blanks, chosen, waiting))
+        plans.append(
+            KecamatanPlan(code, blanks, chosen, first_time - served_first, replacement - (len(chosen) - served_first))
+        )
     return AllocationPlan(rule_set_version, rule_set_hash, day, tuple(plans))
 
 
@@ -187,36 +184,31 @@ def plan_split(blanks: int, demand: list[Demand], rule: SplitRule) -> dict[str, 
 
 # -- inputs from the database -------------------------------------------------------
 
-_APPLICANTS = (
-    sa.select(
-        residents.c.nik, residents.c.kecamatan, residents.c.birth_date, residents.c.had_ektp,
-        residents.c.disaster_victim, residents.c.suket, cards.c.updated_at, cards.c.id,
+def _applicants(state: Any = cards.c.state) -> sa.Select[Any]:
+    return (
+        sa.select(
+            residents.c.nik, residents.c.kecamatan, residents.c.birth_date, residents.c.had_ektp,
+            residents.c.disaster_victim, residents.c.suket, cards.c.updated_at, cards.c.id,
+        )
+        .select_from(CARD_FROM)
+        .where(state == QUEUE_STATE)
     )
-    .select_from(CARD_FROM)
-    .where(cards.c.state == QUEUE_STATE)
-)
 
 
-def _first_in_line(conn: Connection, kecamatan: str) -> sa.Select[Any]:
+def _queue_of(conn: Connection, kecamatan: str) -> sa.Select[Any]:
     """The queue of one kecamatan, found through the kecamatan's residents.
 
     On SQLite the state is compared as ``+cards.state``, which keeps the planner off
     the state index: that index holds every queued card of the city (a million), the
     kecamatan's index only its own.
     """
-    state: Any = cards.c.state
-    if conn.dialect.name == "sqlite":
-        state = sa.literal_column("+cards.state", sa.String)
-    return (
-        sa.select(*_APPLICANTS.selected_columns)
-        .select_from(CARD_FROM)
-        .where(state == QUEUE_STATE, residents.c.kecamatan == kecamatan)
-    )
+    state = sa.literal_column("+cards.state", sa.String) if conn.dialect.name == "sqlite" else cards.c.state
+    return _applicants(state).where(residents.c.kecamatan == kecamatan)
 
 
 def read_applicants(conn: Connection, kecamatan: str | None = None) -> list[Applicant]:
     """The queue: every card waiting for a blank (optionally in one kecamatan)."""
-    query = _APPLICANTS if kecamatan is None else _APPLICANTS.where(residents.c.kecamatan == kecamatan)
+    query = _applicants() if kecamatan is None else _applicants().where(residents.c.kecamatan == kecamatan)
     return [Applicant(*row) for row in conn.execute(query)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import re
@@ -78,17 +79,16 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Insert many rows through the driver: COPY on PostgreSQL, executemany elsewhere.
+    """Insert many rows through the driver: COPY on PostgreSQL, executemany on SQLite.
 
-    Values must be as the driver stores them (on SQLite: times as naive UTC text,
-    dates as ISO text). Driver errors come out as SQLAlchemy's, like any statement's.
+    Values are Python values; on SQLite times and dates are written as SQLAlchemy's
+    types store them. Driver errors come out as SQLAlchemy's, like any statement's.
     """
     names = ", ".join(columns)
     if conn.dialect.name != "postgresql":
-        marks = ", ".join("?" * len(columns))
-        values = [tuple(row) for row in rows]
+        values = [tuple(map(_sqlite_value, row)) for row in rows]
         if values:
-            conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+            conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", values)
         return
     statement = f"COPY {table} ({names}) FROM STDIN"
     dbapi = conn.dialect.loaded_dbapi
@@ -99,6 +99,21 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
                     copy.write_row(row)
     except dbapi.Error as err:
         raise sa.exc.DBAPIError.instance(statement, None, err, dbapi.Error, dialect=conn.dialect) from err
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return _sqlite_time(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _sqlite_time(value: dt.datetime) -> str:
+    # As schema.UTCDateTime stores times in SQLite: naive UTC text. Cached: the rows
+    # of one transaction share their times.
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def migrations_path() -> Path:

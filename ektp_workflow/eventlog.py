@@ -63,15 +63,6 @@ def canonical_values(values: Sequence[Any]) -> bytes:
 # What json.dumps(..., ensure_ascii=False, separators=(",", ":")) makes, built once.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _HASHED = operator.itemgetter(*HASHED_FIELDS)
-_TIMES = tuple(i for i, name in enumerate(HASHED_FIELDS) if name in ("occurred_at", "recorded_at"))
-
-
-def _row_hash(previous: str, row: Mapping[str, Any]) -> str:
-    """``chain_hash`` for a row holding every hashed field, whose only times are the two timestamps."""
-    values = list(_HASHED(row))
-    for i in _TIMES:
-        values[i] = _utc_text(values[i])
-    return hashlib.sha256(previous.encode("ascii") + b"\n" + _ENCODER.encode(values).encode("utf-8")).hexdigest()
 
 
 def chain_hash(previous: str, event: Mapping[str, Any]) -> str:
@@ -113,7 +104,7 @@ def append(
     for row in rows:
         last_seq += 1
         row["seq"], row["recorded_at"] = last_seq, written
-        row["hash"] = last_hash = _row_hash(last_hash, row)
+        row["hash"] = last_hash = chain_hash_values(last_hash, _HASHED(row))
     _insert(conn, rows)
     conn.execute(_MOVE_HEAD, {"seq": last_seq, "hash": last_hash})
     return [row["seq"] for row in rows]
@@ -123,34 +114,14 @@ _COLUMNS = tuple(c.name for c in events.columns)
 
 
 def _insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many events through the driver: COPY on PostgreSQL, executemany on SQLite."""
-    if len(rows) < 50:
+    """Insert many events through the driver (COPY on PostgreSQL); a few through SQLAlchemy."""
+    if len(rows) < 50 or conn.dialect.name not in ("postgresql", "sqlite"):
         conn.execute(_INSERT, list(rows))
-        return
-    if conn.dialect.name == "postgresql":
-        copy_rows(conn, "events", _COLUMNS, map(_ROW, rows))
-    elif conn.dialect.name == "sqlite":
-        copy_rows(conn, "events", _COLUMNS, [_sqlite_row(row) for row in rows])
     else:
-        conn.execute(_INSERT, list(rows))
+        copy_rows(conn, "events", _COLUMNS, map(_ROW, rows))
 
 
 _ROW = operator.itemgetter(*_COLUMNS)
-_ROW_TIMES = tuple(i for i, name in enumerate(_COLUMNS) if name in ("occurred_at", "recorded_at"))
-
-
-def _sqlite_row(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    # Times as SQLAlchemy's UTCDateTime stores them in SQLite: naive UTC text.
-    values = list(_ROW(row))
-    for i in _ROW_TIMES:
-        values[i] = sqlite_time(values[i])
-    return tuple(values)
-
-
-@functools.lru_cache(maxsize=4096)
-def sqlite_time(value: dt.datetime) -> str:
-    """A time as SQLAlchemy's ``UTCDateTime`` stores it in SQLite: naive UTC text."""
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def lock_head(conn: Connection) -> tuple[int, str]:

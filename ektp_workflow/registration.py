@@ -66,7 +66,7 @@ def register_residents(
         new = _not_yet_registered(conn, valid, problems)
         unchanged += len(valid) - len(new)
         if not problems and new:
-            _insert(conn, new, actor, at, lifecycle, f"of {origin}", batch)
+            _insert(conn, new, actor, at, lifecycle, origin, batch)
             added += len(new)
         if progress is not None:
             progress(len(chunk))
@@ -165,21 +165,17 @@ def _insert(
     origin: str, batch: str,
 ) -> None:
     ids = _new_ids(conn, len(new))
-    sqlite = conn.dialect.name == "sqlite"
-    # Values as SQLAlchemy's types store them (the driver writes them as given).
-    when = eventlog.sqlite_time(at) if sqlite else at
     copy_rows(conn, "residents", _RESIDENT_COLUMNS, [
-        (i, r.nik, r.name, r.kecamatan, r.birth_date.isoformat() if sqlite else r.birth_date, r.sex,
-         r.had_ektp, r.disaster_victim, r.suket, when)
+        (i, r.nik, r.name, r.kecamatan, r.birth_date, r.sex, r.had_ektp, r.disaster_victim, r.suket, at)
         for i, (_, r) in zip(ids, new)
     ])
-    copy_rows(conn, "cards", ("id", "state", "version", "updated_at"), [(i, lifecycle.initial, 1, when) for i in ids])
+    copy_rows(conn, "cards", ("id", "state", "version", "updated_at"), [(i, lifecycle.initial, 1, at) for i in ids])
     eventlog.append(
         conn,
         [
             {
                 "card_id": i, "version": 1, "trigger": REGISTER, "from_state": None,
-                "to_state": lifecycle.initial, "actor": actor, "reason": f"line {line} {origin}",
+                "to_state": lifecycle.initial, "actor": actor, "reason": f"line {line} of {origin}",
                 "occurred_at": at, "lifecycle_hash": lifecycle.hash, "idempotency_key": None,
                 "rule_set_version": None, "batch_id": batch,
             }

@@ -49,27 +49,48 @@ class Verification:
             self.problems.append(ChainProblem(seq, what))
 
 
+def pages(conn: Connection, query: Any, key: Any, plain: bool = False) -> Iterator[list[Any]]:
+    """The rows of ``query`` in ``key`` order, a page at a time, so memory stays flat.
+
+    Keyset paging (``key`` greater than the last one seen): every page is a short
+    query of its own, also on PostgreSQL, whose driver would otherwise hold the whole
+    result. ``key`` must be the query's first column.
+
+    :param plain: the driver's tuples, without SQLAlchemy rows or type conversion
+        (for ids, text and numbers, in the hot loops of replay).
+    """
+    after = None
+    while True:
+        page = query.order_by(key).limit(PAGE)
+        if after is not None:
+            page = page.where(key > after)
+        result = conn.execute(page)
+        batch = result.cursor.fetchall() if plain else result.all()
+        result.close()
+        if batch:
+            yield batch
+        if len(batch) < PAGE:
+            return
+        after = batch[-1][0]
+
+
 def stream_events(
     conn: Connection, columns: Any, after: int = 0, until: int | None = None, source: Any = None,
     progress: Progress | None = None,
 ) -> Iterator[Any]:
-    """Rows of ``events`` in sequence order, read in pages so memory stays flat.
+    """Rows of ``events`` in sequence order (``seq`` first among ``columns``), read in pages.
 
     :param progress: called with the number of rows of each page read.
     """
-    while True:
-        query = sa.select(*columns).where(events.c.seq > after).order_by(events.c.seq).limit(PAGE)
-        if source is not None:
-            query = query.select_from(source)
-        if until is not None:
-            query = query.where(events.c.seq <= until)
-        rows = conn.execute(query).all()
-        yield from rows
+    query = sa.select(*columns).where(events.c.seq > after)
+    if source is not None:
+        query = query.select_from(source)
+    if until is not None:
+        query = query.where(events.c.seq <= until)
+    for batch in pages(conn, query, events.c.seq):
+        yield from batch
         if progress is not None:
-            progress(len(rows))
-        if len(rows) < PAGE:
-            return
-        after = rows[-1].seq
+            progress(len(batch))
 
 
 def verify(

@@ -21,7 +21,7 @@ from .. import ledger
 from ..records import REGISTER
 from ..schema import cards, events, lifecycles, residents
 from ..states import Lifecycle, lifecycle_from_dict
-from .chain import MAX_PROBLEMS, PAGE, Progress
+from .chain import MAX_PROBLEMS, Progress, pages
 
 ALLOCATED = "allocated"
 
@@ -75,6 +75,11 @@ class Replay:
     #: events the lifecycle table does not allow where they stand.
     problems: list[str] = field(default_factory=list)
 
+    def problem(self, seq: int, what: str) -> None:
+        """Note an event the lifecycle table does not allow where it stands (the first 100)."""
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(f"seq {seq}: {what}")
+
     def counts(self, conn: Connection) -> dict[str, dict[str, int]]:
         """Cards per kecamatan (where the resident lives now) and state; ``?`` for a card
         whose resident is missing (a damaged database)."""
@@ -88,7 +93,7 @@ class Replay:
         folded = iter(self.cards)
         card = next(folded, None)
         query = sa.select(residents.c.id, residents.c.kecamatan)
-        for batch in _raw_batches(conn, query, residents.c.id):
+        for batch in pages(conn, query, residents.c.id, plain=True):
             for resident_id, kecamatan in batch:
                 while card is not None and card < resident_id:
                     add("?", card)
@@ -124,87 +129,51 @@ def replay(
     if as_of is not None:
         query = query.where((events.c.recorded_at if by == "recorded" else events.c.occurred_at) <= as_of)
     result = Replay()
-    fold = _Fold(result, _Lifecycles(conn))
+    tables = _Lifecycles(conn)
     covered = 0
-    for batch in _raw_batches(conn, query, events.c.seq):
-        fold.batch(batch)
+    for batch in pages(conn, query, events.c.seq, plain=True):
+        _fold(result, tables, batch)
         if progress is not None:  # sequence numbers covered, events skipped by ``as_of`` included
             progress(batch[-1][0] - covered)
             covered = batch[-1][0]
     return result
 
 
-class _Fold:
-    """The fold's inner loop, kept in one function over a page for speed."""
-
-    def __init__(self, result: Replay, tables: _Lifecycles) -> None:
-        self.result = result
-        self.tables = tables
-
-    def batch(self, rows: list[tuple[Any, ...]]) -> None:
-        result, tables = self.result, self.tables
-        states = result.cards
-        codes, names = states._codes, states._names
-        if rows:
-            states.reserve(max(row[1] for row in rows))
-        state_of, version_of = states._states, states._versions
-        lifecycle_hash, edges = None, None
-        for seq, card_id, version, trigger, from_state, to_state, row_hash in rows:
-            before, previous = state_of[card_id], version_of[card_id]
-            code = codes.get(to_state) or states.code(to_state)
-            state_of[card_id], version_of[card_id] = code, version
-            if trigger == REGISTER:
-                if before:
-                    self.problem(seq, f"card {card_id} registered twice")
-                else:
-                    states._count += 1
-                    if version != 1:
-                        self.problem(seq, f"card {card_id} registered at version {version}")
-                continue
-            if not before:
+def _fold(result: Replay, tables: _Lifecycles, rows: list[tuple[Any, ...]]) -> None:
+    """Fold a page of events (never empty) into ``result``: the inner loop, in one function for speed."""
+    states = result.cards
+    codes, names = states._codes, states._names
+    states.reserve(max(row[1] for row in rows))
+    state_of, version_of = states._states, states._versions
+    lifecycle_hash, edges = None, None
+    for seq, card_id, version, trigger, from_state, to_state, row_hash in rows:
+        before, previous = state_of[card_id], version_of[card_id]
+        code = codes.get(to_state) or states.code(to_state)
+        state_of[card_id], version_of[card_id] = code, version
+        if trigger == REGISTER:
+            if before:
+                result.problem(seq, f"card {card_id} registered twice")
+            else:
                 states._count += 1
-                self.problem(seq, f"card {card_id}: {trigger} before the card was registered")
-                continue
-            state = names[before]
-            if from_state != state or version != previous + 1:
-                self.problem(seq, f"card {card_id}: event from {from_state} v{version} follows {state} v{previous}")
-                continue
-            if row_hash != lifecycle_hash:
-                lifecycle_hash, edges = row_hash, tables.edges(row_hash)
-            if edges is None:
-                self.problem(seq, f"unknown lifecycle {row_hash[:12]}: the transition cannot be checked")
-            elif (state, trigger, to_state) not in edges:
-                self.problem(seq, f"card {card_id}: {trigger} from {state} to {to_state} is not in the lifecycle")
-        if rows:
-            result.last_seq = rows[-1][0]
-            result.events += len(rows)
-
-    def problem(self, seq: int, what: str) -> None:
-        if len(self.result.problems) < MAX_PROBLEMS:
-            self.result.problems.append(f"seq {seq}: {what}")
-
-
-def _raw_batches(conn: Connection, query: sa.Select[Any], key: sa.ColumnElement[Any]) -> Iterator[list[Any]]:
-    """Pages of plain driver tuples in ``key`` order (no SQLAlchemy rows).
-
-    Keyset paging (``key`` > the last one seen) keeps memory flat on every database:
-    PostgreSQL's driver would otherwise hold the whole result. ``key`` is the first
-    column of ``query``; only for columns whose driver values are what callers need
-    (ids, text, numbers).
-    """
-    after = None
-    while True:
-        page = query.order_by(key).limit(PAGE)
-        if after is not None:
-            page = page.where(key > after)
-        result = conn.execute(page)
-        batch = result.cursor.fetchall()
-        result.close()
-        if batch:
-            yield batch
-        if len(batch) < PAGE:
-            return
-        after = batch[-1][0]
+                if version != 1:
+                    result.problem(seq, f"card {card_id} registered at version {version}")
+            continue
+        if not before:
+            states._count += 1
+            result.problem(seq, f"card {card_id}: {trigger} before the card was registered")
+            continue
+        state = names[before]
+        if from_state != state or version != previous + 1:
+            result.problem(seq, f"card {card_id}: event from {from_state} v{version} follows {state} v{previous}")
+            continue
+        if row_hash != lifecycle_hash:
+            lifecycle_hash, edges = row_hash, tables.edges(row_hash)
+        if edges is None:
+            result.problem(seq, f"unknown lifecycle {row_hash[:12]}: the transition cannot be checked")
+        elif (state, trigger, to_state) not in edges:
+            result.problem(seq, f"card {card_id}: {trigger} from {state} to {to_state} is not in the lifecycle")
+    result.last_seq = rows[-1][0]
+    result.events += len(rows)
 
 
 class _Lifecycles:
@@ -238,7 +207,7 @@ def compare(conn: Connection, folded: Replay) -> list[str]:
     mismatches = []
     stored = sa.select(cards.c.id, cards.c.state, cards.c.version, cards.c.blank_batch_id)
     seen = 0
-    for batch in _raw_batches(conn, stored, cards.c.id):
+    for batch in pages(conn, stored, cards.c.id, plain=True):
         for card_id, state, version, batch_id in batch:
             seen += 1
             replayed = folded.cards.get(card_id)
