@@ -19,9 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .errors import RuleSetError
-from .records import CARD_FROM
 from .rules.base import Applicant, Demand, QueueColumns, QueueRule, SplitRule
-from .schema import allocation_queue, allocation_runs, allocation_stock, blank_stock, cards, residents
+from .schema import allocation_queue, allocation_runs, allocation_stock, blank_stock, waiting_cards
 
 #: The state whose cards wait for a blank.
 QUEUE_STATE = "deduplicated"
@@ -147,11 +146,9 @@ def plan_in_database(
     sql_keys = [_sql_key(rule) for rule in queue_rules]
     if None in sql_keys:
         return None
-    columns = QueueColumns(
-        residents.c.nik, residents.c.kecamatan, residents.c.birth_date, residents.c.had_ektp,
-        residents.c.disaster_victim, residents.c.suket, cards.c.updated_at,
-    )
-    order = [*(sql_key(columns, day) for sql_key in sql_keys), columns.waiting_since, columns.nik]  # type: ignore[misc]
+    w = waiting_cards.c
+    columns = QueueColumns(w.nik, w.kecamatan, w.birth_date, w.had_ektp, w.disaster_victim, w.suket, w.waiting_since)
+    order = [*(sql_key(columns, day) for sql_key in sql_keys), w.waiting_since, w.nik]  # type: ignore[misc]
     stock = read_stock(conn, kecamatan)
     queues = _queue_counts(conn, kecamatan)
     plans = []
@@ -159,7 +156,7 @@ def plan_in_database(
         blanks = stock.get(code, 0)
         chosen: tuple[Applicant, ...] = ()
         if blanks > 0 and code in queues:
-            query = _queue_of(conn, code).order_by(*order).limit(blanks)
+            query = _applicants().where(w.kecamatan == code).order_by(*order).limit(blanks)
             chosen = tuple(Applicant(*row) for row in conn.execute(query))
         first_time, replacement = queues.get(code, (0, 0))
         served_first = sum(a.first_time for a in chosen)
@@ -184,31 +181,17 @@ def plan_split(blanks: int, demand: list[Demand], rule: SplitRule) -> dict[str, 
 
 # -- inputs from the database -------------------------------------------------------
 
-def _applicants(state: Any = cards.c.state) -> sa.Select[Any]:
-    return (
-        sa.select(
-            residents.c.nik, residents.c.kecamatan, residents.c.birth_date, residents.c.had_ektp,
-            residents.c.disaster_victim, residents.c.suket, cards.c.updated_at, cards.c.id,
-        )
-        .select_from(CARD_FROM)
-        .where(state == QUEUE_STATE)
+def _applicants() -> sa.Select[Any]:
+    """The queue, from the table the database keeps of it (see ``schema.waiting_cards``)."""
+    w = waiting_cards.c
+    return sa.select(
+        w.nik, w.kecamatan, w.birth_date, w.had_ektp, w.disaster_victim, w.suket, w.waiting_since, w.card_id
     )
-
-
-def _queue_of(conn: Connection, kecamatan: str) -> sa.Select[Any]:
-    """The queue of one kecamatan, found through the kecamatan's residents.
-
-    On SQLite the state is compared as ``+cards.state``, which keeps the planner off
-    the state index: that index holds every queued card of the city (a million), the
-    kecamatan's index only its own.
-    """
-    state = sa.literal_column("+cards.state", sa.String) if conn.dialect.name == "sqlite" else cards.c.state
-    return _applicants(state).where(residents.c.kecamatan == kecamatan)
 
 
 def read_applicants(conn: Connection, kecamatan: str | None = None) -> list[Applicant]:
     """The queue: every card waiting for a blank (optionally in one kecamatan)."""
-    query = _applicants() if kecamatan is None else _applicants().where(residents.c.kecamatan == kecamatan)
+    query = _applicants() if kecamatan is None else _applicants().where(waiting_cards.c.kecamatan == kecamatan)
     return [Applicant(*row) for row in conn.execute(query)]
 
 
@@ -231,14 +214,10 @@ def read_demand(conn: Connection) -> list[Demand]:
 
 def _queue_counts(conn: Connection, kecamatan: str | None = None) -> dict[str, tuple[int, int]]:
     """First-time and replacement applicants in the queue, per kecamatan."""
-    query = (
-        sa.select(residents.c.kecamatan, residents.c.had_ektp, sa.func.count())
-        .select_from(CARD_FROM)
-        .where(cards.c.state == QUEUE_STATE)
-        .group_by(residents.c.kecamatan, residents.c.had_ektp)
-    )
+    w = waiting_cards.c
+    query = sa.select(w.kecamatan, w.had_ektp, sa.func.count()).group_by(w.kecamatan, w.had_ektp)
     if kecamatan is not None:
-        query = query.where(residents.c.kecamatan == kecamatan)
+        query = query.where(w.kecamatan == kecamatan)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for code, had_ektp, count in conn.execute(query):
         counts[code][1 if had_ektp else 0] += int(count)
@@ -266,15 +245,14 @@ def record_run(conn: Connection, run_id: str, plan: AllocationPlan, kecamatan: s
         conn.execute(allocation_stock.insert(), stock_rows)
     with_blanks = [k.kecamatan for k in plan.kecamatan if k.blanks > 0]
     if with_blanks:
+        w = waiting_cards.c
         conn.execute(
             allocation_queue.insert().from_select(
                 ["run_id", "card_id", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket",
                  "waiting_since"],
                 sa.select(
-                    sa.literal(run_id, sa.String), cards.c.id, residents.c.kecamatan, residents.c.birth_date,
-                    residents.c.had_ektp, residents.c.disaster_victim, residents.c.suket, cards.c.updated_at,
-                )
-                .select_from(CARD_FROM)
-                .where(cards.c.state == QUEUE_STATE, residents.c.kecamatan.in_(with_blanks)),
+                    sa.literal(run_id, sa.String), w.card_id, w.kecamatan, w.birth_date, w.had_ektp,
+                    w.disaster_victim, w.suket, w.waiting_since,
+                ).where(w.kecamatan.in_(with_blanks)),
             )
         )

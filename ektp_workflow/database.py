@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import DatabaseBusy, DatabaseError, SchemaError, WorkflowError
+from .schema import APPEND_ONLY, DERIVED, metadata
 
 #: Used when neither ``--db`` nor ``EKTP_DATABASE_URL`` says otherwise.
 DEFAULT_URL = "sqlite:///ektp.db"
@@ -220,13 +221,12 @@ def grant_application(engine: Engine, role: str, password: str | None = None) ->
     everything, change only current state, and delete nothing.
 
     The append-only tables (events, ledger entries, rule sets, ...) get SELECT and INSERT
-    only: even without the triggers this role could not alter the history.
+    only: even without the triggers this role could not alter the history. The tables
+    the database's own triggers keep (the queue) get SELECT only.
 
     :returns: the statements run. :raises WorkflowError: as ``grant_auditor``.
     """
-    from .schema import APPEND_ONLY, metadata
-
-    mutable = [t for t in metadata.tables if t not in APPEND_ONLY]
+    mutable = [t for t in metadata.tables if t not in APPEND_ONLY and t not in DERIVED]
 
     def grants(quote: Callable[[str], str], schema: str) -> list[str]:
         def listed(names: Iterable[str]) -> str:
@@ -235,6 +235,7 @@ def grant_application(engine: Engine, role: str, password: str | None = None) ->
         return [
             f"GRANT SELECT, INSERT ON {listed(APPEND_ONLY)} TO {quote(role)}",
             f"GRANT SELECT, INSERT, UPDATE ON {listed(mutable)} TO {quote(role)}",
+            f"GRANT SELECT ON {listed(DERIVED)} TO {quote(role)}",
             f"GRANT SELECT ON {quote(schema)}.alembic_version TO {quote(role)}",
             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {quote(schema)} TO {quote(role)}",
         ]

@@ -263,6 +263,28 @@ allocation_queue = Table(
     Column("waiting_since", UTCDateTime, nullable=False),
 )
 
+# The queue: every card waiting for a blank (in ``deduplicated``), with what the queue
+# rules read of its resident. The database keeps it, by triggers on cards and residents
+# (migration 0006), so that planning reads one kecamatan's range instead of joining
+# every card of the city; no role writes it. On SQLite its rows are stored in
+# kecamatan order (WITHOUT ROWID). A migration that rebuilds cards or residents
+# (SQLite batch mode) drops the triggers and must create them again.
+waiting_cards = Table(
+    "waiting_cards",
+    metadata,
+    Column("kecamatan", String(8), primary_key=True),
+    Column("card_id", BigId, ForeignKey("cards.id"), primary_key=True, autoincrement=False),
+    Column("nik", String(16), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("had_ektp", Boolean, nullable=False),
+    Column("disaster_victim", Boolean, nullable=False),
+    Column("suket", Boolean, nullable=False),
+    Column("waiting_since", UTCDateTime, nullable=False),
+    UniqueConstraint("card_id"),
+    sqlite_with_rowid=False,
+)
+Index("ix_waiting_cards_kecamatan_had_ektp", waiting_cards.c.kecamatan, waiting_cards.c.had_ektp)
+
 # Bulk jobs, so that one interrupted by a crash or Ctrl-C resumes where it stopped.
 bulk_jobs = Table(
     "bulk_jobs",
@@ -285,3 +307,6 @@ APPEND_ONLY = (
     "events", "blank_entries", "rule_sets", "rule_set_activations",
     "allocation_runs", "allocation_stock", "allocation_queue", "lifecycles",
 )
+
+#: Tables only the database's triggers write: roles may read them.
+DERIVED = ("waiting_cards",)

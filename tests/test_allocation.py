@@ -14,14 +14,18 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ektp_workflow import FireRequest, Workflow
+from alembic import command
+
+from ektp_workflow import FireRequest, Workflow, upgrade
+from ektp_workflow.database import _alembic_config
 from ektp_workflow.allocation import plan_allocation, plan_in_database, read_applicants, read_stock
-from ektp_workflow.errors import RuleSetError, StockError
+from ektp_workflow.errors import RuleSetError, StockError, TransitionNotAllowed
 from ektp_workflow.residents import ResidentRecord
 from ektp_workflow.rules.base import Applicant, QueueColumns
 from ektp_workflow.rules.builtin import FirstTimeFirst, PriorityTiers
 from ektp_workflow.rules.registry import available_rules
 from ektp_workflow.rules.ruleset import parse_rule_set
+from ektp_workflow.schema import cards, residents, waiting_cards
 
 from .conftest import snapshot
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
@@ -359,3 +363,87 @@ def test_a_rule_that_overrides_key_alone_is_not_ordered_by_its_parents_sql(workf
         assert plan_in_database(conn, None, [ElderTiers()], TODAY, 0, "h") is None
         assert plan_in_database(conn, None, [ElderTiersInSql()], TODAY, 0, "h") is not None
         assert plan_in_database(conn, None, [PriorityTiers(), FirstTimeFirst()], TODAY, 0, "h") is not None
+
+
+# -- the queue table the database keeps ------------------------------------------------
+
+
+def queue_table(engine: sa.Engine) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    """The rows of waiting_cards, and what they must be: every card in deduplicated with its resident."""
+    w = waiting_cards.c
+    with engine.connect() as conn:
+        kept = set(conn.execute(sa.select(
+            w.kecamatan, w.card_id, w.nik, w.birth_date, w.had_ektp, w.disaster_victim, w.suket, w.waiting_since)))
+        derived = set(conn.execute(
+            sa.select(residents.c.kecamatan, cards.c.id, residents.c.nik, residents.c.birth_date,
+                      residents.c.had_ektp, residents.c.disaster_victim, residents.c.suket, cards.c.updated_at)
+            .select_from(cards.join(residents, cards.c.id == residents.c.id))
+            .where(cards.c.state == "deduplicated")
+        ))
+    return kept, derived
+
+
+def test_the_queue_table_follows_every_way_a_card_enters_or_leaves_the_queue(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path
+) -> None:
+    def check(step: str) -> None:
+        kept, derived = queue_table(engine)
+        assert kept == derived, step
+
+    waiting = queue(workflow, ITS, 3, 2)  # single fires
+    check("fire_many into the queue")
+    assert len(queue_table(engine)[0]) == 5
+    more = [make_resident(SAKO) for _ in range(4)]
+    workflow.register(more, actor=ACTOR)
+    for trigger, state in (("record", "unrecorded"), ("submit", "recorded")):
+        workflow.bulk_fire(trigger, actor=ACTOR, where_state=state)
+    results = tmp_path / "central.csv"
+    results.write_text("nik,result\n" + "".join(f"{r.nik},{res}\n" for r, res in zip(more, ["single", "single", "duplicate", "duplicate"])))
+    workflow.import_central_results(results, actor=ACTOR)
+    check("central import")
+    workflow.fire(more[2].nik, "resolve_duplicate", actor=ACTOR)
+    check("resolve_duplicate")
+    stock(workflow, {ITS: 2, SAKO: 1})
+    allocated = [a.nik for a in workflow.allocate(actor=ACTOR).chosen()]
+    check("allocate")
+    assert len(queue_table(engine)[0]) == 8 - 3
+    workflow.fire(allocated[0], "release", actor=ACTOR)
+    check("release: back in the queue, waiting since now")
+    workflow.fire(allocated[1], "print_card", actor=ACTOR)
+    workflow.fire(allocated[1], "collect", actor=ACTOR)  # the resident now holds an e-KTP
+    workflow.fire(allocated[1], "replace", actor=ACTOR)
+    check("replace: a replacement applicant")
+    workflow.fire(waiting[4], "die", actor=ACTOR)
+    check("die while waiting")
+    workflow.bulk_fire("move_out", actor=ACTOR, where_state="deduplicated", kecamatan=SAKO, limit=1)
+    check("bulk move_out")
+    with engine.begin() as conn:  # a correction made by an integrator's own SQL
+        conn.execute(residents.update().where(residents.c.nik == waiting[0]).values(
+            kecamatan=SAKO, suket=True, disaster_victim=True, birth_date=dt.date(1991, 2, 3)))
+        conn.execute(cards.update().where(cards.c.state == "deduplicated", residents.c.nik == waiting[1],
+                                          cards.c.id == residents.c.id).values(updated_at=sa.func.current_timestamp()))
+    check("resident and waiting time changed in place")
+    assert workflow.plan_allocation(kecamatan=SAKO).kecamatan[0].queue == sum(
+        1 for row in queue_table(engine)[0] if row[0] == SAKO)
+
+
+def test_the_queue_table_rolls_back_with_the_transaction(workflow: Workflow, engine: sa.Engine) -> None:
+    residents_ = [make_resident(ITS) for _ in range(3)]
+    workflow.register(residents_, actor=ACTOR)
+    workflow.fire_many([FireRequest(r.nik, t) for t in ("record", "submit") for r in residents_], actor=ACTOR)
+    before = snapshot(engine)
+    entering = [FireRequest(r.nik, "confirm_single") for r in residents_]
+    with pytest.raises(TransitionNotAllowed):  # the last one fails: the first two entered, then roll back
+        workflow.fire_many([*entering[:2], FireRequest(residents_[0].nik, "record")], actor=ACTOR)
+    assert snapshot(engine) == before
+    assert queue_table(engine) == (set(), set())
+
+
+def test_the_migration_fills_the_queue_table_from_cards_already_waiting(workflow: Workflow, engine: sa.Engine) -> None:
+    queue(workflow, ITS, 3, 1)
+    queue(workflow, SAKO, 1, 1)
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0005")
+    upgrade(engine)
+    kept, derived = queue_table(engine)
+    assert kept == derived and len(kept) == 6
