@@ -17,7 +17,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -37,6 +37,26 @@ Progress = Callable[[int], None]
 _CARD_COLUMNS = (
     cards.c.id, cards.c.state, cards.c.version, cards.c.updated_at, cards.c.blank_batch_id,
     residents.c.nik, residents.c.kecamatan, residents.c.birth_date,
+)
+
+
+class LockedCard(NamedTuple):
+    """A card read and locked for a chunk (a plain tuple: its fields are read per card)."""
+
+    id: int
+    state: str
+    version: int
+    updated_at: dt.datetime
+    blank_batch_id: int | None
+    nik: str
+    kecamatan: str
+    birth_date: dt.date
+
+
+_MOVE = (
+    cards.update()
+    .where(cards.c.id.in_(sa.bindparam("ids", expanding=True)), cards.c.state == sa.bindparam("source"))
+    .values(state=sa.bindparam("dest"), version=cards.c.version + 1, updated_at=sa.bindparam("at"))
 )
 
 
@@ -88,7 +108,7 @@ class ChunkMover:
     def __init__(self, conn: Connection, lifecycle: Lifecycle, actor: str, at: dt.datetime, job_id: str) -> None:
         self.conn, self.lifecycle, self.actor, self.at, self.job_id = conn, lifecycle, actor, at, job_id
 
-    def move(self, planned: Iterable[tuple[Any, Target]], result: BulkResult, dry_run: bool) -> None:
+    def move(self, planned: Iterable[tuple[LockedCard, Target]], result: BulkResult, dry_run: bool) -> None:
         moves: dict[tuple[str, str], list[int]] = defaultdict(list)
         rows: list[dict[str, Any]] = []
         for card, target in planned:
@@ -105,7 +125,7 @@ class ChunkMover:
             self._update(source, dest, ids)
         eventlog.append(self.conn, rows, self.lifecycle)
 
-    def _checked_edge(self, card: Any, target: Target, result: BulkResult) -> Any:
+    def _checked_edge(self, card: LockedCard, target: Target, result: BulkResult) -> Any:
         edge = self.lifecycle.transition(card.state, target.trigger)
         if edge is None:
             result.skip(card.nik, f"{target.trigger} is not allowed from {card.state}")
@@ -120,13 +140,13 @@ class ChunkMover:
                 return None
         return edge
 
-    def _context(self, card: Any, target: Target) -> FireContext:
+    def _context(self, card: LockedCard, target: Target) -> FireContext:
         return FireContext(
             self.conn, card.id, card.nik, card.kecamatan, card.birth_date, target.trigger,
             card.version + 1, self.actor, target.reason, self.at, card.blank_batch_id,
         )
 
-    def _event(self, card: Any, target: Target, dest: str) -> dict[str, Any]:
+    def _event(self, card: LockedCard, target: Target, dest: str) -> dict[str, Any]:
         return {
             "card_id": card.id, "version": card.version + 1, "trigger": target.trigger,
             "from_state": card.state, "to_state": dest, "actor": self.actor, "reason": target.reason,
@@ -135,11 +155,7 @@ class ChunkMover:
         }
 
     def _update(self, source: str, dest: str, ids: list[int]) -> None:
-        moved = self.conn.execute(
-            cards.update()
-            .where(cards.c.id.in_(ids), cards.c.state == source)
-            .values(state=dest, version=cards.c.version + 1, updated_at=self.at)
-        ).rowcount
+        moved = self.conn.execute(_MOVE, {"ids": ids, "source": source, "dest": dest, "at": self.at}).rowcount
         if moved != len(ids):
             raise ConcurrencyError(f"{len(ids) - moved} cards of the chunk", 0, None)
 
@@ -195,7 +211,7 @@ def count_done(conn: Connection, job_id: str) -> int:
 # -- selections -------------------------------------------------------------------------
 
 
-def cards_in_state(conn: Connection, state: str, kecamatan: str | None, after_id: int, limit: int) -> list[Any]:
+def cards_in_state(conn: Connection, state: str, kecamatan: str | None, after_id: int, limit: int) -> list[LockedCard]:
     """The next cards in ``state`` (optionally in one kecamatan) by id, locked for the chunk."""
     query = (
         sa.select(*_CARD_COLUMNS).select_from(CARD_FROM)
@@ -204,13 +220,13 @@ def cards_in_state(conn: Connection, state: str, kecamatan: str | None, after_id
     )
     if kecamatan is not None:
         query = query.where(residents.c.kecamatan == kecamatan)
-    return conn.execute(query).all()
+    return [LockedCard._make(row) for row in conn.execute(query).all()]
 
 
-def cards_for(conn: Connection, niks: list[str]) -> dict[str, Any]:
+def cards_for(conn: Connection, niks: list[str]) -> dict[str, LockedCard]:
     """The cards of these NIKs, locked, by NIK."""
     query = sa.select(*_CARD_COLUMNS).select_from(CARD_FROM).where(residents.c.nik.in_(niks)).with_for_update(of=cards)
-    return {row.nik: row for row in conn.execute(query)}
+    return {card.nik: card for card in map(LockedCard._make, conn.execute(query).all())}
 
 
 def moved_by(conn: Connection, job_id: str, card_ids: list[int]) -> set[int]:

@@ -87,7 +87,7 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
     """
     names = ", ".join(columns)
     if conn.dialect.name != "postgresql":
-        values = [tuple(map(_sqlite_value, row)) for row in rows]
+        values = _sqlite_rows(table, columns, rows)
         if values:
             conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", values)
         return
@@ -100,6 +100,27 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
                     copy.write_row(row)
     except dbapi.Error as err:
         raise sa.exc.DBAPIError.instance(statement, None, err, dbapi.Error, dialect=conn.dialect) from err
+
+
+def _sqlite_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """Rows with their times and dates as SQLite stores them: for a table of the schema,
+    only the columns of those types are converted; for any other, every value is looked at."""
+    known = metadata.tables.get(table)
+    if known is None:
+        return [tuple(map(_sqlite_value, row)) for row in rows]
+    kinds = [getattr(known.c[name].type, "impl", known.c[name].type) for name in columns]
+    convert = [(i, _sqlite_time if isinstance(kind, sa.DateTime) else dt.date.isoformat)
+               for i, kind in enumerate(kinds) if isinstance(kind, (sa.DateTime, sa.Date))]
+    if not convert:
+        return [tuple(row) for row in rows]
+    values = []
+    for row in rows:
+        text = list(row)
+        for i, to_text in convert:
+            if text[i] is not None:
+                text[i] = to_text(text[i])
+        values.append(tuple(text))
+    return values
 
 
 def _sqlite_value(value: Any) -> Any:

@@ -483,7 +483,9 @@ class Workflow:
         remaining, after = (None if limit is None else max(0, limit - done)), 0
         while remaining is None or remaining > 0:
             size = bulk.CHUNK if remaining is None else min(bulk.CHUNK, remaining)
-            def chunk(conn: Connection, after: int = after, size: int = size) -> tuple[list[Any], BulkResult]:
+            def chunk(
+                conn: Connection, after: int = after, size: int = size
+            ) -> tuple[list[bulk.LockedCard], BulkResult]:
                 part = bulk.BulkResult(job, dry_run)
                 eventlog.lock_head(conn)
                 found = bulk.cards_in_state(conn, state, code, after, size)
@@ -528,7 +530,7 @@ class Workflow:
     def _planned(
         self, conn: Connection, job: str, targets: list[bulk.Target], required_state: str | None,
         result: bulk.BulkResult,
-    ) -> list[tuple[Any, bulk.Target]]:
+    ) -> list[tuple[bulk.LockedCard, bulk.Target]]:
         niks = [parse_nik(t.nik).value for t in targets]  # the file was checked: all parse
         found = bulk.cards_for(conn, niks)
         done = bulk.moved_by(conn, job, [card.id for card in found.values()])

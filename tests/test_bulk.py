@@ -14,6 +14,8 @@ from ektp_workflow import FireRequest, Workflow, create_engine, upgrade
 from ektp_workflow import bulk
 from ektp_workflow.cli.main import cli
 from ektp_workflow.errors import InputFileError
+from ektp_workflow.eventlog import GENESIS, HASHED_FIELDS, chain_hash
+from ektp_workflow.schema import events
 
 from .conftest import snapshot
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
@@ -188,3 +190,18 @@ def test_bulk_and_central_from_the_cli(db_url: str, workflow: Workflow, tmp_path
     refused = CliRunner().invoke(cli, ["--db", db_url, "--actor", ACTOR, "bulk", "fire", "print_card",
                                        "--where-state", "recorded"])
     assert refused.exit_code == 3
+
+
+def test_every_event_hash_is_the_canonical_one_whatever_path_wrote_it(workflow: Workflow, engine: sa.Engine) -> None:
+    """Bulk appends reuse the encoding of the fields events share; the hash must not change."""
+    niks = city(workflow, adults=7, children=0)
+    workflow.bulk_fire("record", actor=ACTOR, where_state="unrecorded", reason="Surat Edaran № 471/ü \"kutip\"", at=AT)
+    workflow.bulk_fire("submit", actor="kec-05/другой", where_state="recorded", at=AT)
+    workflow.fire(niks[0], "confirm_single", actor=ACTOR, reason="ruang\ttab", idempotency_key="k-1")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(events).order_by(events.c.seq)).mappings().all()
+    previous = GENESIS
+    for row in rows:
+        assert row["hash"] == chain_hash(previous, {f: row[f] for f in HASHED_FIELDS}), row["seq"]
+        previous = row["hash"]
+    assert len(rows) == 7 * 3 + 1
