@@ -281,7 +281,8 @@ def test_the_application_role_works_but_cannot_alter_the_history(engine: sa.Engi
         app.bulk_fire("confirm_single", actor="app", where_state="prr")
         assert app.audit.verify().ok and app.audit.compare() == []
         for statement in ("UPDATE events SET actor = 'x'", "DELETE FROM events", "DELETE FROM cards",
-                          "UPDATE blank_entries SET quantity = 2", "TRUNCATE events"):
+                          "UPDATE blank_entries SET quantity = 2", "TRUNCATE events",
+                          "UPDATE waiting_cards SET suket = true", "DELETE FROM waiting_cards"):
             with pytest.raises(sa.exc.DatabaseError, match="permission denied"):
                 with as_app.begin() as conn:
                     conn.exec_driver_sql(statement)
