@@ -133,11 +133,18 @@ def _insert_events(conn: Any, cursor: Any, events: list[tuple[Any, ...]]) -> Non
 
 
 def single_commits(url: str, source: str, dest: str, trigger: str, count: int) -> tuple[int, float]:
-    """One card per durable transaction: UPDATE the card, INSERT its event, COMMIT."""
+    """One card per durable transaction: UPDATE the card, INSERT its event, COMMIT.
+
+    The cards are those ``Workflow.cards(state=source, limit=count)`` lists, in its
+    (NIK) order, so that both sides write the same pages in the same order.
+    """
     conn = driver(url)
     cursor = conn.cursor()
-    cursor.execute(f"SELECT id, version FROM cards WHERE state = {_placeholders(conn, 1)} ORDER BY id LIMIT {count}",
-                   (source,))
+    cursor.execute(
+        "SELECT cards.id, cards.version FROM cards JOIN residents ON residents.id = cards.id "
+        f"WHERE cards.state = {_placeholders(conn, 1)} ORDER BY residents.nik LIMIT {count}",
+        (source,),
+    )
     rows = cursor.fetchall()
     cursor.execute("SELECT coalesce(max(seq), 0) FROM events")
     seq = cursor.fetchone()[0]

@@ -68,6 +68,7 @@ def measure(name: str, url: str, data: str, size: str, work: str) -> dict[str, A
             return {"items": result.total_applied, "seconds": time.perf_counter() - started}
     if name == "single":
         with Workflow.open(url) as wf:
+            # the cards the floor moves, in the same (NIK) order
             niks = [c.nik for c in wf.cards(state="recorded", limit=SINGLE[size])]
             started = time.perf_counter()
             for nik in niks:

@@ -166,6 +166,35 @@ def plan_in_database(
     return AllocationPlan(rule_set_version, rule_set_hash, day, tuple(plans))
 
 
+def queue_position(
+    conn: Connection, card_id: int, kecamatan: str, queue_rules: Sequence[QueueRule], day: dt.date
+) -> int | None:
+    """A waiting card's 1-based place in its kecamatan's queue (None if it is not waiting).
+
+    With SQL keys the database counts who is ahead (a row-value comparison on the same
+    keys the plan orders by); otherwise the kecamatan's queue is sorted in Python.
+    """
+    sql_keys = [_sql_key(rule) for rule in queue_rules]
+    if None in sql_keys:
+        queue = order_queue(read_applicants(conn, kecamatan), queue_rules, day)
+        return next((i for i, a in enumerate(queue, 1) if a.card_id == card_id), None)
+    if conn.scalar(sa.select(waiting_cards.c.card_id).where(waiting_cards.c.card_id == card_id)) is None:
+        return None
+    me = waiting_cards.alias("me")
+
+    def keys(table: Any) -> Any:
+        t = table.c
+        columns = QueueColumns(t.nik, t.kecamatan, t.birth_date, t.had_ektp, t.disaster_victim, t.suket, t.waiting_since)
+        return sa.tuple_(*(sql_key(columns, day) for sql_key in sql_keys), t.waiting_since, t.nik)  # type: ignore[misc]
+
+    ahead = (
+        sa.select(sa.func.count())
+        .select_from(waiting_cards.join(me, me.c.card_id == card_id))
+        .where(waiting_cards.c.kecamatan == kecamatan, keys(waiting_cards) < keys(me))
+    )
+    return int(conn.scalar(ahead) or 0) + 1
+
+
 def plan_split(blanks: int, demand: list[Demand], rule: SplitRule) -> dict[str, int]:
     """Shares of ``blanks`` per kecamatan; never above a kecamatan's unmet demand."""
     shares = {k: n for k, n in sorted(rule.split(blanks, demand).items()) if n}

@@ -18,7 +18,9 @@ from alembic import command
 
 from ektp_workflow import FireRequest, Workflow, upgrade
 from ektp_workflow.database import _alembic_config
-from ektp_workflow.allocation import plan_allocation, plan_in_database, read_applicants, read_stock
+from ektp_workflow.allocation import (
+    order_queue, plan_allocation, plan_in_database, queue_position, read_applicants, read_stock,
+)
 from ektp_workflow.errors import RuleSetError, StockError, TransitionNotAllowed
 from ektp_workflow.residents import ResidentRecord
 from ektp_workflow.rules.base import Applicant, QueueColumns
@@ -334,10 +336,14 @@ def test_the_database_orders_the_queue_exactly_as_the_rules_do_in_python(
             resident.nik, resident.name, kecamatan, resident.had_ektp, born,
             disaster_victim=rng.random() < 0.2, suket=rng.random() < 0.3,
         ))
-    workflow.register(residents, actor=ACTOR)
-    workflow.fire_many([FireRequest(r.nik, t) for t in ("record", "submit") for r in residents], actor=ACTOR)
-    for group in range(3):  # three waiting times, many ties within each
-        workflow.fire_many([FireRequest(r.nik, "confirm_single") for r in residents[group::3]], actor=ACTOR)
+    start = dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc)
+    workflow.register(residents, actor=ACTOR, at=start)
+    workflow.fire_many([FireRequest(r.nik, t, at=start) for t in ("record", "submit") for r in residents], actor=ACTOR)
+    for group in range(3):  # three waiting times, shared by many: ties left to the NIK
+        waiting_since = start + dt.timedelta(days=group + 1)
+        workflow.fire_many(
+            [FireRequest(r.nik, "confirm_single", at=waiting_since) for r in residents[group::3]], actor=ACTOR
+        )
     stock(workflow, {ITS: 17, SAKO: 60})  # ITS runs out, SAKO serves everyone
     rule_set = parse_rule_set(f'name = "test"\n[split]\nrule = "equal"\n{queue_rules}')
     rules = [q.instantiate(available_rules()) for q in rule_set.queue]
@@ -348,6 +354,11 @@ def test_the_database_orders_the_queue_exactly_as_the_rules_do_in_python(
     assert in_database == in_python
     assert workflow.plan_allocation(rule_set=rule_set, day=day) == in_python
     assert sum(k.waiting for k in in_python.kecamatan) > 0  # some had to wait
+    with engine.connect() as conn:  # and each card's place, counted in the database, is its place in Python
+        for kecamatan in (ITS, SAKO):
+            ordered = order_queue(read_applicants(conn, kecamatan), rules, day)
+            assert [queue_position(conn, a.card_id, kecamatan, rules, day) for a in ordered] == list(
+                range(1, len(ordered) + 1))
 
 
 def test_a_rule_that_overrides_key_alone_is_not_ordered_by_its_parents_sql(workflow: Workflow, engine: sa.Engine) -> None:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import clock
-from ..allocation import QUEUE_STATE, order_queue, read_applicants, read_stock
+from ..allocation import QUEUE_STATE, order_queue, queue_position, read_stock
 from ..errors import CardNotFound
 from ..records import CARD_FROM
 from ..rules import store
@@ -98,8 +98,7 @@ def explain(conn: Connection, nik: str) -> Explanation:
     active = store.active(conn)
     rules = [q.instantiate(available_rules()) for q in active.rule_set.queue]
     stock = read_stock(conn, card.kecamatan)
-    queue = order_queue(read_applicants(conn, card.kecamatan), rules, clock.now().date())
-    position = next((i for i, a in enumerate(queue, 1) if a.card_id == card.id), None)
+    position = queue_position(conn, card.id, card.kecamatan, rules, clock.now().date())
     return Explanation(
         nik, card.kecamatan, card.state, runs, position, stock.get(card.kecamatan, 0), active.version,
     )
