@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .bulk import Target
+from sqlalchemy.engine import Connection
+
+from .bulk import Target, chunks
 from .csvfiles import read_table
-from .errors import InputFileError, RowProblem, WorkflowError
+from .errors import ProblemList, RowProblem, WorkflowError
 from .nik import parse_nik
+from .seen import SeenNiks
 
 #: The centre's result -> the trigger it fires on a card in ``prr``.
 CENTRAL_RESULTS = {"single": "confirm_single", "duplicate": "flag_duplicate", "enroll_failure": "reject_enrollment"}
@@ -49,28 +52,31 @@ def central_results(path: str | Path) -> Reader:
     return read
 
 
-def check(path: str | Path, read: Reader) -> int:
-    """Read the whole file once; refuse it, listing every bad line, if any line is wrong.
+def check(conn: Connection, path: str | Path, read: Reader) -> int:
+    """Read the whole file once; refuse it, listing its bad lines, if any line is wrong.
+
+    Memory stays flat: the NIKs met so far sit in a temporary table of ``conn``'s
+    transaction, and only the first bad lines are kept (all are counted).
 
     :returns: the number of targets.
     :raises InputFileError: bad NIKs, duplicate NIKs, unreadable rows.
     """
-    problems: list[RowProblem] = []
-    seen: dict[int, int] = {}
+    problems = ProblemList()
+    seen = SeenNiks(conn)
     count = 0
-    for line, item in read():
-        if isinstance(item, RowProblem):
-            problems.append(item)
-            continue
-        try:
-            nik = parse_nik(item.nik).value
-        except WorkflowError as err:
-            problems.append(RowProblem(line, str(err)))
-            continue
-        first = seen.setdefault(int(nik), line)
-        if first != line:
-            problems.append(RowProblem(line, f"NIK {nik} already appears on line {first}"))
-        count += 1
+    for chunk in chunks(read()):
+        met = []
+        for line, item in chunk:
+            if isinstance(item, RowProblem):
+                problems.append(item)
+                continue
+            try:
+                met.append((line, parse_nik(item.nik).value))
+            except WorkflowError as err:
+                problems.append(RowProblem(line, str(err)))
+        seen.first_lines(met, problems)
+        count += len(met)
+    seen.drop()
     if problems:
-        raise InputFileError(str(path), problems)
+        raise problems.error(str(path))
     return count

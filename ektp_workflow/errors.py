@@ -6,6 +6,7 @@ react to it without parsing the message.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -180,18 +181,55 @@ class RowProblem:
 
 
 class InputFileError(WorkflowError):
-    """An input file was refused whole; ``problems`` lists every bad line."""
+    """An input file was refused whole.
 
-    def __init__(self, source: str, problems: Sequence[RowProblem]) -> None:
+    ``problems`` lists its bad lines in line order: all of them, or for a file with
+    very many, the first ``MAX_PROBLEMS``; ``count`` is how many there are in all.
+    """
+
+    def __init__(self, source: str, problems: Sequence[RowProblem], count: int | None = None) -> None:
         self.source = source
         self.problems = list(problems)
-        count = len(self.problems)
+        self.count = len(self.problems) if count is None else count
         listing = "\n".join(f"  {p}" for p in self.problems[:200])
-        more = f"\n  ... and {count - 200} more" if count > 200 else ""
+        more = f"\n  ... and {self.count - 200:,} more" if self.count > 200 else ""
         super().__init__(
-            f"{source}: refused, nothing written; {count} bad "
-            f"{'line' if count == 1 else 'lines'}:\n{listing}{more}"
+            f"{source}: refused, nothing written; {self.count:,} bad "
+            f"{'line' if self.count == 1 else 'lines'}:\n{listing}{more}"
         )
+
+
+#: Bad lines an ``InputFileError`` keeps (the first, by line); the rest are counted.
+MAX_PROBLEMS = 1000
+
+
+class ProblemList:
+    """The bad lines of a file as they are found, in bounded memory: the ``keep``
+    lowest-numbered are kept, and all are counted."""
+
+    def __init__(self, keep: int = MAX_PROBLEMS) -> None:
+        self.keep = keep
+        self.count = 0
+        self._heap: list[tuple[int, int, RowProblem]] = []  # (-line, order): the highest line on top
+
+    def append(self, problem: RowProblem) -> None:
+        self.count += 1
+        entry = (-problem.line, -self.count, problem)
+        if len(self._heap) < self.keep:
+            heapq.heappush(self._heap, entry)
+        elif entry > self._heap[0]:  # a lower line than the highest kept
+            heapq.heapreplace(self._heap, entry)
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def error(self, source: str) -> InputFileError:
+        """The error refusing the file: the kept lines in line order, and the count."""
+        kept = sorted(self._heap, key=lambda entry: (-entry[0], -entry[1]))
+        return InputFileError(source, [problem for _, _, problem in kept], self.count)
 
 
 class StockError(WorkflowError):

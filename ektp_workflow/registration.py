@@ -15,10 +15,11 @@ from sqlalchemy.engine import Connection
 
 from . import eventlog
 from .database import copy_rows
-from .errors import InputFileError, RowProblem, WorkflowError
+from .errors import ProblemList, RowProblem, WorkflowError
 from .records import REGISTER
 from .residents import ResidentRecord, ValidResident, validate_resident
 from .schema import residents
+from .seen import SeenNiks
 from .states import Lifecycle
 
 CHUNK = 2000
@@ -56,13 +57,15 @@ def register_residents(
     :raises InputFileError: listing every bad line.
     """
     eventlog.lock_head(conn)  # every writer takes the chain head first: one lock order
-    problems: list[RowProblem] = []
+    problems = ProblemList()
     batch = f"registration-{uuid.uuid4().hex[:12]}"
-    seen = _SeenNiks(conn, batch)
+    seen = SeenNiks(conn, batch)
     origin = Path(source).name or source
     added = unchanged = 0
     for chunk in _chunks(numbered):
-        valid = seen.first_time(_validate(chunk, problems, at.date()), problems)
+        checked = _validate(chunk, problems, at.date())
+        firsts = set(seen.first_lines([(line, r.nik) for line, r in checked], problems))
+        valid = [(line, r) for line, r in checked if line in firsts]
         new = _not_yet_registered(conn, valid, problems)
         unchanged += len(valid) - len(new)
         if not problems and new:
@@ -71,7 +74,7 @@ def register_residents(
         if progress is not None:
             progress(len(chunk))
     if problems:
-        raise InputFileError(source, sorted(problems, key=lambda p: p.line))
+        raise problems.error(source)
     seen.drop()
     return Registration(added, unchanged)
 
@@ -83,7 +86,7 @@ def _chunks(numbered: Iterable[Any]) -> Iterator[list[Any]]:
 
 
 def _validate(
-    chunk: list[tuple[int, Any]], problems: list[RowProblem], today: dt.date
+    chunk: list[tuple[int, Any]], problems: ProblemList, today: dt.date
 ) -> list[tuple[int, ValidResident]]:
     valid = []
     for line, item in chunk:
@@ -97,44 +100,11 @@ def _validate(
     return valid
 
 
-class _SeenNiks:
-    """The NIKs an import has met, with their first line: a temporary table, not memory."""
-
-    def __init__(self, conn: Connection, batch: str) -> None:
-        self.conn = conn
-        self.name = f"seen_{batch.replace('-', '_')}"
-        self.table = sa.table(self.name, sa.column("nik", sa.BigInteger), sa.column("line", sa.BigInteger))
-        key = "INTEGER PRIMARY KEY" if conn.dialect.name == "sqlite" else "BIGINT PRIMARY KEY"  # SQLite: the rowid
-        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {self.name} (nik {key}, line BIGINT NOT NULL)")
-
-    def first_time(
-        self, valid: list[tuple[int, ValidResident]], problems: list[RowProblem]
-    ) -> list[tuple[int, ValidResident]]:
-        """The records whose NIK was not met on an earlier line; the others are problems."""
-        if not valid:
-            return []
-        earlier = dict(self.conn.execute(
-            sa.select(self.table.c.nik, self.table.c.line).where(self.table.c.nik.in_([int(r.nik) for _, r in valid]))
-        ).all())
-        first = []
-        for line, resident in valid:
-            met = earlier.setdefault(int(resident.nik), line)
-            if met != line:
-                problems.append(RowProblem(line, f"NIK {resident.nik} already appears on line {met}"))
-            else:
-                first.append((line, resident))
-        copy_rows(self.conn, self.name, ("nik", "line"), [(int(r.nik), line) for line, r in first])
-        return first
-
-    def drop(self) -> None:
-        self.conn.exec_driver_sql(f"DROP TABLE {self.name}")
-
-
 _FIELDS = ("name", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket")
 
 
 def _not_yet_registered(
-    conn: Connection, valid: list[tuple[int, ValidResident]], problems: list[RowProblem]
+    conn: Connection, valid: list[tuple[int, ValidResident]], problems: ProblemList
 ) -> list[tuple[int, ValidResident]]:
     if not valid:
         return []

@@ -202,6 +202,12 @@ class Workflow:
         """A read-only transaction with one consistent snapshot (for audits and exports)."""
         return self._transaction(read_only=True)
 
+    def _scratch(self) -> Any:
+        """A transaction that writes temporary tables only: on SQLite it takes no write lock."""
+        bind = self._engine if self._engine is not None else self._connection
+        assert bind is not None
+        return self._transaction(read_only=bind.dialect.name == "sqlite")
+
     # -- changes ---------------------------------------------------------------
 
     def register(
@@ -507,7 +513,8 @@ class Workflow:
         self, job: str, path: str | Path, read: bulk_files.Reader, required_state: str | None,
         actor: str, at: dt.datetime, dry_run: bool, progress: Callable[[int], None] | None,
     ) -> BulkResult:
-        bulk_files.check(path, read)
+        with self._scratch() as conn:
+            bulk_files.check(conn, path, read)
         result = bulk.BulkResult(job, dry_run)
         if not dry_run:
             with self._transaction() as conn:

@@ -205,3 +205,28 @@ def test_every_event_hash_is_the_canonical_one_whatever_path_wrote_it(workflow: 
         assert row["hash"] == chain_hash(previous, {f: row[f] for f in HASHED_FIELDS}), row["seq"]
         previous = row["hash"]
     assert len(rows) == 7 * 3 + 1
+
+
+def test_a_results_file_repeating_a_nik_chunks_later_is_refused(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path, in_prr: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check keeps the NIKs met in a temporary table, not in memory: a repeat far apart is found."""
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    rows = [f"{in_prr[0]},single,", f"{in_prr[1]},single,", f"{in_prr[2]},single,", f"{in_prr[0]},duplicate,"]
+    before = snapshot(engine)
+    with pytest.raises(InputFileError) as refused:
+        workflow.import_central_results(central_file(tmp_path, rows), actor="siak-sync")
+    assert [(p.line, p.reason) for p in refused.value.problems] == [(5, f"NIK {in_prr[0]} already appears on line 2")]
+    assert snapshot(engine) == before
+
+
+def test_a_file_of_many_bad_lines_keeps_the_first_thousand_and_counts_all(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "niks.csv"  # 0000 is no serial: every line is bad
+    path.write_text("nik\n" + "".join(f"16710501019{i:01d}0000\n" for i in range(10)) * 250, encoding="utf-8")
+    with pytest.raises(InputFileError) as refused:
+        workflow.bulk_fire("record", actor=ACTOR, niks_file=path)
+    assert refused.value.count == 2500
+    assert [p.line for p in refused.value.problems] == list(range(2, 1002))
+    assert "2,500 bad lines" in str(refused.value) and "... and 2,300 more" in str(refused.value)

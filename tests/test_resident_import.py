@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from ektp_workflow import Workflow, read_residents_csv, registration
-from ektp_workflow.errors import InputFileError
+from ektp_workflow.errors import InputFileError, ProblemList, RowProblem
 
 from .conftest import snapshot
 from .factories import make_nik
@@ -203,3 +203,31 @@ def test_birth_date_column_must_agree_with_the_nik(workflow: Workflow, tmp_path:
 def test_a_missing_file_is_a_clear_error(workflow: Workflow, tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="cannot open"):
         import_file(workflow, tmp_path / "nope.csv")
+
+
+def test_a_file_of_many_bad_lines_keeps_the_first_thousand_in_line_order_and_counts_all(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays bounded whatever the file: bad lines past the first thousand are only counted."""
+    monkeypatch.setattr(registration, "CHUNK", 700)
+    repeated = make_nik()
+    rows = [f"{repeated},Siti,16.71.05,false"]
+    rows += [f"{make_nik()},,16.71.05,false" for _ in range(1500)]  # no name
+    rows += [f"{repeated},Siti,16.71.05,false"]  # a repeat, found after the bad lines of its chunk
+    rows += ["123,Bad NIK,16.71.05,false"] * 500
+    before = snapshot(engine)
+    with pytest.raises(InputFileError) as refused:
+        import_file(workflow, write(tmp_path, "nik,name,kecamatan,had_ektp\n" + "\n".join(rows) + "\n"))
+    assert refused.value.count == 2001
+    assert [p.line for p in refused.value.problems] == list(range(3, 1003))
+    assert "2,001 bad lines" in str(refused.value)
+    assert snapshot(engine) == before
+
+
+def test_the_bad_lines_kept_are_the_lowest_whatever_order_they_are_found_in() -> None:
+    problems = ProblemList(keep=3)
+    for line in (9, 8, 7, 1, 5, 7):
+        problems.append(RowProblem(line, f"bad {line}"))
+    refused = problems.error("f.csv")
+    assert [p.line for p in refused.problems] == [1, 5, 7] and refused.count == 6
+    assert refused.problems[2].reason == "bad 7"  # the first found of equal lines
