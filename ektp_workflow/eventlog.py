@@ -18,8 +18,8 @@ import functools
 import hashlib
 import json
 import operator
-from json.encoder import encode_basestring
 from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring
 from typing import Any
 
 import sqlalchemy as sa

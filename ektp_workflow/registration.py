@@ -54,7 +54,7 @@ def register_residents(
     their lines, are kept in a temporary table of the transaction, not in memory.
     Each registration event records the import (its batch id) and the line.
 
-    :raises InputFileError: listing every bad line.
+    :raises InputFileError: listing the bad lines (the first ``MAX_PROBLEMS``) and their count.
     """
     eventlog.lock_head(conn)  # every writer takes the chain head first: one lock order
     problems = ProblemList()
