@@ -15,6 +15,7 @@ from ektp_workflow import FireRequest, Workflow
 from ektp_workflow.cli.main import cli
 from ektp_workflow.clock import now
 from ektp_workflow.eventlog import GENESIS, chain_hash
+from ektp_workflow.audit import chain
 from ektp_workflow.schema import APPEND_ONLY, events
 
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
@@ -291,3 +292,36 @@ def test_the_application_role_works_but_cannot_alter_the_history(engine: sa.Engi
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP OWNED BY {role}")
             conn.exec_driver_sql(f"DROP ROLE {role}")
+
+
+def test_reading_the_log_costs_the_same_per_page_however_far_in_it_is(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keyset pages must seek to where the last one ended: counted in SQLite VM steps, not timed.
+
+    Reading three times the events must cost about three times the work; a page
+    that scanned from the start of the log each time would cost about nine.
+    """
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite counts the steps of its virtual machine")
+    monkeypatch.setattr(chain, "PAGE", 25)
+    wf = Workflow(engine)
+
+    def steps() -> int:
+        counted = [0]
+        with engine.connect() as conn:
+            def count() -> int:
+                counted[0] += 1
+                return 0
+
+            conn.connection.driver_connection.set_progress_handler(count, 100)  # type: ignore[union-attr]
+            mine = Workflow(conn)
+            assert mine.audit.verify().ok
+            assert mine.audit.export(io.StringIO(), from_seq=10) > 0
+            conn.connection.driver_connection.set_progress_handler(None, 100)  # type: ignore[union-attr]
+        return counted[0]
+
+    wf.register([make_resident(ITS) for _ in range(200)], actor="kec-05/op")
+    small = steps()
+    wf.register([make_resident(ITS) for _ in range(400)], actor="kec-05/op")
+    assert steps() < 4 * small

@@ -49,7 +49,9 @@ class Verification:
             self.problems.append(ChainProblem(seq, what))
 
 
-def pages(conn: Connection, query: Any, key: Any, plain: bool = False) -> Iterator[list[Any]]:
+def pages(
+    conn: Connection, query: Any, key: Any, plain: bool = False, after: Any = None
+) -> Iterator[list[Any]]:
     """The rows of ``query`` in ``key`` order, a page at a time, so memory stays flat.
 
     Keyset paging (``key`` greater than the last one seen): every page is a short
@@ -58,8 +60,10 @@ def pages(conn: Connection, query: Any, key: Any, plain: bool = False) -> Iterat
 
     :param plain: the driver's tuples, without SQLAlchemy rows or type conversion
         (for ids, text and numbers, in the hot loops of replay).
+    :param after: start after this key. Give the lower bound here, never in ``query``:
+        with two lower bounds on its key SQLite seeks by the first alone, and every
+        page would scan from the start of the table.
     """
-    after = None
     while True:
         page = query.order_by(key).limit(PAGE)
         if after is not None:
@@ -82,12 +86,12 @@ def stream_events(
 
     :param progress: called with the number of rows of each page read.
     """
-    query = sa.select(*columns).where(events.c.seq > after)
+    query = sa.select(*columns)
     if source is not None:
         query = query.select_from(source)
     if until is not None:
         query = query.where(events.c.seq <= until)
-    for batch in pages(conn, query, events.c.seq):
+    for batch in pages(conn, query, events.c.seq, after=after):
         yield from batch
         if progress is not None:
             progress(len(batch))
