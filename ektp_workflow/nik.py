@@ -9,6 +9,7 @@ kecamatan.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from .errors import InvalidNIK
@@ -57,11 +58,18 @@ def parse_nik(text: str, today: dt.date | None = None) -> NIK:
 
 
 def _region_part(value: str) -> str:
-    code = f"{value[0:2]}.{value[2:4]}.{value[4:6]}"
-    found = region(code)
-    if found is None or found.level != "kecamatan":
+    code = _kecamatan_code(value[:6])
+    if code is None:
         raise InvalidNIK(value, "region", f"digits 1-6 ({value[:6]}) are not an official kecamatan code")
     return code
+
+
+@functools.lru_cache(maxsize=4096)
+def _kecamatan_code(digits: str) -> str | None:
+    """The dotted code of six NIK digits, if they name an official kecamatan."""
+    code = f"{digits[0:2]}.{digits[2:4]}.{digits[4:6]}"
+    found = region(code)
+    return code if found is not None and found.level == "kecamatan" else None
 
 
 def _birth_date_part(value: str, today: dt.date) -> dt.date:

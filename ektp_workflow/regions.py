@@ -41,6 +41,7 @@ def name_of(code: str) -> str:
     return found.name if found else ""
 
 
+@functools.lru_cache(maxsize=1024)
 def kecamatan_of(code: str) -> Region:
     """Normalise a kecamatan code (``16.71.05`` or ``167105``) and check it exists.
 

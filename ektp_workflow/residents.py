@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .csvfiles import read_table
 from .errors import RowProblem, WorkflowError
@@ -18,6 +19,7 @@ _FLAGS = ("had_ektp", "disaster_victim", "suket")
 MAX_NAME_LENGTH = 200
 _TRUE = {"true", "yes", "y", "1", "ya"}
 _FALSE = {"false", "no", "n", "0", "tidak", ""}
+_BOOLEAN = _TRUE | _FALSE
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,9 @@ class ResidentRecord:
     suket: bool = False
 
 
-@dataclass(frozen=True)
-class ValidResident:
-    """A resident record after validation, normalised for storage."""
+class ValidResident(NamedTuple):
+    """A resident record after validation, normalised for storage (a plain tuple:
+    an import makes one per line)."""
 
     nik: str
     name: str
@@ -105,12 +107,14 @@ def read_residents_csv(path: str | Path) -> Iterator[tuple[int, ResidentRecord |
 
 def _record(row: dict[str, str]) -> ResidentRecord | str:
     """The row as a record, or what is wrong with it."""
+    flags = {}
     for flag in _FLAGS:
-        if row.get(flag, "").lower() not in _TRUE | _FALSE:
+        text = row.get(flag, "").lower()
+        if text not in _BOOLEAN:
             return f"{flag}: {row[flag]!r} is not true or false"
+        flags[flag] = text in _TRUE
     try:
         born = dt.date.fromisoformat(row["birth_date"]) if row.get("birth_date") else None
     except ValueError:
         return f"birth_date: {row['birth_date']!r} is not a date YYYY-MM-DD"
-    flags = {flag: row.get(flag, "").lower() in _TRUE for flag in _FLAGS}
     return ResidentRecord(row["nik"], row["name"], row["kecamatan"], birth_date=born, **flags)
