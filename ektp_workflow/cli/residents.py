@@ -33,7 +33,8 @@ def import_command(settings: Settings, file: str, dry_run: bool, as_json: bool) 
     certificate) and birth_date (YYYY-MM-DD, must match the NIK).
     kecamatan is the current one, 16.71.05 or 167105. Comma, semicolon or tab
     separated, UTF-8 (a BOM is fine). A file with any bad row is refused whole,
-    listing every bad line; re-importing the same file changes nothing.
+    listing its bad lines (the first 1,000 and how many in all); re-importing
+    the same file changes nothing.
 
     \b
     Example:
