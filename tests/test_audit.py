@@ -281,6 +281,19 @@ def test_the_application_role_works_but_cannot_alter_the_history(engine: sa.Engi
         app.allocate(actor="app")
         app.bulk_fire("confirm_single", actor="app", where_state="prr")
         assert app.audit.verify().ok and app.audit.compare() == []
+        # a temporary table of the role's own cannot take the queue's place in the triggers
+        waiting = make_resident(ITS)
+        app.register([waiting], actor="app")
+        app.fire_many([FireRequest(waiting.nik, t) for t in ("record", "submit")], actor="app")
+        as_app.dispose()  # a new session: no plan of the triggers cached yet
+        with as_app.connect() as conn:
+            conn.exec_driver_sql("CREATE TEMPORARY TABLE waiting_cards (LIKE waiting_cards) ON COMMIT DROP")
+            Workflow(conn).fire(waiting.nik, "confirm_single", actor="app")
+            conn.commit()
+        with engine.connect() as conn:
+            kept = conn.scalar(sa.text("SELECT count(*) FROM waiting_cards w JOIN residents r ON r.id = w.card_id "
+                                       "WHERE r.nik = :nik"), {"nik": waiting.nik})
+        assert kept == 1
         for statement in ("UPDATE events SET actor = 'x'", "DELETE FROM events", "DELETE FROM cards",
                           "UPDATE blank_entries SET quantity = 2", "TRUNCATE events",
                           "UPDATE waiting_cards SET suket = true", "DELETE FROM waiting_cards"):

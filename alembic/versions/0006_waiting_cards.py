@@ -7,7 +7,8 @@ removes the row, and a resident's changed flags or kecamatan follow at once. Pla
 then reads a kecamatan's range of this table instead of joining every card of the city.
 
 On PostgreSQL the trigger functions run as their owner (SECURITY DEFINER) with the
-search path of this migration, so the application role only reads the table.
+search path fixed to this schema (and pg_temp last), so the application role only
+reads the table and cannot redirect the functions to tables of its own.
 
 Revision ID: 0006
 Revises: 0005
@@ -89,12 +90,17 @@ def upgrade() -> None:
         "SELECT r.kecamatan, r.id, r.nik, r.birth_date, r.had_ektp, r.disaster_victim, r.suket, c.updated_at "
         f"FROM cards c JOIN residents r ON r.id = c.id WHERE c.state = '{QUEUE_STATE}'"
     )
-    postgresql = op.get_bind().dialect.name == "postgresql"
+    bind = op.get_bind()
+    postgresql, schema = bind.dialect.name == "postgresql", ""
+    if postgresql:
+        # The tables' schema, then pg_temp last: a temporary table of the caller's
+        # cannot stand in for them in a function that runs as its owner.
+        schema = bind.dialect.identifier_preparer.quote(bind.execute(sa.text("SELECT current_schema()")).scalar())
     for name, (event, condition, statement) in TRIGGERS.items():
         if postgresql:
             op.execute(
                 f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
-                "SECURITY DEFINER SET search_path FROM CURRENT "
+                f"SECURITY DEFINER SET search_path = {schema}, pg_temp "
                 f"AS $$ BEGIN {statement}; RETURN NULL; END $$"
             )
             op.execute(
