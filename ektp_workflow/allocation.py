@@ -175,22 +175,23 @@ def queue_position(
     keys the plan orders by); otherwise the kecamatan's queue is sorted in Python.
     """
     sql_keys = [_sql_key(rule) for rule in queue_rules]
-    if None in sql_keys:
+    me = waiting_cards.alias("me")
+
+    def keys(table: Any) -> list[Any]:
+        t = table.c
+        columns = QueueColumns(t.nik, t.kecamatan, t.birth_date, t.had_ektp, t.disaster_victim, t.suket, t.waiting_since)
+        return [*(sql_key(columns, day) for sql_key in sql_keys), t.waiting_since, t.nik]  # type: ignore[misc]
+
+    # A key given as an ordering (``.desc()``) orders a plan but cannot be compared.
+    if None in sql_keys or any(getattr(key, "modifier", None) is not None for key in keys(waiting_cards)):
         queue = order_queue(read_applicants(conn, kecamatan), queue_rules, day)
         return next((i for i, a in enumerate(queue, 1) if a.card_id == card_id), None)
     if conn.scalar(sa.select(waiting_cards.c.card_id).where(waiting_cards.c.card_id == card_id)) is None:
         return None
-    me = waiting_cards.alias("me")
-
-    def keys(table: Any) -> Any:
-        t = table.c
-        columns = QueueColumns(t.nik, t.kecamatan, t.birth_date, t.had_ektp, t.disaster_victim, t.suket, t.waiting_since)
-        return sa.tuple_(*(sql_key(columns, day) for sql_key in sql_keys), t.waiting_since, t.nik)  # type: ignore[misc]
-
     ahead = (
         sa.select(sa.func.count())
         .select_from(waiting_cards.join(me, me.c.card_id == card_id))
-        .where(waiting_cards.c.kecamatan == kecamatan, keys(waiting_cards) < keys(me))
+        .where(waiting_cards.c.kecamatan == kecamatan, sa.tuple_(*keys(waiting_cards)) < sa.tuple_(*keys(me)))
     )
     return int(conn.scalar(ahead) or 0) + 1
 

@@ -131,10 +131,15 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=4096)
 def _sqlite_time(value: dt.datetime) -> str:
-    # As schema.UTCDateTime stores times in SQLite: naive UTC text. Cached: the rows
-    # of one transaction share their times.
+    # As schema.UTCDateTime stores times in SQLite: naive UTC text. Cached by fixed-offset
+    # times only: times of a zone with folds compare by wall clock.
+    return _sqlite_utc_time(value if type(value.tzinfo) is dt.timezone else value.astimezone(dt.timezone.utc))
+
+
+@functools.lru_cache(maxsize=4096)
+def _sqlite_utc_time(value: dt.datetime) -> str:
+    # Cached: the rows of one transaction share their times.
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 

@@ -70,12 +70,21 @@ _HASHED = operator.itemgetter(*HASHED_FIELDS)
 _TIMES = (HASHED_FIELDS.index("occurred_at"), HASHED_FIELDS.index("recorded_at"))
 _REASON = HASHED_FIELDS.index("reason")
 # The fields the events of one append mostly share: after seq, card_id and version, but the reason.
-_SHARED = operator.itemgetter(*HASHED_FIELDS[3:_REASON], *HASHED_FIELDS[_REASON + 1:])
+_SHARED_FIELDS = (*HASHED_FIELDS[3:_REASON], *HASHED_FIELDS[_REASON + 1:])
+_SHARED = operator.itemgetter(*_SHARED_FIELDS)
+_SHARED_TIMES = (_SHARED_FIELDS.index("occurred_at"), _SHARED_FIELDS.index("recorded_at"))
 
 
-def _fields_json(values: Sequence[Any]) -> str:
-    """Values as they appear, comma-separated, inside the canonical JSON array."""
-    return ",".join(_ENCODER.encode(_utc_text(v) if isinstance(v, dt.datetime) else v) for v in values)
+def _fields_json(shared: Sequence[Any], start: int, stop: int) -> str:
+    """``_SHARED`` values ``start`` to ``stop`` as they appear, comma-separated, inside the
+    canonical JSON array (times converted where ``canonical_values`` converts them)."""
+    encoded = []
+    for i in range(start, stop):
+        value = shared[i]
+        if i in _SHARED_TIMES and isinstance(value, dt.datetime):
+            value = _utc_text(value)
+        encoded.append(_ENCODER.encode(value))
+    return ",".join(encoded)
 
 
 def chain_hash(previous: str, event: Mapping[str, Any]) -> str:
@@ -88,8 +97,14 @@ def chain_hash_values(previous: str, values: Sequence[Any]) -> str:
     return hashlib.sha256(previous.encode("ascii") + b"\n" + canonical_values(values)).hexdigest()
 
 
-@functools.lru_cache(maxsize=4096)
 def _utc_text(value: dt.datetime) -> str:
+    # Cached by fixed-offset times only: times of a zone with folds compare by wall
+    # clock, so the two 01:30 of a night the clocks go back would share one text.
+    return _utc_text_of(value if type(value.tzinfo) is dt.timezone else value.astimezone(dt.timezone.utc))
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_text_of(value: dt.datetime) -> str:
     # Cached: the events of one transaction share their times.
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -109,27 +124,39 @@ def append(
         return []
     remember_lifecycle(conn, lifecycle)
     last_seq, last_hash = locked or conn.execute(_LOCK_HEAD).one()
-    written = now()
-    # The events of a chunk differ mostly in their integers and reason: the encoding of
-    # the fields they share is made once per distinct value and reused.
+    last_seq, last_hash = chain(rows, last_seq, last_hash, now())
+    _insert(conn, rows)
+    conn.execute(_MOVE_HEAD, {"seq": last_seq, "hash": last_hash})
+    return [row["seq"] for row in rows]
+
+
+def chain(rows: Sequence[dict[str, Any]], last_seq: int, last_hash: str, written: dt.datetime) -> tuple[int, str]:
+    """Give each row its ``seq``, ``recorded_at`` and ``hash``, following the head
+    ``(last_seq, last_hash)``; return the new head. The hash is ``chain_hash``'s.
+
+    The events of a chunk differ mostly in their integers and reason: the encoding of
+    the fields they share is made once per distinct value (and type) and reused.
+    """
     shared: dict[tuple[Any, ...], tuple[str, str]] = {}
     for row in rows:
         last_seq += 1
         row["seq"], row["recorded_at"] = last_seq, written
         card_id, version, reason = row["card_id"], row["version"], row["reason"]
-        if type(card_id) is not int or type(version) is not int or not (reason is None or type(reason) is str):
+        if (
+            type(card_id) is not int or type(version) is not int or not (reason is None or type(reason) is str)
+            or type(row["occurred_at"].tzinfo) is not dt.timezone or type(written.tzinfo) is not dt.timezone
+        ):  # a zone with folds compares by wall clock: equal keys for different instants
             row["hash"] = last_hash = chain_hash_values(last_hash, _HASHED(row))
             continue
         key = _SHARED(row)
-        parts = shared.get(key)
+        typed = (key, tuple(map(type, key)))  # 1, 1.0 and True are equal keys, not equal JSON
+        parts = shared.get(typed)
         if parts is None:
-            parts = shared[key] = (_fields_json(key[:_REASON - 3]), _fields_json(key[_REASON - 3:]))
+            parts = shared[typed] = (_fields_json(key, 0, _REASON - 3), _fields_json(key, _REASON - 3, len(key)))
         reason_json = "null" if reason is None else encode_basestring(reason)
         text = f"{last_hash}\n[{last_seq},{card_id},{version},{parts[0]},{reason_json},{parts[1]}]"
         row["hash"] = last_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    _insert(conn, rows)
-    conn.execute(_MOVE_HEAD, {"seq": last_seq, "hash": last_hash})
-    return [row["seq"] for row in rows]
+    return last_seq, last_hash
 
 
 _COLUMNS = tuple(c.name for c in events.columns)

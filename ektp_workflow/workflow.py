@@ -222,7 +222,8 @@ class Workflow:
 
         Residents already registered with the same data are left as they are.
 
-        :raises InputFileError: listing every bad record (numbered from 1); nothing written.
+        :raises InputFileError: listing the bad records (numbered from 1; the first 1,000) and
+            their count; nothing written.
         """
         return self.register_numbered(enumerate(records, 1), actor=actor, at=at, source=source)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 import textwrap
 import uuid
 from pathlib import Path
@@ -458,3 +459,59 @@ def test_the_migration_fills_the_queue_table_from_cards_already_waiting(workflow
     upgrade(engine)
     kept, derived = queue_table(engine)
     assert kept == derived and len(kept) == 6
+
+
+@pytest.mark.parametrize("first", ["card", "resident"])
+def test_the_queue_table_follows_a_resident_changed_while_the_card_enters_the_queue(
+    workflow: Workflow, engine: sa.Engine, first: str
+) -> None:
+    """An integrator's own SQL on residents, concurrent with a card entering the queue, in either order."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    resident = make_resident(ITS)
+    workflow.register([resident], actor=ACTOR)
+    workflow.fire_many([FireRequest(resident.nik, t) for t in ("record", "submit")], actor=ACTOR)
+
+    def correct(conn: sa.Connection) -> None:
+        conn.execute(residents.update().where(residents.c.nik == resident.nik).values(kecamatan=SAKO, suket=True))
+
+    def enter(conn: sa.Connection) -> None:
+        Workflow(conn).fire(resident.nik, "confirm_single", actor=ACTOR)
+
+    hold, wait = (enter, correct) if first == "card" else (correct, enter)
+    with engine.connect() as holding:
+        with holding.begin():
+            hold(holding)  # uncommitted while the other transaction starts
+            other = threading.Thread(target=lambda: _in_transaction(engine, wait))
+            other.start()
+            other.join(timeout=0.5)
+            assert other.is_alive(), "the second transaction waits for the first's row"
+        other.join(timeout=30)
+    kept, derived = queue_table(engine)
+    assert kept == derived and {row[0] for row in kept} == {SAKO}
+
+
+def _in_transaction(engine: sa.Engine, work: Any) -> None:
+    with engine.begin() as conn:
+        work(conn)
+
+
+def test_a_sql_key_given_as_an_ordering_still_gives_each_place(workflow: Workflow, engine: sa.Engine) -> None:
+    """``sql_key`` may return ``.desc()``: it orders the plan; places are then counted in Python."""
+
+    class YoungestFirst:
+        name, kind, summary, parameters = "youngest_first", "queue", "youngest first", {}
+
+        def key(self, applicant: Applicant, today: dt.date) -> int:
+            return -applicant.birth_date.toordinal()
+
+        def sql_key(self, columns: QueueColumns, today: dt.date) -> Any:
+            return columns.birth_date.desc()
+
+    for born in (dt.date(1990, 1, 1), dt.date(2000, 1, 1), dt.date(1980, 1, 1)):
+        queue(workflow, ITS, 1, 0, born=born)
+    rules = [YoungestFirst()]
+    with engine.connect() as conn:
+        ordered = order_queue(read_applicants(conn, ITS), rules, TODAY)
+        assert [a.birth_date.year for a in ordered] == [2000, 1990, 1980]
+        assert [queue_position(conn, a.card_id, ITS, rules, TODAY) for a in ordered] == [1, 2, 3]

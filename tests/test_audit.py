@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -294,6 +296,11 @@ def test_the_application_role_works_but_cannot_alter_the_history(engine: sa.Engi
             kept = conn.scalar(sa.text("SELECT count(*) FROM waiting_cards w JOIN residents r ON r.id = w.card_id "
                                        "WHERE r.nik = :nik"), {"nik": waiting.nik})
         assert kept == 1
+        # nor can it attach the queue's trigger functions to a table of its own
+        with pytest.raises(sa.exc.DatabaseError, match="permission denied for function"):
+            with as_app.begin() as conn:
+                conn.exec_driver_sql("CREATE TEMPORARY TABLE t (id bigint, updated_at timestamptz, state text)")
+                conn.exec_driver_sql("CREATE TRIGGER x AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION waiting_cards_since()")
         for statement in ("UPDATE events SET actor = 'x'", "DELETE FROM events", "DELETE FROM cards",
                           "UPDATE blank_entries SET quantity = 2", "TRUNCATE events",
                           "UPDATE waiting_cards SET suket = true", "DELETE FROM waiting_cards"):
@@ -338,3 +345,17 @@ def test_reading_the_log_costs_the_same_per_page_however_far_in_it_is(
     small = steps()
     wf.register([make_resident(ITS) for _ in range(400)], actor="kec-05/op")
     assert steps() < 4 * small
+
+
+def test_two_events_at_the_two_0130s_of_a_night_the_clocks_go_back_verify(workflow: Workflow) -> None:
+    new_york = ZoneInfo("America/New_York")
+    first = dt.datetime(2021, 11, 7, 1, 30, tzinfo=new_york)
+    residents = [make_resident(ITS) for _ in range(4)]
+    workflow.register(residents, actor="kec-05/op", at=dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc))
+    workflow.fire(residents[0].nik, "record", actor="kec-05/op", at=first)
+    workflow.fire(residents[1].nik, "record", actor="kec-05/op", at=first.replace(fold=1))
+    workflow.bulk_fire("record", actor="kec-05/op", where_state="unrecorded", limit=1, at=first)
+    workflow.bulk_fire("record", actor="kec-05/op", where_state="unrecorded", at=first.replace(fold=1))
+    times = [workflow.history(r.nik)[-1].occurred_at for r in residents]
+    assert [t - times[0] for t in times] == [dt.timedelta(0), dt.timedelta(hours=1)] * 2
+    assert workflow.audit.verify().ok

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from ektp_workflow import FireRequest, Workflow, create_engine, upgrade
 from ektp_workflow import bulk
 from ektp_workflow.cli.main import cli
 from ektp_workflow.errors import InputFileError
-from ektp_workflow.eventlog import GENESIS, HASHED_FIELDS, chain_hash
+from ektp_workflow.eventlog import GENESIS, HASHED_FIELDS, chain, chain_hash
 from ektp_workflow.schema import events
 
 from .conftest import snapshot
@@ -230,3 +231,24 @@ def test_a_file_of_many_bad_lines_keeps_the_first_thousand_and_counts_all(
     assert refused.value.count == 2500
     assert [p.line for p in refused.value.problems] == list(range(2, 1002))
     assert "2,500 bad lines" in str(refused.value) and "... and 2,300 more" in str(refused.value)
+
+
+def test_the_chain_hashes_every_row_as_chain_hash_does_whatever_its_values() -> None:
+    """Rows whose shared fields are equal but of other types, or times of a zone with folds."""
+    new_york = ZoneInfo("America/New_York")
+    night = dt.datetime(2021, 11, 7, 1, 30, tzinfo=new_york)  # the clocks go back: two 01:30
+    base = {"card_id": 7, "version": 2, "trigger": "submit", "from_state": "recorded", "to_state": "prr",
+            "actor": "op", "reason": None, "occurred_at": AT, "lifecycle_hash": "h" * 64,
+            "idempotency_key": None, "rule_set_version": None, "batch_id": "b"}
+    variants = [{"rule_set_version": 1}, {"rule_set_version": True}, {"rule_set_version": 1.0},
+                {"batch_id": 0}, {"batch_id": False}, {"reason": "Surat № 5 \"x\"\n"}, {"reason": "\u2028"},
+                {"occurred_at": night}, {"occurred_at": night.replace(fold=1)}, {"card_id": True}, {}]
+    rows = [{**base, **variant} for variant in variants]
+    written = dt.datetime(2026, 11, 29, 1, tzinfo=dt.timezone.utc)
+    seq, last = chain(rows, 41, GENESIS, written)
+    previous = GENESIS
+    for row in rows:
+        assert row["hash"] == chain_hash(previous, row), row
+        previous = row["hash"]
+    assert (seq, last) == (41 + len(rows), previous)
+    assert rows[7]["hash"] != rows[8]["hash"]

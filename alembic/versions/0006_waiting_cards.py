@@ -7,8 +7,9 @@ removes the row, and a resident's changed flags or kecamatan follow at once. Pla
 then reads a kecamatan's range of this table instead of joining every card of the city.
 
 On PostgreSQL the trigger functions run as their owner (SECURITY DEFINER) with the
-search path fixed to this schema (and pg_temp last), so the application role only
-reads the table and cannot redirect the functions to tables of its own.
+search path fixed to this schema (and pg_temp last), and no role may call them
+directly: the application role only reads the table, and can neither redirect the
+functions to tables of its own nor attach them to its own tables.
 
 Revision ID: 0006
 Revises: 0005
@@ -28,9 +29,11 @@ depends_on = None
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 QUEUE_STATE = "deduplicated"
 COLUMNS = "kecamatan, card_id, nik, birth_date, had_ektp, disaster_victim, suket, waiting_since"
+# {lock}: on PostgreSQL the resident row is read FOR SHARE, so that a change to it by a
+# concurrent transaction is either waited for and seen, or made after this row exists.
 FROM_RESIDENT = (
     "SELECT r.kecamatan, r.id, r.nik, r.birth_date, r.had_ektp, r.disaster_victim, r.suket, NEW.updated_at "
-    "FROM residents r WHERE r.id = NEW.id"
+    "FROM residents r WHERE r.id = NEW.id{lock}"
 )
 FOLLOW_RESIDENT = (
     "UPDATE waiting_cards SET kecamatan = NEW.kecamatan, nik = NEW.nik, birth_date = NEW.birth_date, "
@@ -101,13 +104,16 @@ def upgrade() -> None:
             op.execute(
                 f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
                 f"SECURITY DEFINER SET search_path = {schema}, pg_temp "
-                f"AS $$ BEGIN {statement}; RETURN NULL; END $$"
+                f"AS $$ BEGIN {statement.format(lock=' FOR SHARE OF r')}; RETURN NULL; END $$"
             )
+            # Firing a trigger needs no EXECUTE; without this any role could attach the
+            # function to a table of its own and have it write the queue as its owner.
+            op.execute(f"REVOKE EXECUTE ON FUNCTION {name}() FROM PUBLIC")
             op.execute(
                 f"CREATE TRIGGER {name} AFTER {event} FOR EACH ROW WHEN ({condition}) EXECUTE FUNCTION {name}()"
             )
         else:
-            op.execute(f"CREATE TRIGGER {name} AFTER {event} WHEN {condition} BEGIN {statement}; END")
+            op.execute(f"CREATE TRIGGER {name} AFTER {event} WHEN {condition} BEGIN {statement.format(lock='')}; END")
 
 
 def downgrade() -> None:
