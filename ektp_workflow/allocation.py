@@ -146,9 +146,7 @@ def plan_in_database(
     sql_keys = [_sql_key(rule) for rule in queue_rules]
     if None in sql_keys:
         return None
-    w = waiting_cards.c
-    columns = QueueColumns(w.nik, w.kecamatan, w.birth_date, w.had_ektp, w.disaster_victim, w.suket, w.waiting_since)
-    order = [*(sql_key(columns, day) for sql_key in sql_keys), w.waiting_since, w.nik]  # type: ignore[misc]
+    order = _order(waiting_cards, sql_keys, day)
     stock = read_stock(conn, kecamatan)
     queues = _queue_counts(conn, kecamatan)
     plans = []
@@ -156,7 +154,7 @@ def plan_in_database(
         blanks = stock.get(code, 0)
         chosen: tuple[Applicant, ...] = ()
         if blanks > 0 and code in queues:
-            query = _applicants().where(w.kecamatan == code).order_by(*order).limit(blanks)
+            query = _APPLICANTS.where(waiting_cards.c.kecamatan == code).order_by(*order).limit(blanks)
             chosen = tuple(Applicant(*row) for row in conn.execute(query))
         first_time, replacement = queues.get(code, (0, 0))
         served_first = sum(a.first_time for a in chosen)
@@ -175,23 +173,20 @@ def queue_position(
     keys the plan orders by); otherwise the kecamatan's queue is sorted in Python.
     """
     sql_keys = [_sql_key(rule) for rule in queue_rules]
-    me = waiting_cards.alias("me")
-
-    def keys(table: Any) -> list[Any]:
-        t = table.c
-        columns = QueueColumns(t.nik, t.kecamatan, t.birth_date, t.had_ektp, t.disaster_victim, t.suket, t.waiting_since)
-        return [*(sql_key(columns, day) for sql_key in sql_keys), t.waiting_since, t.nik]  # type: ignore[misc]
-
     # A key given as an ordering (``.desc()``) orders a plan but cannot be compared.
-    if None in sql_keys or any(getattr(key, "modifier", None) is not None for key in keys(waiting_cards)):
+    if None in sql_keys or any(getattr(k, "modifier", None) is not None for k in _order(waiting_cards, sql_keys, day)):
         queue = order_queue(read_applicants(conn, kecamatan), queue_rules, day)
         return next((i for i, a in enumerate(queue, 1) if a.card_id == card_id), None)
     if conn.scalar(sa.select(waiting_cards.c.card_id).where(waiting_cards.c.card_id == card_id)) is None:
         return None
+    me = waiting_cards.alias("me")
     ahead = (
         sa.select(sa.func.count())
         .select_from(waiting_cards.join(me, me.c.card_id == card_id))
-        .where(waiting_cards.c.kecamatan == kecamatan, sa.tuple_(*keys(waiting_cards)) < sa.tuple_(*keys(me)))
+        .where(
+            waiting_cards.c.kecamatan == kecamatan,
+            sa.tuple_(*_order(waiting_cards, sql_keys, day)) < sa.tuple_(*_order(me, sql_keys, day)),
+        )
     )
     return int(conn.scalar(ahead) or 0) + 1
 
@@ -211,17 +206,24 @@ def plan_split(blanks: int, demand: list[Demand], rule: SplitRule) -> dict[str, 
 
 # -- inputs from the database -------------------------------------------------------
 
-def _applicants() -> sa.Select[Any]:
-    """The queue, from the table the database keeps of it (see ``schema.waiting_cards``)."""
-    w = waiting_cards.c
-    return sa.select(
-        w.nik, w.kecamatan, w.birth_date, w.had_ektp, w.disaster_victim, w.suket, w.waiting_since, w.card_id
-    )
+# The queue, from the table the database keeps of it (see ``schema.waiting_cards``).
+_APPLICANTS = sa.select(
+    waiting_cards.c.nik, waiting_cards.c.kecamatan, waiting_cards.c.birth_date, waiting_cards.c.had_ektp,
+    waiting_cards.c.disaster_victim, waiting_cards.c.suket, waiting_cards.c.waiting_since, waiting_cards.c.card_id,
+)
+
+
+def _order(table: Any, sql_keys: Sequence[Any], day: dt.date) -> list[Any]:
+    """What the queue is ordered by, on ``table`` (``waiting_cards`` or an alias of it):
+    the rules' SQL keys, then waiting time, then NIK."""
+    t = table.c
+    columns = QueueColumns(t.nik, t.kecamatan, t.birth_date, t.had_ektp, t.disaster_victim, t.suket, t.waiting_since)
+    return [*(sql_key(columns, day) for sql_key in sql_keys), t.waiting_since, t.nik]
 
 
 def read_applicants(conn: Connection, kecamatan: str | None = None) -> list[Applicant]:
     """The queue: every card waiting for a blank (optionally in one kecamatan)."""
-    query = _applicants() if kecamatan is None else _applicants().where(waiting_cards.c.kecamatan == kecamatan)
+    query = _APPLICANTS if kecamatan is None else _APPLICANTS.where(waiting_cards.c.kecamatan == kecamatan)
     return [Applicant(*row) for row in conn.execute(query)]
 
 

@@ -132,15 +132,21 @@ def _sqlite_value(value: Any) -> Any:
 
 
 def _sqlite_time(value: dt.datetime) -> str:
-    # As schema.UTCDateTime stores times in SQLite: naive UTC text. Cached by fixed-offset
-    # times only: times of a zone with folds compare by wall clock.
-    return _sqlite_utc_time(value if type(value.tzinfo) is dt.timezone else value.astimezone(dt.timezone.utc))
+    return utc_text(value, "%Y-%m-%d %H:%M:%S.%f")  # as schema.UTCDateTime stores times on SQLite
+
+
+def utc_text(value: dt.datetime, fmt: str) -> str:
+    """``value`` in UTC, formatted; cached, as the rows of one transaction share their times.
+
+    Cached by fixed-offset times only: times of a zone with folds compare by wall clock,
+    so the two 01:30 of a night the clocks go back would share one text.
+    """
+    return _utc_text(value if type(value.tzinfo) is dt.timezone else value.astimezone(dt.timezone.utc), fmt)
 
 
 @functools.lru_cache(maxsize=4096)
-def _sqlite_utc_time(value: dt.datetime) -> str:
-    # Cached: the rows of one transaction share their times.
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+def _utc_text(value: dt.datetime, fmt: str) -> str:
+    return value.astimezone(dt.timezone.utc).strftime(fmt)
 
 
 def migrations_path() -> Path:

@@ -223,9 +223,6 @@ class ProblemList:
     def __bool__(self) -> bool:
         return self.count > 0
 
-    def __len__(self) -> int:
-        return self.count
-
     def error(self, source: str) -> InputFileError:
         """The error refusing the file: the kept lines in line order, and the count."""
         kept = sorted(self._heap, key=lambda entry: (-entry[0], -entry[1]))

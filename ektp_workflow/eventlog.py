@@ -14,7 +14,6 @@ numbers are gapless, and they commit in order.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 import operator
@@ -26,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .clock import now
-from .database import copy_rows
+from .database import copy_rows, utc_text
 from .schema import event_chain, events, lifecycles
 from .states import Lifecycle
 
@@ -98,15 +97,7 @@ def chain_hash_values(previous: str, values: Sequence[Any]) -> str:
 
 
 def _utc_text(value: dt.datetime) -> str:
-    # Cached by fixed-offset times only: times of a zone with folds compare by wall
-    # clock, so the two 01:30 of a night the clocks go back would share one text.
-    return _utc_text_of(value if type(value.tzinfo) is dt.timezone else value.astimezone(dt.timezone.utc))
-
-
-@functools.lru_cache(maxsize=4096)
-def _utc_text_of(value: dt.datetime) -> str:
-    # Cached: the events of one transaction share their times.
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_text(value, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def append(
