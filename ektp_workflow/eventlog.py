@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import operator
+import weakref
 from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .clock import now
-from .database import copy_rows, utc_text
+from .database import Driver, DriverStatement, copy_rows, utc_text
 from .schema import event_chain, events, lifecycles
 from .states import Lifecycle
 
@@ -37,16 +38,17 @@ HASHED_FIELDS = (
 )
 
 _HEAD = sa.select(event_chain.c.last_seq, event_chain.c.last_hash).where(event_chain.c.id == 1)
-_LOCK_HEAD = _HEAD.with_for_update()
-_MOVE_HEAD = (
+# The statements every append runs go through the driver (see DriverStatement).
+_LOCK_HEAD = DriverStatement(_HEAD.with_for_update())
+_MOVE_HEAD = DriverStatement(
     event_chain.update()
     .where(event_chain.c.id == 1)
     .values(last_seq=sa.bindparam("seq"), last_hash=sa.bindparam("hash"))
 )
-_INSERT = events.insert()
-# (database URL, lifecycle hash) pairs seen stored and committed: lifecycles are
+_INSERT = DriverStatement(events.insert())
+# Lifecycle hashes seen stored and committed, by engine (its dialect): lifecycles are
 # append-only, so once stored they stay; checking again would cost a query per write.
-_STORED: set[tuple[str, str]] = set()
+_STORED: weakref.WeakKeyDictionary[sa.Dialect, set[str]] = weakref.WeakKeyDictionary()
 
 
 def canonical(event: Mapping[str, Any]) -> bytes:
@@ -97,11 +99,12 @@ def chain_hash_values(previous: str, values: Sequence[Any]) -> str:
 
 
 def _utc_text(value: dt.datetime) -> str:
-    return utc_text(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_text(value, "T") + "Z"
 
 
 def append(
-    conn: Connection, rows: Sequence[dict[str, Any]], lifecycle: Lifecycle, locked: tuple[int, str] | None = None
+    conn: Connection | Driver, rows: Sequence[dict[str, Any]], lifecycle: Lifecycle,
+    locked: tuple[int, str] | None = None,
 ) -> list[int]:
     """Number, chain and insert events in the caller's transaction; return their seqs.
 
@@ -114,10 +117,10 @@ def append(
     if not rows:
         return []
     remember_lifecycle(conn, lifecycle)
-    last_seq, last_hash = locked or conn.execute(_LOCK_HEAD).one()
+    last_seq, last_hash = locked or lock_head(conn)
     last_seq, last_hash = chain(rows, last_seq, last_hash, now())
     _insert(conn, rows)
-    conn.execute(_MOVE_HEAD, {"seq": last_seq, "hash": last_hash})
+    _MOVE_HEAD.rowcount(conn, {"seq": last_seq, "hash": last_hash})
     return [row["seq"] for row in rows]
 
 
@@ -129,12 +132,13 @@ def chain(rows: Sequence[dict[str, Any]], last_seq: int, last_hash: str, written
     the fields they share is made once per distinct value (and type) and reused.
     """
     shared: dict[tuple[Any, ...], tuple[str, str]] = {}
+    one = len(rows) == 1  # nothing to share: the plain encoding is cheaper
     for row in rows:
         last_seq += 1
         row["seq"], row["recorded_at"] = last_seq, written
         card_id, version, reason = row["card_id"], row["version"], row["reason"]
         if (
-            type(card_id) is not int or type(version) is not int or not (reason is None or type(reason) is str)
+            one or type(card_id) is not int or type(version) is not int or not (reason is None or type(reason) is str)
             or type(row["occurred_at"].tzinfo) is not dt.timezone or type(written.tzinfo) is not dt.timezone
         ):  # a zone with folds compares by wall clock: equal keys for different instants
             row["hash"] = last_hash = chain_hash_values(last_hash, _HASHED(row))
@@ -153,22 +157,26 @@ def chain(rows: Sequence[dict[str, Any]], last_seq: int, last_hash: str, written
 _COLUMNS = tuple(c.name for c in events.columns)
 
 
-def _insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many events through the driver (COPY on PostgreSQL); a few through SQLAlchemy."""
-    if len(rows) < 50 or conn.dialect.name not in ("postgresql", "sqlite"):
-        conn.execute(_INSERT, list(rows))
+def _insert(conn: Connection | Driver, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert events through the driver: a few one by one, many at once (COPY on PostgreSQL)."""
+    if len(rows) < 50:
+        for row in rows:
+            _INSERT.rowcount(conn, row)
     else:
+        assert isinstance(conn, Connection), "many events are appended on a Connection"
         copy_rows(conn, "events", _COLUMNS, map(_ROW, rows))
 
 
 _ROW = operator.itemgetter(*_COLUMNS)
 
 
-def lock_head(conn: Connection) -> tuple[int, str]:
+def lock_head(conn: Connection | Driver) -> tuple[int, str]:
     """Take the chain-head lock now, before any card: every writer takes it first, so
     writers never wait for each other in a cycle (no deadlocks), and an allocation run
     plans and writes as one step. Returns the head (sequence number, hash)."""
-    return tuple(conn.execute(_LOCK_HEAD).one())  # type: ignore[return-value]
+    head = _LOCK_HEAD.first(conn, {})
+    assert head is not None  # the migration writes the one row
+    return head  # type: ignore[return-value]
 
 
 def head(conn: Connection) -> tuple[int, str]:
@@ -176,24 +184,22 @@ def head(conn: Connection) -> tuple[int, str]:
     return tuple(conn.execute(_HEAD).one())  # type: ignore[return-value]
 
 
-_KNOWN_LIFECYCLE = sa.select(lifecycles.c.hash).where(lifecycles.c.hash == sa.bindparam("hash"))
+_KNOWN_LIFECYCLE = DriverStatement(sa.select(lifecycles.c.hash).where(lifecycles.c.hash == sa.bindparam("hash")))
+_STORE_LIFECYCLE = DriverStatement(lifecycles.insert())
 
 
-def remember_lifecycle(conn: Connection, lifecycle: Lifecycle) -> None:
+def remember_lifecycle(conn: Connection | Driver, lifecycle: Lifecycle) -> None:
     """Store the lifecycle definition under its hash, once, so replay can use it later."""
-    key = (str(conn.engine.url), lifecycle.hash)
-    if key in _STORED:
+    dialect = conn.dialect
+    if lifecycle.hash in _STORED.get(dialect, ()):
         return
-    known = conn.scalar(_KNOWN_LIFECYCLE, {"hash": lifecycle.hash})
-    if known is not None:
-        _STORED.add(key)  # found, so committed by an earlier transaction
+    if _KNOWN_LIFECYCLE.first(conn, {"hash": lifecycle.hash}) is not None:
+        _STORED.setdefault(dialect, set()).add(lifecycle.hash)  # found, so committed by an earlier transaction
     else:
-        conn.execute(
-            lifecycles.insert().values(
-                hash=lifecycle.hash, name=lifecycle.name, definition=definition_json(lifecycle),
-                first_used_at=now(),
-            )
-        )
+        _STORE_LIFECYCLE.rowcount(conn, {
+            "hash": lifecycle.hash, "name": lifecycle.name, "definition": definition_json(lifecycle),
+            "first_used_at": now(),
+        })
 
 
 def definition_json(lifecycle: Lifecycle) -> str:

@@ -23,7 +23,8 @@ RECORDING_AGE = 16
 class FireContext:
     """What guards and effects know about the transition under way."""
 
-    conn: Connection
+    #: the transaction's connection; None where only guards in CONNECTIONLESS_GUARDS run.
+    connection: Connection | None
     card_id: int
     nik: str
     kecamatan: str
@@ -36,6 +37,11 @@ class FireContext:
     at: dt.datetime
     #: the batch whose blank the card holds (read with the card), or None.
     held_batch: int | None = None
+
+    @property
+    def conn(self) -> Connection:
+        assert self.connection is not None, "a guard or effect that uses the database ran without a connection"
+        return self.connection
 
     @property
     def movement(self) -> ledger.Movement:
@@ -80,6 +86,9 @@ GUARDS: dict[str, Guard] = {
     "age_at_least_16": age_at_least_16,
     "blank_available": blank_available,
 }
+#: Guards that read only the context, never the database: ``Workflow.fire`` runs a
+#: trigger whose transitions have no effects and only these guards on the driver alone.
+CONNECTIONLESS_GUARDS = frozenset({"age_at_least_16"})
 EFFECTS: dict[str, Effect] = {
     "reserve_blank": reserve_blank,
     "release_blank": release_blank,

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -25,7 +25,7 @@ from .bulk import BulkResult
 from .csvfiles import content_hash
 from .clock import now
 from .provenance import event_time, require_actor
-from .database import check_schema, create_engine, default_url, reading, translate_errors
+from .database import Driver, DriverStatement, check_schema, create_engine, default_url, reading, translate_errors
 from .errors import (
     CardNotFound,
     ConcurrencyError,
@@ -36,7 +36,7 @@ from .errors import (
     UnknownTrigger,
     WorkflowError,
 )
-from .guards import EFFECTS, GUARDS, FireContext
+from .guards import CONNECTIONLESS_GUARDS, EFFECTS, GUARDS, FireContext
 from .nik import parse_nik
 from .records import (
     CARD_FROM,
@@ -87,8 +87,18 @@ class FireRequest:
     idempotency_key: str | None = None
 
 
+class _LockedCard(NamedTuple):
+    id: int
+    state: str
+    version: int
+    updated_at: dt.datetime
+    blank_batch_id: int | None
+    kecamatan: str
+    birth_date: dt.date
+
+
 # Built once: constructing statements per call costs more than running them.
-_CARD_FOR_UPDATE = (
+_CARD_FOR_UPDATE = DriverStatement(
     sa.select(
         cards.c.id, cards.c.state, cards.c.version, cards.c.updated_at, cards.c.blank_batch_id,
         residents.c.kecamatan, residents.c.birth_date,
@@ -97,7 +107,7 @@ _CARD_FOR_UPDATE = (
     .where(residents.c.nik == sa.bindparam("nik"))
     .with_for_update(of=cards)
 )
-_MOVE_CARD = (
+_MOVE_CARD = DriverStatement(
     cards.update()
     .where(cards.c.id == sa.bindparam("card_id"), cards.c.version == sa.bindparam("old_version"))
     .values(
@@ -111,7 +121,6 @@ _MOVE_CARD = (
 BUSY_RETRIES = 4
 T = TypeVar("T")
 
-_EVENT_FIELDS = [f.name for f in dataclasses.fields(Event) if f.name != "nik"]
 
 
 class Workflow:
@@ -129,6 +138,8 @@ class Workflow:
         self._engine = bind if isinstance(bind, Engine) else None
         self._connection = bind if isinstance(bind, Connection) else None
         self._owns_engine = False
+        #: triggers ``fire`` runs on the driver alone (see ``_driver_transaction``).
+        self._direct = _direct_triggers(self.lifecycle) if self._engine is not None else frozenset()
         #: the blank stock: receive, distribute, spoil, count.
         self.blanks = Blanks(self)
         #: the allocation rule sets: active, history, apply, rollback, diff.
@@ -182,21 +193,42 @@ class Workflow:
                 with conn.begin():
                     yield conn
 
-    def _retrying(self, work: Callable[[Connection], T]) -> T:
+    def _retrying(self, work: Callable[[Any], T], transaction: Callable[[], Any] | None = None) -> T:
         """Run ``work`` in a transaction; if the database was busy, try again (a few times).
 
         Only on a workflow that owns its transactions: a caller's transaction that
         failed is the caller's to retry.
+
+        :param transaction: makes the transaction (default ``_transaction``).
         """
         for attempt in range(BUSY_RETRIES):
             try:
-                with self._transaction() as conn:
+                with (transaction or self._transaction)() as conn:
                     return work(conn)
             except DatabaseBusy:
                 if self._connection is not None or attempt == BUSY_RETRIES - 1:
                     raise
                 time.sleep(0.05 * 4**attempt)
         raise AssertionError("unreachable")
+
+    @contextmanager
+    def _driver_transaction(self) -> Iterator[Driver]:
+        """A transaction on a pooled driver connection, without a SQLAlchemy Connection:
+        for single transitions, where SQLAlchemy's own work would cost more than the database's."""
+        assert self._engine is not None  # only on a workflow that owns its transactions
+        with translate_errors("database error"):
+            pooled = self._engine.raw_connection()
+            try:
+                db = Driver(pooled.driver_connection, self._engine.dialect)
+                db.begin()
+                try:
+                    yield db
+                except BaseException:
+                    db.rollback()
+                    raise
+                db.commit()
+            finally:
+                pooled.close()
 
     def _reading(self) -> Any:
         """A read-only transaction with one consistent snapshot (for audits and exports)."""
@@ -279,7 +311,12 @@ class Workflow:
         if idempotency_key is not None and (done := self._event_for_key(request)):
             return done
         try:
-            written = self._retrying(lambda conn: self._apply(conn, request, actor, expected_version))
+            if trigger in self._direct:
+                written = self._retrying(
+                    lambda db: self._move(db, None, request, actor, expected_version), self._driver_transaction
+                )
+            else:
+                written = self._retrying(lambda conn: self._apply(conn, request, actor, expected_version))
         except (WorkflowError, sa.exc.IntegrityError) as err:
             # A retry racing its own first attempt: that one won, so return its result.
             if idempotency_key is not None and (done := self._event_for_key(request)):
@@ -313,12 +350,26 @@ class Workflow:
         expected_version: int | None,
         provenance: Mapping[str, Any] | None = None,
     ) -> Event:
+        return self._move(Driver.of(conn), conn, request, actor, expected_version, provenance)
+
+    def _move(
+        self,
+        db: Driver,
+        conn: Connection | None,
+        request: FireRequest,
+        actor: str,
+        expected_version: int | None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> Event:
+        """Fire one transition in the transaction of ``db``; ``conn`` is its Connection, for
+        guards and effects that use one (None on the direct path, which runs none)."""
         nik = parse_nik(request.nik).value
         # Every writer takes the chain head before any card: one lock order, no deadlocks.
-        head = eventlog.lock_head(conn)
-        row = conn.execute(_CARD_FOR_UPDATE, {"nik": nik}).first()
-        if row is None:
+        head = eventlog.lock_head(db)
+        found = _CARD_FOR_UPDATE.first(db, {"nik": nik})
+        if found is None:
             raise CardNotFound(nik)
+        row = _LockedCard._make(found)
         if expected_version is not None and row.version != expected_version:
             raise ConcurrencyError(nik, expected_version, row.version)
         at = event_time(request.at)
@@ -332,11 +383,11 @@ class Workflow:
             row.version + 1, actor, request.reason, at, row.blank_batch_id,
         )
         new_state = self._machine.fire(CardSubject(row.state, context), request.trigger)
-        moved = conn.execute(
-            _MOVE_CARD,
+        moved = _MOVE_CARD.rowcount(
+            db,
             {"card_id": row.id, "old_version": row.version, "state": new_state,
              "version": row.version + 1, "updated_at": at},
-        ).rowcount
+        )
         if moved != 1:
             raise ConcurrencyError(nik, row.version, None)
         event = {
@@ -346,9 +397,12 @@ class Workflow:
             "idempotency_key": request.idempotency_key, "rule_set_version": None, "batch_id": None,
             **(provenance or {}),
         }
-        eventlog.append(conn, [event], self.lifecycle, head)
-        utc = {f: event[f].astimezone(dt.timezone.utc) for f in ("occurred_at", "recorded_at")}
-        return Event(**{**{f: event[f] for f in _EVENT_FIELDS}, **utc, "nik": nik})
+        eventlog.append(db, [event], self.lifecycle, head)
+        return Event(
+            event["seq"], nik, event["version"], event["trigger"], event["from_state"], event["to_state"],
+            actor, event["reason"], at.astimezone(dt.timezone.utc), event["recorded_at"].astimezone(dt.timezone.utc),
+            event["lifecycle_hash"], event["idempotency_key"], event["rule_set_version"], event["batch_id"],
+        )
 
     def _event_for_key(self, request: FireRequest, conn: Connection | None = None) -> Event | None:
         query = event_select().where(events.c.idempotency_key == request.idempotency_key)
@@ -624,6 +678,15 @@ class Workflow:
             for kecamatan, state, count in conn.execute(query):
                 result.setdefault(kecamatan, {})[state] = count
         return result
+
+
+def _direct_triggers(lifecycle: Lifecycle) -> frozenset[str]:
+    """The triggers all of whose transitions have no effects and only guards that use
+    no database connection: ``fire`` runs them on the driver's connection alone."""
+    needs_connection = {
+        t.trigger for t in lifecycle.transitions if t.effects or not set(t.guards) <= CONNECTIONLESS_GUARDS
+    }
+    return frozenset(lifecycle.triggers) - needs_connection
 
 
 class _RollBack(Exception):

@@ -1,0 +1,147 @@
+"""Single transitions run on the driver's connection: the same rows, the same errors, all or nothing.
+
+``Workflow.fire`` runs triggers without database guards or effects on a pooled driver
+connection (no SQLAlchemy Connection); ``fire_many`` and a workflow opened on a
+caller's Connection run the same steps through SQLAlchemy. These tests hold the two to
+the same result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from ektp_workflow import Workflow, create_engine, database, eventlog
+from ektp_workflow.errors import DatabaseBusy
+from ektp_workflow.schema import UTCDateTime, events, residents
+from ektp_workflow.workflow import _CARD_FOR_UPDATE, FireRequest, _direct_triggers, default_lifecycle
+
+from .conftest import snapshot
+from .factories import make_resident
+
+ACTOR = "kec-05/operator-1"
+AT = dt.datetime(2026, 3, 2, 9, 15, 30, 123456, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+
+
+def registered(workflow: Workflow, count: int) -> list[str]:
+    people = [make_resident() for _ in range(count)]
+    workflow.register(people, actor=ACTOR, at=AT - dt.timedelta(days=1))
+    return [p.nik for p in people]
+
+
+def stored(engine: sa.Engine, nik: str) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """The card row and its last event row as the database holds them (SQLite: the text)."""
+    with engine.connect() as conn:
+        card_id = conn.scalar(sa.select(residents.c.id).where(residents.c.nik == nik))
+        card = conn.exec_driver_sql(f"SELECT state, version, updated_at FROM cards WHERE id = {card_id}").one()
+        event = conn.exec_driver_sql(
+            "SELECT version, trigger, from_state, to_state, actor, reason, occurred_at, lifecycle_hash, "
+            f"idempotency_key, rule_set_version, batch_id FROM events WHERE card_id = {card_id} ORDER BY seq DESC"
+        ).first()
+    assert event is not None
+    return tuple(card), tuple(event)
+
+
+def test_only_triggers_without_database_guards_or_effects_take_the_driver_path() -> None:
+    direct = _direct_triggers(default_lifecycle())
+    assert {"record", "submit", "confirm_single", "flag_duplicate", "reject_enrollment"} <= direct
+    # these reserve, release or consume blanks, or mark the resident: they need a Connection
+    assert not direct & {"allocate", "release", "print_card", "collect", "die", "move_out"}
+
+
+def test_the_driver_path_writes_the_rows_the_sqlalchemy_path_writes(workflow: Workflow, engine: sa.Engine) -> None:
+    first, second = registered(workflow, 2)
+    for trigger in ("record", "submit", "confirm_single"):
+        direct = workflow.fire(first, trigger, actor=ACTOR, reason="both ways", at=AT, idempotency_key=f"a-{trigger}")
+        assert workflow.fire_many(
+            [FireRequest(second, trigger, "both ways", AT, f"b-{trigger}")], actor=ACTOR
+        ) == 1
+        assert trigger in workflow._direct
+        (card_a, event_a), (card_b, event_b) = stored(engine, first), stored(engine, second)
+        assert card_a == card_b
+        assert event_a[:8] + event_a[9:] == event_b[:8] + event_b[9:]  # all but the idempotency key
+        assert direct == workflow.history(first)[-1]
+    # stored as SQLAlchemy stores the type (on SQLite: its text, which SQL compares and sorts)
+    process = UTCDateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)
+    assert card_a[2] == (process(AT) if process else AT) and event_a[6] == card_a[2]
+    assert workflow.card(first).updated_at == AT
+    report = workflow.audit.verify()
+    assert report.ok and report.checked == 2 + 6
+
+
+def test_the_driver_path_reads_values_as_sqlalchemy_does(workflow: Workflow, engine: sa.Engine) -> None:
+    (nik,) = registered(workflow, 1)
+    workflow.fire(nik, "record", actor=ACTOR, at=AT)
+    with engine.begin() as conn:
+        ours = _CARD_FOR_UPDATE.first(conn, {"nik": nik})
+        theirs = conn.execute(_CARD_FOR_UPDATE.statement, {"nik": nik}).one()
+    assert ours == tuple(theirs)
+    assert ours is not None and ours[3] == AT and ours[3].tzinfo is not None
+    assert isinstance(ours[6], dt.date)
+
+
+def test_a_driver_error_comes_out_as_sqlalchemys(workflow: Workflow, engine: sa.Engine) -> None:
+    (nik,) = registered(workflow, 1)
+    workflow.fire(nik, "record", actor=ACTOR, idempotency_key="once")
+    row = {c.name: None for c in events.columns}
+    with engine.begin() as conn:
+        row.update(conn.execute(sa.select(events).where(events.c.idempotency_key == "once")).one()._mapping)
+    row.update(seq=row["seq"] + 1000, hash="f" * 64)
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        eventlog._INSERT.rowcount(conn, row)
+
+
+def test_a_failure_after_the_card_moved_leaves_the_database_as_it_was(
+    workflow: Workflow, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = registered(workflow, 2)
+    before = snapshot(engine)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(eventlog, "_insert", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        workflow.fire(first, "record", actor=ACTOR)
+    assert snapshot(engine) == before
+    monkeypatch.undo()
+    # the connection went back to the pool clean: the next fire on it works
+    workflow.fire(second, "record", actor=ACTOR)
+    workflow.fire(first, "record", actor=ACTOR)
+    assert workflow.audit.verify().ok
+
+
+def test_a_busy_sqlite_database_is_retried_then_reported_without_writing(
+    tmp_path: object, migrated_sqlite: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    path = f"{tmp_path}/busy.db"
+    shutil.copyfile(str(migrated_sqlite), path)
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 20)
+    engine = create_engine(f"sqlite:///{path}")
+    workflow = Workflow(engine)
+    (nik,) = registered(workflow, 1)
+    before = snapshot(engine)
+
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock throughout
+    with pytest.raises(DatabaseBusy, match="nothing was written"):
+        workflow.fire(nik, "record", actor=ACTOR)
+    other.execute("ROLLBACK")
+    assert snapshot(engine) == before
+
+    other.execute("BEGIN IMMEDIATE")  # ... and now lets go while the fire is retrying
+    release = threading.Timer(0.1, lambda: other.execute("ROLLBACK"))
+    release.start()
+    started = time.monotonic()
+    event = workflow.fire(nik, "record", actor=ACTOR)
+    release.join()
+    assert event.to_state == "recorded" and time.monotonic() - started >= 0.1
+    other.close()
+    engine.dispose()
