@@ -37,6 +37,18 @@ class NIK:
         return mask(self.value)
 
 
+def lookup_key(text: str) -> str:
+    """``text`` as a stored NIK would read, if it is 16 digits; to find a registered card
+    without parsing (registration validated it). Else the error ``parse_nik`` gives.
+
+    :raises InvalidNIK: not 16 digits.
+    """
+    value = text.strip() if isinstance(text, str) else str(text)
+    if len(value) == 16 and value.isascii() and value.isdigit():
+        return value
+    return parse_nik(value).value  # raises, naming the part at fault
+
+
 def parse_nik(text: str, today: dt.date | None = None) -> NIK:
     """Parse and validate a NIK.
 

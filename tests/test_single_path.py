@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from ektp_workflow import Workflow, create_engine, database, eventlog
 from ektp_workflow.errors import DatabaseBusy
 from ektp_workflow.schema import UTCDateTime, events, residents
-from ektp_workflow.workflow import _CARD_FOR_UPDATE, FireRequest, _direct_triggers, default_lifecycle
+from ektp_workflow.workflow import _LOCK_HEAD_AND_CARD, FireRequest, _direct_triggers, default_lifecycle
 
 from .conftest import snapshot
 from .factories import make_resident
@@ -78,11 +78,11 @@ def test_the_driver_path_reads_values_as_sqlalchemy_does(workflow: Workflow, eng
     (nik,) = registered(workflow, 1)
     workflow.fire(nik, "record", actor=ACTOR, at=AT)
     with engine.begin() as conn:
-        ours = _CARD_FOR_UPDATE.first(conn, {"nik": nik})
-        theirs = conn.execute(_CARD_FOR_UPDATE.statement, {"nik": nik}).one()
+        ours = _LOCK_HEAD_AND_CARD.first(conn, {"nik": nik})
+        theirs = conn.execute(_LOCK_HEAD_AND_CARD.statement, {"nik": nik}).one()
     assert ours == tuple(theirs)
-    assert ours is not None and ours[3] == AT and ours[3].tzinfo is not None
-    assert isinstance(ours[6], dt.date)
+    assert ours is not None and ours[5] == AT and ours[5].tzinfo is not None
+    assert isinstance(ours[8], dt.date)
 
 
 def test_a_driver_error_comes_out_as_sqlalchemys(workflow: Workflow, engine: sa.Engine) -> None:
@@ -96,23 +96,26 @@ def test_a_driver_error_comes_out_as_sqlalchemys(workflow: Workflow, engine: sa.
         eventlog._INSERT.rowcount(conn, row)
 
 
-def test_a_failure_after_the_card_moved_leaves_the_database_as_it_was(
-    workflow: Workflow, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("broken", ["chain", "commit"])
+def test_a_failure_inside_the_transaction_leaves_the_database_as_it_was(
+    workflow: Workflow, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, broken: str
 ) -> None:
     first, second = registered(workflow, 2)
+    workflow.fire(first, "record", actor=ACTOR)  # the pooled connection has written before
     before = snapshot(engine)
 
-    def broken(*_: object) -> None:
+    def fail(*_: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(eventlog, "_insert", broken)
+    # hashing the event (on SQLite after the card's UPDATE), or the COMMIT itself
+    monkeypatch.setattr(*((eventlog, "chain") if broken == "chain" else (database.Driver, "commit")), fail)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        workflow.fire(first, "record", actor=ACTOR)
+        workflow.fire(second, "record", actor=ACTOR)
     assert snapshot(engine) == before
     monkeypatch.undo()
-    # the connection went back to the pool clean: the next fire on it works
+    # the connection went back to the pool clean: the next fires on it work
     workflow.fire(second, "record", actor=ACTOR)
-    workflow.fire(first, "record", actor=ACTOR)
+    workflow.fire(first, "submit", actor=ACTOR)
     assert workflow.audit.verify().ok
 
 
