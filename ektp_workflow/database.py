@@ -108,13 +108,15 @@ class Driver(NamedTuple):
 
     connection: Any
     dialect: sa.Dialect
+    #: the pool's dictionary for this connection (``Connection.info``): lives as long as it.
+    info: dict[Any, Any]
 
     @classmethod
     def of(cls, bind: Connection | Driver) -> Driver:
         """The driver connection under a SQLAlchemy Connection (in its transaction)."""
         if isinstance(bind, Driver):
             return bind
-        return cls(bind.connection.driver_connection, bind.dialect)
+        return cls(bind.connection.driver_connection, bind.dialect, bind.info)
 
     def begin(self) -> None:
         """Start a transaction: on SQLite ``BEGIN IMMEDIATE``, as every writing transaction."""
@@ -296,11 +298,25 @@ def _sqlite_time(value: dt.datetime) -> str:
 def utc_text(value: dt.datetime, sep: str) -> str:
     """``value`` in UTC as ``YYYY-MM-DD{sep}HH:MM:SS.ffffff``: what ``strftime`` makes of
     ``%Y-%m-%d{sep}%H:%M:%S.%f``, several times faster (this runs for every stored time
-    and every hashed event)."""
+    and every hashed event).
+
+    The last text made is kept for the same object (the rows of a chunk share their
+    time): by identity, not equality, as two equal times of a zone with folds (the two
+    01:30 of a night the clocks go back) are different instants.
+    """
+    last = _LAST_TEXT.get(sep)
+    if last is not None and last[0] is value:
+        return last[1]
     utc = value.astimezone(dt.timezone.utc)
     if utc.year < 1000:  # strftime does not pad these years; isoformat does
-        return utc.strftime(f"%Y-%m-%d{sep}%H:%M:%S.%f")
-    return utc.isoformat(sep, "microseconds")[:26]
+        text = utc.strftime(f"%Y-%m-%d{sep}%H:%M:%S.%f")
+    else:
+        text = utc.isoformat(sep, "microseconds")[:26]
+    _LAST_TEXT[sep] = (value, text)
+    return text
+
+
+_LAST_TEXT: dict[str, tuple[dt.datetime, str]] = {}
 
 
 def migrations_path() -> Path:

@@ -49,6 +49,9 @@ _INSERT = DriverStatement(events.insert())
 # Lifecycle hashes seen stored and committed, by engine (its dialect): lifecycles are
 # append-only, so once stored they stay; checking again would cost a query per write.
 _STORED: weakref.WeakKeyDictionary[sa.Dialect, set[str]] = weakref.WeakKeyDictionary()
+# Under this key of a connection's ``info``: the lifecycle hashes its open transaction
+# inserted. Found again in that transaction, they are not committed, so not known stored.
+_PENDING = "ektp_workflow.pending_lifecycles"
 
 
 def canonical(event: Mapping[str, Any]) -> bytes:
@@ -193,13 +196,25 @@ def remember_lifecycle(conn: Connection | Driver, lifecycle: Lifecycle) -> None:
     dialect = conn.dialect
     if lifecycle.hash in _STORED.get(dialect, ()):
         return
-    if _KNOWN_LIFECYCLE.first(conn, {"hash": lifecycle.hash}) is not None:
-        _STORED.setdefault(dialect, set()).add(lifecycle.hash)  # found, so committed by an earlier transaction
-    else:
-        _STORE_LIFECYCLE.rowcount(conn, {
-            "hash": lifecycle.hash, "name": lifecycle.name, "definition": definition_json(lifecycle),
-            "first_used_at": now(),
-        })
+    db = Driver.of(conn)
+    if _KNOWN_LIFECYCLE.first(db, {"hash": lifecycle.hash}) is not None:
+        if lifecycle.hash not in db.info.get(_PENDING, ()):  # committed by an earlier transaction
+            _STORED.setdefault(dialect, set()).add(lifecycle.hash)
+        return
+    _STORE_LIFECYCLE.rowcount(db, {
+        "hash": lifecycle.hash, "name": lifecycle.name, "definition": definition_json(lifecycle),
+        "first_used_at": now(),
+    })
+    db.info.setdefault(_PENDING, set()).add(lifecycle.hash)
+
+
+def transaction_ended(db: Driver, committed: bool) -> None:
+    """Tell the lifecycle cache that the connection's transaction ended: the lifecycles it
+    stored are now stored for good, or not at all. (Where this is not called, as for a
+    caller's own transaction, they are only looked up again.)"""
+    pending = db.info.pop(_PENDING, None)
+    if pending and committed:
+        _STORED.setdefault(db.dialect, set()).update(pending)
 
 
 def definition_json(lifecycle: Lifecycle) -> str:

@@ -218,8 +218,13 @@ class Workflow:
             assert self._engine is not None  # one of the two is always set
             with self._engine.connect() as plain:
                 conn = reading(plain) if read_only else plain
-                with conn.begin():
-                    yield conn
+                db, committed = Driver.of(conn), False
+                try:
+                    with conn.begin():
+                        yield conn
+                    committed = True
+                finally:
+                    eventlog.transaction_ended(db, committed)
 
     def _retrying(self, work: Callable[[Any], T], transaction: Callable[[], Any] | None = None) -> T:
         """Run ``work`` in a transaction; if the database was busy, try again (a few times).
@@ -246,8 +251,8 @@ class Workflow:
         assert self._engine is not None  # only on a workflow that owns its transactions
         with translate_errors("database error"):
             pooled = self._engine.raw_connection()
+            db, committed = Driver(pooled.driver_connection, self._engine.dialect, pooled.info), False
             try:
-                db = Driver(pooled.driver_connection, self._engine.dialect)
                 db.begin()
                 try:
                     yield db
@@ -255,7 +260,9 @@ class Workflow:
                     db.rollback()
                     raise
                 db.commit()
+                committed = True
             finally:
+                eventlog.transaction_ended(db, committed)
                 pooled.close()
 
     def _reading(self) -> Any:

@@ -126,3 +126,31 @@ def test_diagrams_show_every_trigger_and_guard(fmt: str) -> None:
     for trigger in default_lifecycle().triggers:
         assert trigger in text
     assert "allocate [blank_available]" in text
+
+
+@pytest.mark.parametrize("path", ["sqlalchemy", "driver"])
+def test_a_lifecycle_stored_by_a_transaction_that_rolled_back_is_stored_again(engine: Any, path: str) -> None:
+    """The process remembers which lifecycles the database holds; one its own open
+    transaction inserted is not held yet: if that transaction rolls back, the next
+    write must store it again, or its events would name a lifecycle replay cannot find."""
+    from ektp_workflow import FireRequest
+    from ektp_workflow.schema import events, lifecycles
+    import sqlalchemy as sa
+
+    people = [make_resident() for _ in range(3)]
+    Workflow(engine).register(people, actor="test")
+    relabelled = Workflow(engine, load(edited(lambda d: d["states"]["recorded"].update(label="Sudah rekam"))))
+    # the first fire stores the new lifecycle, the second finds it, the third is refused
+    with pytest.raises(Exception):
+        relabelled.fire_many([FireRequest(p.nik, "record") for p in people[:2]] + [FireRequest(people[2].nik, "collect")],
+                             actor="test")
+    if path == "driver":
+        relabelled.fire(people[0].nik, "record", actor="test")
+    else:
+        relabelled.fire_many([FireRequest(people[0].nik, "record")], actor="test")
+    with engine.connect() as conn:
+        used = set(conn.scalars(sa.select(events.c.lifecycle_hash)))
+        stored = set(conn.scalars(sa.select(lifecycles.c.hash)))
+    assert relabelled.lifecycle.hash in used and used <= stored
+    folded, _ = relabelled.audit.replay()
+    assert not folded.problems
