@@ -297,26 +297,26 @@ def _sqlite_time(value: dt.datetime) -> str:
 
 def utc_text(value: dt.datetime, sep: str) -> str:
     """``value`` in UTC as ``YYYY-MM-DD{sep}HH:MM:SS.ffffff``: what ``strftime`` makes of
-    ``%Y-%m-%d{sep}%H:%M:%S.%f``, several times faster (this runs for every stored time
-    and every hashed event).
+    ``%Y-%m-%d{sep}%H:%M:%S.%f``, faster (this runs for every stored time and every
+    hashed event).
 
-    The last text made is kept for the same object (the rows of a chunk share their
-    time): by identity, not equality, as two equal times of a zone with folds (the two
-    01:30 of a night the clocks go back) are different instants.
+    Cached for fixed-offset times (the rows of a chunk, and of a log read back, share
+    their times); not for a zone with folds, whose times compare by wall clock: the two
+    01:30 of a night the clocks go back would share one text.
     """
-    last = _LAST_TEXT.get(sep)
-    if last is not None and last[0] is value:
-        return last[1]
+    if type(value.tzinfo) is dt.timezone:
+        return _cached_utc_text(value, sep)
+    return _utc_text(value, sep)
+
+
+def _utc_text(value: dt.datetime, sep: str) -> str:
     utc = value.astimezone(dt.timezone.utc)
     if utc.year < 1000:  # strftime does not pad these years; isoformat does
-        text = utc.strftime(f"%Y-%m-%d{sep}%H:%M:%S.%f")
-    else:
-        text = utc.isoformat(sep, "microseconds")[:26]
-    _LAST_TEXT[sep] = (value, text)
-    return text
+        return utc.strftime(f"%Y-%m-%d{sep}%H:%M:%S.%f")
+    return utc.isoformat(sep, "microseconds")[:26]
 
 
-_LAST_TEXT: dict[str, tuple[dt.datetime, str]] = {}
+_cached_utc_text = functools.lru_cache(maxsize=4096)(_utc_text)
 
 
 def migrations_path() -> Path:
