@@ -256,6 +256,12 @@ class Workflow:
                 db.begin()
                 try:
                     yield db
+                except sa.exc.DBAPIError as err:
+                    if self._engine.dialect.is_disconnect(err.orig, pooled.dbapi_connection, None):
+                        pooled.invalidate(err)  # a dead connection does not go back to the pool
+                    else:
+                        db.rollback()
+                    raise
                 except BaseException:
                     db.rollback()
                     raise

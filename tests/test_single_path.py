@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from ektp_workflow import Workflow, create_engine, database, eventlog
-from ektp_workflow.errors import DatabaseBusy
+from ektp_workflow.errors import DatabaseBusy, DatabaseError
 from ektp_workflow.schema import UTCDateTime, events, residents
 from ektp_workflow.workflow import _LOCK_HEAD_AND_CARD, FireRequest, _direct_triggers, default_lifecycle
 
@@ -148,3 +148,21 @@ def test_a_busy_sqlite_database_is_retried_then_reported_without_writing(
     assert event.to_state == "recorded" and time.monotonic() - started >= 0.1
     other.close()
     engine.dispose()
+
+
+def test_a_connection_the_server_dropped_is_not_reused(workflow: Workflow, engine: sa.Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server that drops connections is a PostgreSQL matter")
+    first, second = registered(workflow, 2)
+    workflow.fire(first, "record", actor=ACTOR)
+    with engine.connect() as pooled:  # the pool's one connection, which the fire used
+        pid = pooled.scalar(sa.text("SELECT pg_backend_pid()"))
+    other = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+    with other.connect() as admin:
+        assert admin.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    other.dispose()
+    with pytest.raises(DatabaseError):
+        workflow.fire(second, "record", actor=ACTOR)
+    # the dead connection was dropped, not pooled: the next fire gets a new one
+    workflow.fire(second, "record", actor=ACTOR)
+    assert workflow.card(second).state == "recorded"
