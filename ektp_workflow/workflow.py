@@ -257,7 +257,8 @@ class Workflow:
                 try:
                     yield db
                 except sa.exc.DBAPIError as err:
-                    if self._engine.dialect.is_disconnect(err.orig, pooled.dbapi_connection, None):
+                    orig: Any = err.orig
+                    if self._engine.dialect.is_disconnect(orig, pooled.dbapi_connection, None):
                         pooled.invalidate(err)  # a dead connection does not go back to the pool
                     else:
                         db.rollback()
