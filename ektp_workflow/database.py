@@ -93,14 +93,13 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
             conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", values)
         return
     statement = f"COPY {table} ({names}) FROM STDIN"
-    dbapi = conn.dialect.loaded_dbapi
     try:
         with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
             with cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
-    except dbapi.Error as err:
-        raise sa.exc.DBAPIError.instance(statement, None, err, dbapi.Error, dialect=conn.dialect) from err
+    except conn.dialect.loaded_dbapi.Error as err:
+        raise _wrapped(statement, None, err, conn.dialect) from err
 
 
 class Driver(NamedTuple):
@@ -157,7 +156,7 @@ class DriverStatement:
 
     def execute(self, bind: Connection | Driver, params: dict[str, Any]) -> Any:
         """Run it with ``params`` (by bind name); return the driver's cursor."""
-        db = bind if type(bind) is Driver else Driver.of(bind)
+        db = Driver.of(bind)
         compiled = self._compiled.get(db.dialect) or self._compile(db.dialect)
         if compiled.defaults:
             params = {**compiled.defaults, **params}
