@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from . import eventlog
 from .clock import now
+from .database import DriverStatement
 from .errors import ConcurrencyError, WorkflowError
 from .guards import EFFECTS, GUARDS, FireContext
 from .records import CARD_FROM
@@ -53,16 +54,18 @@ class LockedCard(NamedTuple):
     birth_date: dt.date
 
 
-_MOVE = (
+# A chunk's statements run on the driver (see DriverStatement): for a chunk of 2,000
+# cards, SQLAlchemy's handling of rows and IN lists costs more than the database's work.
+_MOVE = DriverStatement(
     cards.update()
     .where(cards.c.id.in_(sa.bindparam("ids", expanding=True)), cards.c.state == sa.bindparam("source"))
     .values(state=sa.bindparam("dest"), version=cards.c.version + 1, updated_at=sa.bindparam("at"))
 )
 
 
-@dataclass(frozen=True)
-class Target:
-    """One card a file asks to move: its NIK, the trigger and the reason to record."""
+class Target(NamedTuple):
+    """One card to move: its NIK, the trigger and the reason to record (a plain tuple:
+    a chunk makes 2,000 of them)."""
 
     nik: str
     trigger: str
@@ -155,7 +158,7 @@ class ChunkMover:
         }
 
     def _update(self, source: str, dest: str, ids: list[int]) -> None:
-        moved = self.conn.execute(_MOVE, {"ids": ids, "source": source, "dest": dest, "at": self.at}).rowcount
+        moved = _MOVE.rowcount(self.conn, {"ids": ids, "source": source, "dest": dest, "at": self.at})
         if moved != len(ids):
             raise ConcurrencyError(f"{len(ids) - moved} cards of the chunk", 0, None)
 
@@ -211,28 +214,48 @@ def count_done(conn: Connection, job_id: str) -> int:
 # -- selections -------------------------------------------------------------------------
 
 
+def _in_state(*where: sa.ColumnElement[bool]) -> DriverStatement:
+    return DriverStatement(
+        sa.select(*_CARD_COLUMNS).select_from(CARD_FROM)
+        .where(cards.c.state == sa.bindparam("state"), cards.c.id > sa.bindparam("after"), *where)
+        .order_by(cards.c.id).limit(sa.bindparam("size", type_=sa.Integer)).with_for_update(of=cards)
+    )
+
+
+_IN_STATE = _in_state()
+_IN_STATE_AND_KECAMATAN = _in_state(residents.c.kecamatan == sa.bindparam("kecamatan"))
+
+
 def cards_in_state(conn: Connection, state: str, kecamatan: str | None, after_id: int, limit: int) -> list[LockedCard]:
     """The next cards in ``state`` (optionally in one kecamatan) by id, locked for the chunk."""
-    query = (
-        sa.select(*_CARD_COLUMNS).select_from(CARD_FROM)
-        .where(cards.c.state == state, cards.c.id > after_id)
-        .order_by(cards.c.id).limit(limit).with_for_update(of=cards)
-    )
-    if kecamatan is not None:
-        query = query.where(residents.c.kecamatan == kecamatan)
-    return [LockedCard._make(row) for row in conn.execute(query).all()]
+    params = {"state": state, "after": after_id, "size": limit}
+    if kecamatan is None:
+        return _IN_STATE.all(conn, params, LockedCard._make)
+    return _IN_STATE_AND_KECAMATAN.all(conn, {**params, "kecamatan": kecamatan}, LockedCard._make)
+
+
+_FOR_NIKS = DriverStatement(
+    sa.select(*_CARD_COLUMNS).select_from(CARD_FROM)
+    .where(residents.c.nik.in_(sa.bindparam("niks", expanding=True))).with_for_update(of=cards)
+)
+_MOVED_BY = DriverStatement(
+    sa.select(events.c.card_id)
+    .where(events.c.batch_id == sa.bindparam("job"), events.c.card_id.in_(sa.bindparam("ids", expanding=True)))
+)
 
 
 def cards_for(conn: Connection, niks: list[str]) -> dict[str, LockedCard]:
     """The cards of these NIKs, locked, by NIK."""
-    query = sa.select(*_CARD_COLUMNS).select_from(CARD_FROM).where(residents.c.nik.in_(niks)).with_for_update(of=cards)
-    return {card.nik: card for card in map(LockedCard._make, conn.execute(query).all())}
+    if not niks:
+        return {}
+    return {card.nik: card for card in _FOR_NIKS.all(conn, {"niks": niks}, LockedCard._make)}
 
 
 def moved_by(conn: Connection, job_id: str, card_ids: list[int]) -> set[int]:
     """Which of these cards the job has already moved."""
-    query = sa.select(events.c.card_id).where(events.c.batch_id == job_id, events.c.card_id.in_(card_ids))
-    return set(conn.scalars(query))
+    if not card_ids:
+        return set()
+    return {card_id for (card_id,) in _MOVED_BY.all(conn, {"job": job_id, "ids": card_ids})}
 
 
 def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:

@@ -169,12 +169,15 @@ class DriverStatement:
             arguments = dict(params) if compiled.binds else params
             for name, process in compiled.binds:
                 arguments[name] = process(arguments[name])
+        sql = compiled.sql
+        if compiled.expanding:
+            sql, arguments = compiled.expand(arguments)
         cursor = db.connection.cursor()
         try:
-            cursor.execute(compiled.sql, arguments)
+            cursor.execute(sql, arguments)
         except db.dialect.loaded_dbapi.Error as err:
             cursor.close()
-            raise _wrapped(compiled.sql, arguments, err, db.dialect) from err
+            raise _wrapped(sql, arguments, err, db.dialect) from err
         return cursor
 
     def first(self, bind: Connection | Driver, params: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -189,6 +192,25 @@ class DriverStatement:
         for i, process in results:
             values[i] = process(values[i])
         return tuple(values)
+
+    def all(
+        self, bind: Connection | Driver, params: dict[str, Any], make: Callable[[Iterable[Any]], Any] = tuple,
+    ) -> list[Any]:
+        """Run it and return all its rows, values converted, each made by ``make``
+        (a tuple, or a named tuple's ``_make``)."""
+        cursor = self.execute(bind, params)
+        rows = cursor.fetchall()
+        cursor.close()
+        results = self._compiled[bind.dialect].results
+        if not results:
+            return list(map(make, rows))
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, process in results:
+                values[i] = process(values[i])
+            converted.append(make(values))
+        return converted
 
     def rowcount(self, bind: Connection | Driver, params: dict[str, Any]) -> int:
         """Run it (a change) and return how many rows it changed."""
@@ -205,13 +227,16 @@ class DriverStatement:
         binds: list[tuple[Any, Callable[[Any], Any]]] = []
         defaults = {}
         rendered = {name: bind for bind, name in compiled.bind_names.items()}  # a name used twice is one value
+        expanding: dict[str, Callable[[Any], Any] | None] = {}
         for name, bind in rendered.items():
             if not bind.required:
                 defaults[name] = bind.effective_value
             process = (sqlite and _SQLITE_BIND.get(type(bind.type))) or bind.type.dialect_impl(
                 dialect
             ).bind_processor(dialect)
-            if process is not None:
+            if bind.expanding:  # an IN list: its items are converted when it is expanded
+                expanding[name] = process
+            elif process is not None:
                 if positions is None:
                     binds.append((name, process))
                 else:
@@ -224,7 +249,7 @@ class DriverStatement:
                 ).result_processor(dialect, None)
                 if process is not None:
                     results.append((i, process))
-        self._compiled[dialect] = _Compiled(str(compiled), defaults, positions, binds, results)
+        self._compiled[dialect] = _Compiled(str(compiled), defaults, positions, binds, results, expanding)
         return self._compiled[dialect]
 
 
@@ -236,10 +261,14 @@ def _sqlite_utc_bind(value: dt.datetime | None) -> str | None:
     return _sqlite_time(value)
 
 
+# Cached: the rows of a chunk share their times (a bulk move writes one time) and many
+# of their dates; datetimes and dates are immutable, so sharing one object is safe.
+@functools.lru_cache(maxsize=4096)
 def _sqlite_utc_result(value: str | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
 
 
+@functools.lru_cache(maxsize=4096)
 def _sqlite_date_result(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
 
@@ -259,6 +288,35 @@ class _Compiled(NamedTuple):
     #: converters, by position (or by name where the driver takes names).
     binds: list[tuple[Any, Callable[[Any], Any]]]
     results: list[tuple[int, Callable[[Any], Any]]]
+    #: the IN lists (``bindparam(..., expanding=True)``), by name, with their items' converter.
+    expanding: dict[str, Callable[[Any], Any] | None]
+
+    def expand(self, arguments: Any) -> tuple[str, Any]:
+        """The SQL and arguments with each IN list written out, a parameter per item."""
+        sql = self.sql
+        if self.positions is not None:
+            expanded: list[Any] = []
+            for name, value in zip(self.positions, arguments):
+                if name not in self.expanding:
+                    expanded.append(value)
+                    continue
+                items = _items(name, value, self.expanding[name])
+                expanded += items
+                sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * len(items)), 1)
+            return sql, expanded
+        named = {k: v for k, v in arguments.items() if k not in self.expanding}
+        for name, process in self.expanding.items():
+            items = _items(name, arguments[name], process)
+            named.update({f"{name}_{i}": item for i, item in enumerate(items)})
+            sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join(f"%({name}_{i})s" for i in range(len(items))))
+        return sql, named
+
+
+def _items(name: str, value: Any, process: Callable[[Any], Any] | None) -> list[Any]:
+    items = list(value) if process is None else list(map(process, value))
+    if not items:
+        raise ValueError(f"the list {name!r} is empty: an IN list needs at least one item")
+    return items
 
 
 def _sqlite_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
@@ -273,11 +331,20 @@ def _sqlite_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any
     if not convert:
         return [tuple(row) for row in rows]
     values = []
+    known_text: dict[Any, str] = {}  # rows share their times and many dates: each converted once
     for row in rows:
         text = list(row)
         for i, to_text in convert:
-            if text[i] is not None:
-                text[i] = to_text(text[i])
+            value = text[i]
+            if value is None:
+                continue
+            if type(value) is dt.datetime and type(value.tzinfo) is not dt.timezone:
+                text[i] = to_text(value)  # a zone with folds compares by wall clock: no sharing
+                continue
+            found = known_text.get(value)
+            if found is None:
+                found = known_text[value] = to_text(value)
+            text[i] = found
         values.append(tuple(text))
     return values
 

@@ -76,6 +76,7 @@ _REASON = HASHED_FIELDS.index("reason")
 # The fields the events of one append mostly share: after seq, card_id and version, but the reason.
 _SHARED_FIELDS = (*HASHED_FIELDS[3:_REASON], *HASHED_FIELDS[_REASON + 1:])
 _SHARED = operator.itemgetter(*_SHARED_FIELDS)
+_PLAIN = (str, type(None), dt.datetime)
 _SHARED_TIMES = (_SHARED_FIELDS.index("occurred_at"), _SHARED_FIELDS.index("recorded_at"))
 
 
@@ -135,22 +136,32 @@ def chain(rows: Sequence[dict[str, Any]], last_seq: int, last_hash: str, written
     the fields they share is made once per distinct value (and type) and reused.
     """
     shared: dict[tuple[Any, ...], tuple[str, str]] = {}
+    # The last key whose values are strings, None and times only: a key equal to it has
+    # the same encoding (an equal number may be another type: 1, 1.0 and True).
+    same_key: tuple[Any, ...] | None = None
+    same_parts = ("", "")
     one = len(rows) == 1  # nothing to share: the plain encoding is cheaper
+    fixed = type(written.tzinfo) is dt.timezone
     for row in rows:
         last_seq += 1
         row["seq"], row["recorded_at"] = last_seq, written
         card_id, version, reason = row["card_id"], row["version"], row["reason"]
-        if (
-            one or type(card_id) is not int or type(version) is not int or not (reason is None or type(reason) is str)
-            or type(row["occurred_at"].tzinfo) is not dt.timezone or type(written.tzinfo) is not dt.timezone
-        ):  # a zone with folds compares by wall clock: equal keys for different instants
+        if one or type(card_id) is not int or type(version) is not int or not (reason is None or type(reason) is str):
             row["hash"] = last_hash = chain_hash_values(last_hash, _HASHED(row))
             continue
         key = _SHARED(row)
-        typed = (key, tuple(map(type, key)))  # 1, 1.0 and True are equal keys, not equal JSON
-        parts = shared.get(typed)
-        if parts is None:
-            parts = shared[typed] = (_fields_json(key, 0, _REASON - 3), _fields_json(key, _REASON - 3, len(key)))
+        if key == same_key:
+            parts = same_parts
+        elif fixed and type(row["occurred_at"].tzinfo) is dt.timezone:
+            typed = (key, tuple(map(type, key)))  # 1, 1.0 and True are equal keys, not equal JSON
+            parts = shared.get(typed)  # type: ignore[assignment]
+            if parts is None:
+                parts = shared[typed] = (_fields_json(key, 0, _REASON - 3), _fields_json(key, _REASON - 3, len(key)))
+            if all(type(value) in _PLAIN for value in key):
+                same_key, same_parts = key, parts
+        else:  # a zone with folds compares by wall clock: equal keys for different instants
+            row["hash"] = last_hash = chain_hash_values(last_hash, _HASHED(row))
+            continue
         reason_json = "null" if reason is None else encode_basestring(reason)
         text = f"{last_hash}\n[{last_seq},{card_id},{version},{parts[0]},{reason_json},{parts[1]}]"
         row["hash"] = last_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()

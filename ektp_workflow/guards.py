@@ -19,7 +19,7 @@ from .states.machine import Effect, Guard
 RECORDING_AGE = 16
 
 
-@dataclass
+@dataclass(slots=True)
 class FireContext:
     """What guards and effects know about the transition under way."""
 

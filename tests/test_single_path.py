@@ -85,6 +85,26 @@ def test_the_driver_path_reads_values_as_sqlalchemy_does(workflow: Workflow, eng
     assert isinstance(ours[8], dt.date)
 
 
+def test_in_lists_run_on_the_driver_as_sqlalchemy_runs_them(workflow: Workflow, engine: sa.Engine) -> None:
+    niks = registered(workflow, 3)
+    query = database.DriverStatement(
+        sa.select(residents.c.nik, residents.c.birth_date, residents.c.registered_at)
+        .where(residents.c.nik.in_(sa.bindparam("niks", expanding=True)),
+               residents.c.registered_at >= sa.bindparam("since"),
+               residents.c.nik.in_(sa.bindparam("again", expanding=True)))
+        .order_by(residents.c.nik)
+    )
+    params = {"niks": [niks[0], niks[2], "3171010101900001"], "since": AT - dt.timedelta(days=2),
+              "again": [niks[2], niks[0]]}
+    with engine.connect() as conn:
+        ours = query.all(conn, params)
+        theirs = [tuple(row) for row in conn.execute(query.statement, params)]
+        assert ours == theirs and [row[0] for row in ours] == sorted([niks[0], niks[2]])
+        assert query.all(conn, {**params, "niks": [niks[1]]}) == []  # another length: written out again
+        with pytest.raises(ValueError, match="'niks' is empty"):
+            query.all(conn, {**params, "niks": []})
+
+
 def test_a_driver_error_comes_out_as_sqlalchemys(workflow: Workflow, engine: sa.Engine) -> None:
     (nik,) = registered(workflow, 1)
     workflow.fire(nik, "record", actor=ACTOR, idempotency_key="once")
