@@ -56,14 +56,18 @@ def _rows(handle: TextIO, source: str, required: Sequence[str], optional: Sequen
     header = [h.strip().lower() for h in next(reader, [])]
     _check_header(header, source, required, optional)
     line = reader.line_num
+    width = len(header)
     for cells in reader:
         start, line = line + 1, reader.line_num
-        if not any(c.strip() for c in cells):
+        if len(cells) != width:
+            if not "".join(cells).strip():
+                continue
+            yield start, RowProblem(start, f"{len(cells)} cells, the header has {width}")
             continue
-        if len(cells) != len(header):
-            yield start, RowProblem(start, f"{len(cells)} cells, the header has {len(header)}")
+        values = list(map(str.strip, cells))
+        if not any(values):
             continue
-        yield start, dict(zip(header, (c.strip() for c in cells)))
+        yield start, dict(zip(header, values))
 
 
 def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:

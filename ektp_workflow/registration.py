@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import eventlog
-from .database import copy_rows
+from .database import DriverStatement, copy_rows
 from .errors import ProblemList, RowProblem, WorkflowError
 from .records import REGISTER
 from .residents import ResidentRecord, ValidResident, validate_resident
-from .schema import residents
+from .schema import events, residents
 from .seen import SeenNiks
 from .states import Lifecycle
 
@@ -50,9 +51,13 @@ def register_residents(
     reported at once; once there is a problem nothing more is written and the
     ``InputFileError`` raised rolls back what was.
 
-    Memory stays flat whatever the size of the file: the NIKs seen so far, with
-    their lines, are kept in a temporary table of the transaction, not in memory.
-    Each registration event records the import (its batch id) and the line.
+    Memory stays flat whatever the size of the file: a NIK the file repeats is found
+    in the database, not in a dict. A NIK first met on an earlier line was either
+    registered by this import (its registration event names the line) or was known
+    before it, in which case the import notes it, with its line, in a temporary table
+    of the transaction; so is every NIK met after the first bad line, when nothing
+    more is written. Each registration event records the import (its batch id) and
+    the line.
 
     :raises InputFileError: listing the bad lines (the first ``MAX_PROBLEMS``) and their count.
     """
@@ -63,12 +68,27 @@ def register_residents(
     origin = Path(source).name or source
     added = unchanged = 0
     for chunk in _chunks(numbered):
-        checked = _validate(chunk, problems, at.date())
-        firsts = set(seen.first_lines([(line, r.nik) for line, r in checked], problems))
-        valid = [(line, r) for line, r in checked if line in firsts]
-        new = _not_yet_registered(conn, valid, problems)
-        unchanged += len(valid) - len(new)
-        if not problems and new:
+        valid = _first_in_chunk(_validate(chunk, problems, at.date()), problems)
+        stored = _stored(conn, [r.nik for _, r in valid], batch)
+        new, known = [], []
+        for line, resident in valid:
+            row = stored.get(resident.nik)
+            if row is None:
+                new.append((line, resident))
+            elif row.first_line is not None:  # registered by this import, on an earlier line
+                problems.append(RowProblem(line, f"NIK {resident.nik} already appears on line {row.first_line}"))
+            else:
+                known.append((line, resident))
+        if problems:  # nothing more is written: the temporary table remembers the new NIKs
+            known += new
+            new = []
+        if known:
+            firsts = set(seen.first_lines(sorted((line, r.nik) for line, r in known), problems))
+            for line, resident in known:
+                row = stored.get(resident.nik)
+                if line in firsts and row is not None:
+                    unchanged += _compare(line, resident, row, problems)
+        if new:
             _insert(conn, new, actor, at, lifecycle, origin, batch)
             added += len(new)
         if progress is not None:
@@ -83,6 +103,21 @@ def _chunks(numbered: Iterable[Any]) -> Iterator[list[Any]]:
     iterator = iter(numbered)
     while chunk := list(itertools.islice(iterator, CHUNK)):
         yield chunk
+
+
+def _first_in_chunk(
+    checked: list[tuple[int, ValidResident]], problems: ProblemList
+) -> list[tuple[int, ValidResident]]:
+    """The lines whose NIK no earlier line of the chunk has; the others are problems."""
+    first_line: dict[str, int] = {}
+    firsts = []
+    for line, resident in checked:
+        seen_on = first_line.setdefault(resident.nik, line)
+        if seen_on != line:
+            problems.append(RowProblem(line, f"NIK {resident.nik} already appears on line {seen_on}"))
+        else:
+            firsts.append((line, resident))
+    return firsts
 
 
 def _validate(
@@ -101,33 +136,56 @@ def _validate(
 
 
 _FIELDS = ("name", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket")
+_LINE = re.compile(r"line (\d+) of ")
 
 
-def _not_yet_registered(
-    conn: Connection, valid: list[tuple[int, ValidResident]], problems: ProblemList
-) -> list[tuple[int, ValidResident]]:
-    if not valid:
-        return []
-    query = sa.select(*(residents.c[f] for f in ("nik", *_FIELDS))).where(
-        residents.c.nik.in_([v.nik for _, v in valid])
+class _Stored(NamedTuple):
+    """A registered resident's data, and the line of this import that registered it."""
+
+    data: tuple[Any, ...]
+    first_line: int | None
+
+
+_STORED = DriverStatement(
+    sa.select(residents.c.id, residents.c.nik, *(residents.c[f] for f in _FIELDS))
+    .where(residents.c.nik.in_(sa.bindparam("niks", expanding=True)))
+)
+_REGISTERED_BY = DriverStatement(
+    sa.select(events.c.card_id, events.c.reason).where(
+        events.c.card_id.in_(sa.bindparam("ids", expanding=True)), events.c.version == 1,
+        events.c.batch_id == sa.bindparam("batch"),
     )
-    known = {row.nik: row for row in conn.execute(query)}
-    new = []
-    for line, resident in valid:
-        stored = known.get(resident.nik)
-        if stored is None:
-            new.append((line, resident))
-            continue
-        differences = [
-            f"{field} (stored {getattr(stored, field)!s}, file {getattr(resident, field)!s})"
-            for field in _FIELDS
-            if getattr(stored, field) != getattr(resident, field)
-        ]
-        if differences:
-            problems.append(
-                RowProblem(line, f"NIK {resident.nik} is already registered with a different {'; '.join(differences)}")
-            )
-    return new
+)
+
+
+def _stored(conn: Connection, niks: list[str], batch: str) -> dict[str, _Stored]:
+    """The residents already registered under these NIKs, by NIK."""
+    if not niks:
+        return {}
+    rows = _STORED.all(conn, {"niks": niks})
+    if not rows:
+        return {}
+    lines = {
+        card_id: int(match.group(1))
+        for card_id, reason in _REGISTERED_BY.all(conn, {"ids": [row[0] for row in rows], "batch": batch})
+        if (match := _LINE.match(reason or ""))
+    }
+    return {row[1]: _Stored(row[2:], lines.get(row[0])) for row in rows}
+
+
+def _compare(line: int, resident: ValidResident, stored: _Stored, problems: ProblemList) -> int:
+    """1 if the registered resident has the file's data (unchanged); else a problem, and 0."""
+    differences = [
+        f"{field} (stored {value!s}, file {getattr(resident, field)!s})"
+        for field, value in zip(_FIELDS, stored.data)
+        if value != getattr(resident, field)
+    ]
+    if not differences:
+        return 1
+    problems.append(
+        RowProblem(line, f"NIK {resident.nik} is already registered with a different {'; '.join(differences)}")
+    )
+    return 0
 
 
 def _insert(
@@ -145,7 +203,7 @@ def _insert(
         [
             {
                 "card_id": i, "version": 1, "trigger": REGISTER, "from_state": None,
-                "to_state": lifecycle.initial, "actor": actor, "reason": f"line {line} of {origin}",
+                "to_state": lifecycle.initial, "actor": actor, "reason": _reason(line, origin),
                 "occurred_at": at, "lifecycle_hash": lifecycle.hash, "idempotency_key": None,
                 "rule_set_version": None, "batch_id": batch,
             }
@@ -153,6 +211,11 @@ def _insert(
         ],
         lifecycle,
     )
+
+
+def _reason(line: int, origin: str) -> str:
+    """A registration event's reason: where the resident came from (``_LINE`` reads it)."""
+    return f"line {line} of {origin}"
 
 
 _RESIDENT_COLUMNS = (

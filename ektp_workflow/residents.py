@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from .csvfiles import read_table
 from .errors import RowProblem, WorkflowError
-from .nik import parse_nik
+from .nik import nik_parts
 from .regions import kecamatan_of
 
 REQUIRED_COLUMNS = ("nik", "name", "kecamatan")
@@ -20,6 +20,7 @@ MAX_NAME_LENGTH = 200
 _TRUE = {"true", "yes", "y", "1", "ya"}
 _FALSE = {"false", "no", "n", "0", "tidak", ""}
 _BOOLEAN = _TRUE | _FALSE
+_WRITTEN = {"true", "false", ""}  # the common spellings, already in lower case
 
 
 @dataclass(frozen=True)
@@ -64,24 +65,23 @@ def validate_resident(record: ResidentRecord, today: dt.date | None = None) -> V
     :raises WorkflowError: ``InvalidNIK``, ``InvalidKecamatan`` or a plain
         ``WorkflowError`` for a missing or overlong name or a contradicting birth date.
     """
-    nik = parse_nik(record.nik, today)
+    nik, _, birth_date, sex = nik_parts(record.nik, today)
     name = " ".join(str(record.name).split())
     if not name:
         raise WorkflowError("name: must not be empty")
     if len(name) > MAX_NAME_LENGTH:
         raise WorkflowError(f"name: {len(name)} characters, at most {MAX_NAME_LENGTH} allowed")
-    birth_date = nik.birth_date
     if record.birth_date is not None:
         if record.birth_date.strftime("%d%m%y") != birth_date.strftime("%d%m%y"):
             raise WorkflowError(
                 f"birth_date {record.birth_date.isoformat()} does not match the NIK's "
-                f"date digits {nik.value[6:12]}"
+                f"date digits {nik[6:12]}"
             )
         birth_date = record.birth_date
     kecamatan = kecamatan_of(record.kecamatan).code
     return ValidResident(
-        nik.value, name, kecamatan, birth_date, nik.sex, bool(record.had_ektp),
-        bool(record.disaster_victim), bool(record.suket),
+        nik, name, kecamatan, birth_date, sex, bool(record.had_ektp), bool(record.disaster_victim),
+        bool(record.suket),
     )
 
 
@@ -107,14 +107,17 @@ def read_residents_csv(path: str | Path) -> Iterator[tuple[int, ResidentRecord |
 
 def _record(row: dict[str, str]) -> ResidentRecord | str:
     """The row as a record, or what is wrong with it."""
-    flags = {}
+    flags = []
     for flag in _FLAGS:
-        text = row.get(flag, "").lower()
-        if text not in _BOOLEAN:
-            return f"{flag}: {row[flag]!r} is not true or false"
-        flags[flag] = text in _TRUE
+        text = row.get(flag, "")
+        if text not in _WRITTEN:  # not as files mostly write it: try its lower case
+            text = text.lower()
+            if text not in _BOOLEAN:
+                return f"{flag}: {row[flag]!r} is not true or false"
+        flags.append(text in _TRUE)
     try:
         born = dt.date.fromisoformat(row["birth_date"]) if row.get("birth_date") else None
     except ValueError:
         return f"birth_date: {row['birth_date']!r} is not a date YYYY-MM-DD"
-    return ResidentRecord(row["nik"], row["name"], row["kecamatan"], birth_date=born, **flags)
+    had_ektp, disaster_victim, suket = flags
+    return ResidentRecord(row["nik"], row["name"], row["kecamatan"], had_ektp, born, disaster_victim, suket)

@@ -110,6 +110,21 @@ def test_a_nik_repeated_chunks_later_is_found_without_remembering_the_file(
     assert snapshot(engine) == before
 
 
+def test_a_nik_repeated_chunks_later_in_a_good_file_names_the_line_that_registered_it(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No bad line before the repeat: the first line was written, and its registration names it."""
+    monkeypatch.setattr(registration, "CHUNK", 2)
+    first = make_nik()
+    rows = [f"{first},Siti Aminah,16.71.05", *(f"{make_nik()},Filler {i},16.71.05" for i in range(4)),
+            f"{first},Siti Aminah,16.71.05"]
+    before = snapshot(engine)
+    with pytest.raises(InputFileError) as refused:
+        import_file(workflow, write(tmp_path, "nik,name,kecamatan\n" + "\n".join(rows) + "\n", "a (line 9 of x).csv"))
+    assert [(p.line, p.reason) for p in refused.value.problems] == [(7, f"NIK {first} already appears on line 2")]
+    assert snapshot(engine) == before
+
+
 def test_a_registered_resident_listed_twice_is_refused_wherever_the_lines_fall(
     workflow: Workflow, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
