@@ -366,23 +366,33 @@ def utc_text(value: dt.datetime, sep: str) -> str:
     ``%Y-%m-%d{sep}%H:%M:%S.%f``, faster (this runs for every stored time and every
     hashed event).
 
-    Cached for fixed-offset times (the rows of a chunk, and of a log read back, share
-    their times); not for a zone with folds, whose times compare by wall clock: the two
-    01:30 of a night the clocks go back would share one text.
+    Remembered for fixed-offset times (the rows of a chunk, and of a log read back, share
+    their times; a single transition stores and hashes its two times several times);
+    not for a zone with folds, whose times compare by wall clock: the two 01:30 of a
+    night the clocks go back would share one text.
     """
     if type(value.tzinfo) is dt.timezone:
-        return _cached_utc_text(value, sep)
-    return _utc_text(value, sep)
+        text = _TEXTS.get(value)
+        if text is None:
+            if len(_TEXTS) >= _TEXTS_KEPT:
+                _TEXTS.clear()
+            text = _TEXTS[value] = _utc_text(value)
+    else:
+        text = _utc_text(value)
+    return text if sep == " " else text.replace(" ", sep, 1)
 
 
-def _utc_text(value: dt.datetime, sep: str) -> str:
+def _utc_text(value: dt.datetime) -> str:
     utc = value.astimezone(dt.timezone.utc)
     if utc.year < 1000:  # strftime does not pad these years; isoformat does
-        return utc.strftime(f"%Y-%m-%d{sep}%H:%M:%S.%f")
-    return utc.isoformat(sep, "microseconds")[:26]
+        return utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return utc.isoformat(" ", "microseconds")[:26]
 
 
-_cached_utc_text = functools.lru_cache(maxsize=4096)(_utc_text)
+# The texts of recent fixed-offset times, with " " between date and time (a dict, not
+# an LRU: a miss costs a dict insert, and a full dict is simply emptied).
+_TEXTS: dict[dt.datetime, str] = {}
+_TEXTS_KEPT = 4096
 
 
 def migrations_path() -> Path:
