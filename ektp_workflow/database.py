@@ -261,14 +261,24 @@ def _sqlite_utc_bind(value: dt.datetime | None) -> str | None:
     return _sqlite_time(value)
 
 
-# Cached: the rows of a chunk share their times (a bulk move writes one time) and many
-# of their dates; datetimes and dates are immutable, so sharing one object is safe.
-@functools.lru_cache(maxsize=4096)
+# Times read are remembered: the rows of a chunk share their times (a bulk move writes
+# one), and datetimes are immutable, so sharing one object is safe. A plain dict,
+# emptied when full: a miss costs an insert. (Dates parse faster than a lookup.)
+_READ: dict[str, dt.datetime] = {}
+_READ_KEPT = 4096
+
+
 def _sqlite_utc_result(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
+    if value is None:
+        return None
+    found = _READ.get(value)
+    if found is None:
+        if len(_READ) >= _READ_KEPT:
+            _READ.clear()
+        found = _READ[value] = dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
+    return found
 
 
-@functools.lru_cache(maxsize=4096)
 def _sqlite_date_result(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
 

@@ -252,3 +252,21 @@ def test_the_chain_hashes_every_row_as_chain_hash_does_whatever_its_values() -> 
         previous = row["hash"]
     assert (seq, last) == (41 + len(rows), previous)
     assert rows[7]["hash"] != rows[8]["hash"]
+
+
+def test_cards_whose_last_event_is_after_the_bulk_time_are_skipped_wherever_they_fall(
+    workflow: Workflow, engine: sa.Engine
+) -> None:
+    """Cards registered before, after, and again before the bulk time, in id order."""
+    batches = [[make_resident(ITS) for _ in range(3)] for _ in range(3)]
+    for people, at in zip(batches, (AT - dt.timedelta(days=1), AT + dt.timedelta(hours=1), AT - dt.timedelta(days=2))):
+        workflow.register(people, actor=ACTOR, at=at)
+    before = snapshot(engine)
+    result = workflow.bulk_fire("record", actor=ACTOR, where_state="unrecorded", at=AT)
+    assert result.total_applied == 6 and result.skipped == 3
+    later = {p.nik for p in batches[1]}
+    assert {nik for nik, _ in result.examples} == later
+    assert all("is after 2026-11-02T09:00:00+07:00" in reason for _, reason in result.examples)
+    assert {workflow.card(p.nik).state for people in (batches[0], batches[2]) for p in people} == {"recorded"}
+    assert {workflow.card(nik).state for nik in later} == {"unrecorded"}
+    assert snapshot(engine) != before
