@@ -117,6 +117,7 @@ class ChunkMover:
     def move(self, planned: Iterable[tuple[LockedCard, Target]], result: BulkResult, dry_run: bool) -> None:
         moves: dict[tuple[str, str], list[int]] = defaultdict(list)
         rows: list[dict[str, Any]] = []
+        applied: Counter[str] = Counter()
         for card, target in planned:
             edge = self._checked_edge(card, target, result)
             if edge is None:
@@ -126,7 +127,8 @@ class ChunkMover:
                     EFFECTS[effect](self._context(card, target))
                 moves[(card.state, edge.dest)].append(card.id)
                 rows.append(self._event(card, target, edge.dest))
-            result.applied[target.trigger] += 1
+            applied[target.trigger] += 1
+        result.applied.update(applied)
         for (source, dest), ids in moves.items():
             self._update(source, dest, ids)
         eventlog.append(self.conn, rows, self.lifecycle)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -593,7 +594,8 @@ class Workflow:
                 part = bulk.BulkResult(job, dry_run)
                 eventlog.lock_head(conn)
                 found = bulk.cards_in_state(conn, state, code, after, size)
-                targets = ((row, bulk.Target(row.nik, trigger, reason)) for row in found)
+                # one target for the chunk: moving a card reads its trigger and reason, not its NIK
+                targets = zip(found, itertools.repeat(bulk.Target("", trigger, reason)))
                 bulk.ChunkMover(conn, self.lifecycle, actor, at, job).move(targets, part, dry_run)
                 return found, part
 
