@@ -64,8 +64,8 @@ _MOVE = DriverStatement(
 
 
 class Target(NamedTuple):
-    """One card to move: its NIK, the trigger and the reason to record (a plain tuple:
-    a chunk makes 2,000 of them)."""
+    """One card to move: its NIK, the trigger and the reason to record (a plain tuple: a
+    chunk of a file makes 2,000 of them; a chunk by state shares one, NIK left empty)."""
 
     nik: str
     trigger: str

@@ -69,7 +69,7 @@ def register_residents(
     added = unchanged = 0
     for chunk in _chunks(numbered):
         valid = _first_in_chunk(_validate(chunk, problems, at.date()), problems)
-        stored = _stored(conn, [r.nik for _, r in valid], batch)
+        stored = _stored(conn, [r.nik for _, r in valid], batch if added else None)
         new, known = [], []
         for line, resident in valid:
             row = stored.get(resident.nik)
@@ -158,13 +158,16 @@ _REGISTERED_BY = DriverStatement(
 )
 
 
-def _stored(conn: Connection, niks: list[str], batch: str) -> dict[str, _Stored]:
-    """The residents already registered under these NIKs, by NIK."""
+def _stored(conn: Connection, niks: list[str], batch: str | None) -> dict[str, _Stored]:
+    """The residents already registered under these NIKs, by NIK, with the line that
+    registered each in import ``batch`` (None: the import has registered no one yet)."""
     if not niks:
         return {}
     rows = _STORED.all(conn, {"niks": niks})
     if not rows:
         return {}
+    if batch is None:  # a file of residents all known already (a re-import) asks no more
+        return {row[1]: _Stored(row[2:], None) for row in rows}
     lines = {
         card_id: int(match.group(1))
         for card_id, reason in _REGISTERED_BY.all(conn, {"ids": [row[0] for row in rows], "batch": batch})
