@@ -185,13 +185,7 @@ class DriverStatement:
         cursor = self.execute(bind, params)
         row = cursor.fetchone()
         cursor.close()
-        results = self._compiled[bind.dialect].results
-        if row is None or not results:
-            return row  # type: ignore[no-any-return]
-        values = list(row)
-        for i, process in results:
-            values[i] = process(values[i])
-        return tuple(values)
+        return None if row is None else _converted([row], self._compiled[bind.dialect].results, tuple)[0]
 
     def all(
         self, bind: Connection | Driver, params: dict[str, Any], make: Callable[[Iterable[Any]], Any] = tuple,
@@ -201,16 +195,7 @@ class DriverStatement:
         cursor = self.execute(bind, params)
         rows = cursor.fetchall()
         cursor.close()
-        results = self._compiled[bind.dialect].results
-        if not results:
-            return list(map(make, rows))
-        converted = []
-        for row in rows:
-            values = list(row)
-            for i, process in results:
-                values[i] = process(values[i])
-            converted.append(make(values))
-        return converted
+        return _converted(rows, self._compiled[bind.dialect].results, make)
 
     def rowcount(self, bind: Connection | Driver, params: dict[str, Any]) -> int:
         """Run it (a change) and return how many rows it changed."""
@@ -253,6 +238,21 @@ class DriverStatement:
         return self._compiled[dialect]
 
 
+def _converted(
+    rows: list[Any], results: list[tuple[int, Callable[[Any], Any]]], make: Callable[[Iterable[Any]], Any]
+) -> list[Any]:
+    """Driver rows with their values converted by the result converters, each made by ``make``."""
+    if not results:
+        return list(map(make, rows))
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i, process in results:
+            values[i] = process(values[i])
+        converted.append(make(values))
+    return converted
+
+
 def _sqlite_utc_bind(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
@@ -261,22 +261,29 @@ def _sqlite_utc_bind(value: dt.datetime | None) -> str | None:
     return _sqlite_time(value)
 
 
-# Times read are remembered: the rows of a chunk share their times (a bulk move writes
-# one), and datetimes are immutable, so sharing one object is safe. A plain dict,
-# emptied when full: a miss costs an insert. (Dates parse faster than a lookup.)
-_READ: dict[str, dt.datetime] = {}
-_READ_KEPT = 4096
+class _Recent(dict):  # type: ignore[type-arg]
+    """Values made from their key on first use and kept, emptied when full: a hit costs a
+    dict lookup, a miss one insert (no LRU bookkeeping). For times, which the rows of a
+    chunk, a log read back, or one transition's statements share."""
+
+    def __init__(self, make: Callable[[Any], Any], kept: int = 4096) -> None:
+        super().__init__()
+        self.make, self.kept = make, kept
+
+    def __missing__(self, key: Any) -> Any:
+        if len(self) >= self.kept:
+            self.clear()
+        value = self[key] = self.make(key)
+        return value
+
+
+# Times read, one object per text (datetimes are immutable: sharing one is safe; bulk
+# relies on it to compare a chunk's shared time once). Dates parse faster than a lookup.
+_TIMES_READ = _Recent(lambda text: dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc))
 
 
 def _sqlite_utc_result(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    found = _READ.get(value)
-    if found is None:
-        if len(_READ) >= _READ_KEPT:
-            _READ.clear()
-        found = _READ[value] = dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
-    return found
+    return None if value is None else _TIMES_READ[value]  # type: ignore[no-any-return]
 
 
 def _sqlite_date_result(value: str | None) -> dt.date | None:
@@ -341,20 +348,11 @@ def _sqlite_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any
     if not convert:
         return [tuple(row) for row in rows]
     values = []
-    known_text: dict[Any, str] = {}  # rows share their times and many dates: each converted once
     for row in rows:
         text = list(row)
         for i, to_text in convert:
-            value = text[i]
-            if value is None:
-                continue
-            if type(value) is dt.datetime and type(value.tzinfo) is not dt.timezone:
-                text[i] = to_text(value)  # a zone with folds compares by wall clock: no sharing
-                continue
-            found = known_text.get(value)
-            if found is None:
-                found = known_text[value] = to_text(value)
-            text[i] = found
+            if text[i] is not None:
+                text[i] = to_text(text[i])
         values.append(tuple(text))
     return values
 
@@ -381,14 +379,7 @@ def utc_text(value: dt.datetime, sep: str) -> str:
     not for a zone with folds, whose times compare by wall clock: the two 01:30 of a
     night the clocks go back would share one text.
     """
-    if type(value.tzinfo) is dt.timezone:
-        text = _TEXTS.get(value)
-        if text is None:
-            if len(_TEXTS) >= _TEXTS_KEPT:
-                _TEXTS.clear()
-            text = _TEXTS[value] = _utc_text(value)
-    else:
-        text = _utc_text(value)
+    text = _TIMES_WRITTEN[value] if type(value.tzinfo) is dt.timezone else _utc_text(value)
     return text if sep == " " else text.replace(" ", sep, 1)
 
 
@@ -399,10 +390,8 @@ def _utc_text(value: dt.datetime) -> str:
     return utc.isoformat(" ", "microseconds")[:26]
 
 
-# The texts of recent fixed-offset times, with " " between date and time (a dict, not
-# an LRU: a miss costs a dict insert, and a full dict is simply emptied).
-_TEXTS: dict[dt.datetime, str] = {}
-_TEXTS_KEPT = 4096
+# The texts of recent fixed-offset times, with " " between date and time.
+_TIMES_WRITTEN = _Recent(_utc_text)
 
 
 def migrations_path() -> Path:

@@ -74,7 +74,7 @@ def nik_parts(text: str, today: dt.date | None = None) -> tuple[str, str, dt.dat
     birth_date = _birth_date_part(value, today or dt.date.today())
     if value[12:16] == "0000":
         raise InvalidNIK(value, "serial", "digits 13-16 must be 0001 or more, got 0000")
-    return value, region_code, birth_date, "F" if value[6:8] > "40" else "M"
+    return value, region_code, birth_date, "F" if int(value[6:8]) > _FEMALE_DAY_OFFSET else "M"
 
 
 def _region_part(value: str) -> str:
