@@ -456,9 +456,14 @@ def translate_errors(what: str) -> Iterator[None]:
     try:
         yield
     except sa.exc.OperationalError as err:
-        if _busy(err):
-            raise DatabaseBusy(f"{what}: the database is busy ({err.orig}); nothing was written") from err
-        raise DatabaseError(f"{what}: {err.orig}") from err
+        raise translated(err, what) from err
+
+
+def translated(err: sa.exc.OperationalError, what: str) -> DatabaseError:
+    """The ``DatabaseError`` (``DatabaseBusy`` when worth retrying) to raise for ``err``."""
+    if _busy(err):
+        return DatabaseBusy(f"{what}: the database is busy ({err.orig}); nothing was written")
+    return DatabaseError(f"{what}: {err.orig}")
 
 
 # Serialization failure, deadlock, lock not available (PostgreSQL SQLSTATEs).

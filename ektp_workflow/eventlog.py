@@ -19,7 +19,7 @@ import json
 import operator
 import weakref
 from collections.abc import Mapping, Sequence
-from json.encoder import encode_basestring
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,11 +65,22 @@ def canonical_values(values: Sequence[Any]) -> bytes:
     for i in _TIMES:  # no other field holds a time
         if isinstance(plain[i], dt.datetime):
             plain[i] = _utc_text(plain[i])
-    return _ENCODER.encode(plain).encode("utf-8")
+    return _encode_list(plain).encode("utf-8")
 
 
 # What json.dumps(..., ensure_ascii=False, separators=(",", ":")) makes, built once.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# For a list, what _ENCODER.encode makes, without building the C encoder on each call (as
+# encode does: half its time for one event). No circular check: a list of plain values.
+_LIST_ENCODER = c_make_encoder and c_make_encoder(
+    None, _ENCODER.default, encode_basestring, None, ":", ",", False, False, True
+)
+
+
+def _encode_list(values: list[Any]) -> str:
+    if _LIST_ENCODER is None:  # pragma: no cover - CPython has the C encoder
+        return _ENCODER.encode(values)
+    return "".join(_LIST_ENCODER(values, 0))
 _HASHED = operator.itemgetter(*HASHED_FIELDS)
 _TIMES = (HASHED_FIELDS.index("occurred_at"), HASHED_FIELDS.index("recorded_at"))
 _REASON = HASHED_FIELDS.index("reason")
@@ -108,7 +119,7 @@ def _utc_text(value: dt.datetime) -> str:
 
 def append(
     conn: Connection | Driver, rows: Sequence[dict[str, Any]], lifecycle: Lifecycle,
-    locked: tuple[int, str] | None = None,
+    locked: tuple[int, str] | None = None, written: dt.datetime | None = None,
 ) -> list[int]:
     """Number, chain and insert events in the caller's transaction; return their seqs.
 
@@ -117,12 +128,13 @@ def append(
 
     :param locked: the head ``lock_head`` returned in this transaction, if nothing
         was appended since (saves reading it again).
+    :param written: their ``recorded_at`` (default now).
     """
     if not rows:
         return []
     remember_lifecycle(conn, lifecycle)
     last_seq, last_hash = locked or lock_head(conn)
-    last_seq, last_hash = chain(rows, last_seq, last_hash, now())
+    last_seq, last_hash = chain(rows, last_seq, last_hash, written or now())
     _insert(conn, rows)
     _MOVE_HEAD.rowcount(conn, {"seq": last_seq, "hash": last_hash})
     return [row["seq"] for row in rows]

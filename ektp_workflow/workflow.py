@@ -26,7 +26,9 @@ from .bulk import BulkResult
 from .csvfiles import content_hash
 from .clock import now
 from .provenance import event_time, require_actor
-from .database import Driver, DriverStatement, check_schema, create_engine, default_url, reading, translate_errors
+from .database import (
+    Driver, DriverStatement, check_schema, create_engine, default_url, reading, translate_errors, translated,
+)
 from .errors import (
     CardNotFound,
     ConcurrencyError,
@@ -167,7 +169,7 @@ class Workflow:
         self._engine = bind if isinstance(bind, Engine) else None
         self._connection = bind if isinstance(bind, Connection) else None
         self._owns_engine = False
-        #: triggers ``fire`` runs on the driver alone (see ``_driver_transaction``).
+        #: triggers ``fire`` runs on the driver alone (see ``_on_driver``).
         self._direct = _direct_triggers(self.lifecycle) if self._engine is not None else frozenset()
         #: the blank stock: receive, distribute, spoil, count.
         self.blanks = Blanks(self)
@@ -227,17 +229,19 @@ class Workflow:
                 finally:
                     eventlog.transaction_ended(db, committed)
 
-    def _retrying(self, work: Callable[[Any], T], transaction: Callable[[], Any] | None = None) -> T:
+    def _retrying(self, work: Callable[[Any], T], on_driver: bool = False) -> T:
         """Run ``work`` in a transaction; if the database was busy, try again (a few times).
 
         Only on a workflow that owns its transactions: a caller's transaction that
         failed is the caller's to retry.
 
-        :param transaction: makes the transaction (default ``_transaction``).
+        :param on_driver: ``work`` takes a ``Driver`` (see ``_on_driver``), not a Connection.
         """
         for attempt in range(BUSY_RETRIES):
             try:
-                with (transaction or self._transaction)() as conn:
+                if on_driver:
+                    return self._on_driver(work)
+                with self._transaction() as conn:
                     return work(conn)
             except DatabaseBusy:
                 if self._connection is not None or attempt == BUSY_RETRIES - 1:
@@ -245,18 +249,21 @@ class Workflow:
                 time.sleep(0.05 * 4**attempt)
         raise AssertionError("unreachable")
 
-    @contextmanager
-    def _driver_transaction(self) -> Iterator[Driver]:
-        """A transaction on a pooled driver connection, without a SQLAlchemy Connection:
-        for single transitions, where SQLAlchemy's own work would cost more than the database's."""
+    def _on_driver(self, work: Callable[[Driver], T]) -> T:
+        """Run ``work`` in a transaction on a pooled driver connection, without a SQLAlchemy
+        Connection: for single transitions, where SQLAlchemy's own work would cost more
+        than the database's. (Plain try blocks, no context managers: this runs per fire.)"""
         assert self._engine is not None  # only on a workflow that owns its transactions
-        with translate_errors("database error"):
+        try:
             pooled = self._engine.raw_connection()
-            db, committed = Driver(pooled.driver_connection, self._engine.dialect, pooled.info), False
             try:
-                db.begin()
+                db, committed = Driver(pooled.driver_connection, self._engine.dialect, pooled.info), False
                 try:
-                    yield db
+                    db.begin()
+                    result = work(db)
+                    db.commit()
+                    committed = True
+                    return result
                 except sa.exc.DBAPIError as err:
                     orig: Any = err.orig
                     if self._engine.dialect.is_disconnect(orig, pooled.dbapi_connection, None):
@@ -267,11 +274,12 @@ class Workflow:
                 except BaseException:
                     db.rollback()
                     raise
-                db.commit()
-                committed = True
+                finally:
+                    eventlog.transaction_ended(db, committed)
             finally:
-                eventlog.transaction_ended(db, committed)
                 pooled.close()
+        except sa.exc.OperationalError as err:
+            raise translated(err, "database error") from err
 
     def _reading(self) -> Any:
         """A read-only transaction with one consistent snapshot (for audits and exports)."""
@@ -355,9 +363,7 @@ class Workflow:
             return done
         try:
             if trigger in self._direct:
-                written = self._retrying(
-                    lambda db: self._move(db, None, request, actor, expected_version), self._driver_transaction
-                )
+                written = self._retrying(lambda db: self._move(db, None, request, actor, expected_version), True)
             else:
                 written = self._retrying(lambda conn: self._apply(conn, request, actor, expected_version))
         except (WorkflowError, sa.exc.IntegrityError) as err:
@@ -414,6 +420,7 @@ class Workflow:
         if expected_version is not None and row.version != expected_version:
             raise ConcurrencyError(nik, expected_version, row.version)
         at = event_time(request.at)
+        written = at if request.at is None else now()  # one clock reading when it happens now
         if at < row.updated_at:
             raise InvalidTime(
                 f"card {nik}: event time {at.isoformat()} is before its last event "
@@ -434,12 +441,12 @@ class Workflow:
         move = {"card_id": row.id, "old_version": row.version, "state": new_state, "updated_at": at}
         if db.dialect.name == "postgresql":
             eventlog.remember_lifecycle(db, self.lifecycle)
-            eventlog.chain([event], row.last_seq, row.last_hash, now())
+            eventlog.chain([event], row.last_seq, row.last_hash, written)
             moved = _MOVE_AND_APPEND.first(db, {**event, **move})[0]  # type: ignore[index]
         else:
             moved = _MOVE_CARD_ONLY.rowcount(db, {**move, "version": row.version + 1})
             if moved == 1:
-                eventlog.append(db, [event], self.lifecycle, (row.last_seq, row.last_hash))
+                eventlog.append(db, [event], self.lifecycle, (row.last_seq, row.last_hash), written)
         if moved != 1:  # the card is locked: only a writer that ignores the lock gets here
             raise ConcurrencyError(nik, row.version, None)
         return Event(

@@ -11,9 +11,9 @@ import pytest
 import transitions
 
 from ektp_workflow import Workflow, default_lifecycle
-from ektp_workflow.errors import DefinitionError
+from ektp_workflow.errors import DefinitionError, TransitionNotAllowed
 from ektp_workflow.guards import EFFECTS, GUARDS
-from ektp_workflow.states import diagram, lifecycle_from_dict, load_lifecycle
+from ektp_workflow.states import CardSubject, CompiledMachine, diagram, lifecycle_from_dict, load_lifecycle
 
 from .factories import make_resident
 
@@ -118,6 +118,32 @@ def test_no_machine_is_built_per_card(workflow: Workflow, monkeypatch: pytest.Mo
         workflow.fire(resident.nik, "record", actor="test")
         workflow.fire(resident.nik, "submit", actor="test")
     assert built == []
+
+
+def test_transitions_that_only_change_the_state_end_where_the_machine_ends() -> None:
+    lifecycle = default_lifecycle()
+    compiled = CompiledMachine(lifecycle, GUARDS, EFFECTS)
+    machine_only = CompiledMachine(lifecycle, GUARDS, EFFECTS)
+    machine_only._plain = {}  # every fire through the Machine's event
+    assert compiled._plain, "the shipped lifecycle has transitions without guards or effects"
+    for (state, trigger), dest in compiled._plain.items():
+        edge = lifecycle.transition(state, trigger)
+        assert edge is not None and not edge.guards and not edge.effects
+        assert machine_only.fire(CardSubject(state), trigger) == dest
+        assert compiled.fire(CardSubject(state), trigger) == dest
+    guarded = [(t.source, t.trigger) for t in lifecycle.transitions if t.guards or t.effects]
+    assert guarded and not set(guarded) & set(compiled._plain)
+    for state in lifecycle.states:  # not allowed: the Machine's refusal, either way
+        for trigger in lifecycle.triggers:
+            if lifecycle.transition(state, trigger) is None:
+                with pytest.raises(TransitionNotAllowed):
+                    compiled.fire(CardSubject(state), trigger)
+
+
+def test_a_machine_callback_turns_the_shortcut_off() -> None:
+    compiled = CompiledMachine(default_lifecycle(), GUARDS, EFFECTS)
+    compiled._machine.after_state_change = [lambda event: None]
+    assert compiled._plain_transitions() == {}
 
 
 @pytest.mark.parametrize("fmt", ["mermaid", "dot"])

@@ -153,6 +153,17 @@ def test_event_time_cannot_go_back_before_the_cards_last_event(workflow: Workflo
         workflow.fire(nik, "submit", actor=ACTOR, at=dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc))
 
 
+def test_an_event_happens_when_recorded_unless_its_time_is_given(workflow: Workflow) -> None:
+    nik = card_in(workflow, "recorded")
+    before = dt.datetime.now(dt.timezone.utc)
+    now = workflow.fire(nik, "submit", actor=ACTOR)
+    assert before <= now.occurred_at == now.recorded_at <= dt.datetime.now(dt.timezone.utc)
+    earlier = now.occurred_at + dt.timedelta(microseconds=1)
+    given = workflow.fire(nik, "confirm_single", actor=ACTOR, at=earlier)
+    assert given.occurred_at == earlier and given.recorded_at > earlier
+    assert workflow.history(nik)[-2:] == [now, given]
+
+
 def test_event_time_must_carry_a_timezone(workflow: Workflow) -> None:
     nik = card_in(workflow, "unrecorded")
     with pytest.raises(WorkflowError, match="no timezone"):

@@ -3,6 +3,11 @@
 A Machine costs about a millisecond and 60 KB to build, so one is compiled per
 lifecycle and reused for every card: it is built with ``model=None`` and each fire
 passes a lightweight card object to the event, never ``add_model``.
+
+A transition with nothing to run (no guard, no effect, no callback of the Machine or
+of its two states) only changes the state: for those the Machine's own transition is
+looked up once and its destination applied directly, which saves the event machinery
+(about 10 µs a fire, a tenth of a single transition's work without the disk).
 """
 
 from __future__ import annotations
@@ -45,6 +50,26 @@ class CompiledMachine:
             auto_transitions=False,
             send_event=True,
         )
+        #: (source, trigger) -> destination, for the transitions that only change the state
+        self._plain = self._plain_transitions()
+
+    def _plain_transitions(self) -> dict[tuple[str, str], str]:
+        machine = self._machine
+        if any((machine.prepare_event, machine.before_state_change, machine.after_state_change,
+                machine.finalize_event, machine.on_exception, machine.on_final)):
+            return {}
+        plain = {}
+        for trigger, event in machine.events.items():
+            for source, candidates in event.transitions.items():
+                if len(candidates) != 1:
+                    continue
+                (t,) = candidates
+                states = (machine.get_state(source), machine.get_state(t.dest)) if t.dest else ()
+                if t.dest and not any((t.conditions, t.prepare, t.before, t.after)) and not any(
+                    s.on_enter or s.on_exit or s.final for s in states
+                ):
+                    plain[source, trigger] = t.dest
+        return plain
 
     @staticmethod
     def _edge(t: Any, guards: Mapping[str, Guard], effects: Mapping[str, Effect]) -> dict[str, Any]:
@@ -63,6 +88,10 @@ class CompiledMachine:
         :raises TransitionNotAllowed: not allowed from the subject's state.
         :raises GuardFailed: a guard refused.
         """
+        dest = self._plain.get((subject.state, trigger))
+        if dest is not None:
+            subject.state = dest
+            return dest
         event = self._machine.events.get(trigger)
         if event is None:
             raise UnknownTrigger(trigger, self.lifecycle.triggers)
