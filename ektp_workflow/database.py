@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import os
 import re
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -118,15 +120,40 @@ class Driver(NamedTuple):
         return cls(bind.connection.driver_connection, bind.dialect, bind.info)
 
     def begin(self) -> None:
-        """Start a transaction: on SQLite ``BEGIN IMMEDIATE``, as every writing transaction."""
+        """Start a transaction: on SQLite ``BEGIN IMMEDIATE``, as every writing transaction.
+
+        On PostgreSQL the BEGIN goes to the server with the transaction's first statement,
+        and ``first(..., commit=True)`` sends the COMMIT with its last: a single transition
+        takes two round trips, not four (see ``DriverStatement``). Where psycopg's prepared
+        statements are turned off (``prepare_threshold=None``, as behind pgbouncer), psycopg
+        begins the transaction itself, as usual.
+        """
         if self.dialect.name == "sqlite":
             self._call("BEGIN IMMEDIATE", lambda: self.connection.execute("BEGIN IMMEDIATE"))
+        elif self.dialect.name == "postgresql" and self.connection.prepare_threshold is not None:
+            trips = _TRIPS.get(self.connection) or _TRIPS.setdefault(self.connection, _Trips())
+            self.connection.autocommit = True  # psycopg sends no BEGIN of its own: the next statement does
+            trips.begin = True
 
     def commit(self) -> None:
-        self._call("COMMIT", self.connection.commit)
+        """Commit (nothing left to do if the last statement committed)."""
+        try:
+            self._call("COMMIT", self.connection.commit)
+        finally:
+            self._ended()
 
     def rollback(self) -> None:
-        self._call("ROLLBACK", self.connection.rollback)
+        try:
+            self._call("ROLLBACK", self.connection.rollback)
+        finally:
+            self._ended()
+
+    def _ended(self) -> None:
+        trips = _TRIPS.get(self.connection) if self.dialect.name == "postgresql" else None
+        if trips is not None and trips.begin is not None:
+            trips.begin = None
+            if not self.connection.closed:
+                self.connection.autocommit = False  # back as SQLAlchemy left it
 
     def _call(self, what: str, call: Callable[[], Any]) -> None:
         try:
@@ -154,8 +181,13 @@ class DriverStatement:
         self.statement = statement
         self._compiled: dict[sa.Dialect, _Compiled] = {}
 
-    def execute(self, bind: Connection | Driver, params: dict[str, Any]) -> Any:
-        """Run it with ``params`` (by bind name); return the driver's cursor."""
+    def execute(self, bind: Connection | Driver, params: dict[str, Any], commit: bool = False) -> Any:
+        """Run it with ``params`` (by bind name); return the driver's cursor.
+
+        :param commit: it is the transaction's last statement, which may commit with it
+            (on PostgreSQL in the same round trip, see ``Driver.begin``); the caller still
+            calls ``Driver.commit``, which then has nothing left to do.
+        """
         db = Driver.of(bind)
         compiled = self._compiled.get(db.dialect) or self._compile(db.dialect)
         if compiled.defaults:
@@ -169,6 +201,9 @@ class DriverStatement:
             arguments = dict(params) if compiled.binds else params
             for name, process in compiled.binds:
                 arguments[name] = process(arguments[name])
+            trips = _TRIPS.get(db.connection)
+            if trips is not None and (trips.begin or (commit and trips.begin is not None)):
+                return self._in_trip(db, compiled, arguments, trips, commit)
         sql = compiled.sql
         if compiled.expanding:
             sql, arguments = compiled.expand(arguments)
@@ -180,9 +215,49 @@ class DriverStatement:
             raise _wrapped(sql, arguments, err, db.dialect) from err
         return cursor
 
-    def first(self, bind: Connection | Driver, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        """Run it and return its first row, values converted; None if it has none."""
-        cursor = self.execute(bind, params)
+    def _in_trip(
+        self, db: Driver, compiled: _Compiled, arguments: dict[str, Any], trips: _Trips, commit: bool,
+        again: bool = False,
+    ) -> Any:
+        """On PostgreSQL: run it prepared on the connection, with the transaction's pending
+        BEGIN before it and, if ``commit``, COMMIT after it, in one round trip (one simple
+        query; psycopg binds the values on the client, quoted as literals).
+
+        psycopg drops every statement prepared on a connection (DEALLOCATE ALL) when it
+        resets its own, as after a ROLLBACK: a transaction's first statement that finds
+        itself gone rolls back, prepares again and runs again; a later one (which cannot
+        happen unless something else runs in between) raises ``DatabaseBusy``, which
+        ``Workflow`` retries.
+        """
+        prepared = trips.prepared.get(self)
+        if prepared is None:
+            prepared = trips.prepared[self] = _prepare(db, compiled)
+        name, names = prepared
+        sql = f"EXECUTE {name}({', '.join(['%s'] * len(names))})" if names else f"EXECUTE {name}"
+        begin, trips.begin = trips.begin, False
+        cursor = _CLIENT_CURSOR[0](db.connection)
+        try:
+            cursor.execute(f"{'BEGIN; ' if begin else ''}{sql}{'; COMMIT' if commit else ''}", [arguments[n] for n in names])
+        except db.dialect.loaded_dbapi.Error as err:
+            cursor.close()
+            if getattr(err, "sqlstate", None) == _NOT_PREPARED:
+                trips.prepared.clear()  # they all went together
+                if begin and not again:  # nothing done yet: start over
+                    db._call("ROLLBACK", db.connection.rollback)
+                    trips.begin = True
+                    return self._in_trip(db, compiled, arguments, trips, commit, again=True)
+                raise DatabaseBusy(f"{name} was dropped from the connection; nothing was written") from err
+            raise _wrapped(sql, arguments, err, db.dialect) from err
+        if begin:
+            cursor.nextset()  # past BEGIN's result to the statement's
+        return cursor
+
+    def first(self, bind: Connection | Driver, params: dict[str, Any], commit: bool = False) -> tuple[Any, ...] | None:
+        """Run it and return its first row, values converted; None if it has none.
+
+        :param commit: see ``execute``.
+        """
+        cursor = self.execute(bind, params, commit)
         row = cursor.fetchone()
         cursor.close()
         return None if row is None else _converted([row], self._compiled[bind.dialect].results, tuple)[0]
@@ -236,6 +311,50 @@ class DriverStatement:
                     results.append((i, process))
         self._compiled[dialect] = _Compiled(str(compiled), defaults, positions, binds, results, expanding)
         return self._compiled[dialect]
+
+
+class _Trips:
+    """A PostgreSQL connection's transactions in two round trips (see ``Driver.begin``)."""
+
+    __slots__ = ("begin", "prepared")
+
+    def __init__(self) -> None:
+        #: None: not in such a transaction; True: its BEGIN goes with the next statement; False: sent.
+        self.begin: bool | None = None
+        #: the statements prepared on the connection: name, and bind names in parameter order.
+        self.prepared: dict[DriverStatement, tuple[str, list[str]]] = {}
+
+
+# By driver connection (a new connection after a reconnect starts with none prepared).
+_TRIPS: weakref.WeakKeyDictionary[Any, _Trips] = weakref.WeakKeyDictionary()
+_PREPARED_NAMES = itertools.count(1)
+_BIND = re.compile(r"%\((\w+)\)s")
+_CLIENT_CURSOR: list[Any] = []  # psycopg.ClientCursor, imported when first needed
+
+
+def _prepare(db: Driver, compiled: _Compiled) -> tuple[str, list[str]]:
+    """PREPARE the statement on the connection under a new name; return the name and its
+    bind names in parameter order ($1, $2, ...). The compiled SQL casts every bind
+    (``%(seq)s::BIGINT``), which gives each parameter its type."""
+    if not _CLIENT_CURSOR:
+        from psycopg import ClientCursor
+
+        _CLIENT_CURSOR.append(ClientCursor)
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    assert "%%" not in compiled.sql and not compiled.expanding, "not a statement to prepare"
+    name = f"ektp_{next(_PREPARED_NAMES)}"
+    sql = f"PREPARE {name} AS {_BIND.sub(number, compiled.sql)}"
+    try:
+        db.connection.execute(sql)
+    except db.dialect.loaded_dbapi.Error as err:
+        raise _wrapped(sql, None, err, db.dialect) from err
+    return name, names
 
 
 def _converted(
@@ -466,6 +585,8 @@ def translated(err: sa.exc.OperationalError, what: str) -> DatabaseError:
     return DatabaseError(f"{what}: {err.orig}")
 
 
+# A statement prepared by DriverStatement was dropped (see DriverStatement._in_trip).
+_NOT_PREPARED = "26000"
 # Serialization failure, deadlock, lock not available (PostgreSQL SQLSTATEs).
 _RETRYABLE_STATES = {"40001", "40P01", "55P03"}
 

@@ -231,6 +231,11 @@ def remember_lifecycle(conn: Connection | Driver, lifecycle: Lifecycle) -> None:
     db.info.setdefault(_PENDING, set()).add(lifecycle.hash)
 
 
+def stored_lifecycle(db: Driver) -> bool:
+    """Whether the connection's open transaction stored a lifecycle definition."""
+    return bool(db.info.get(_PENDING))
+
+
 def transaction_ended(db: Driver, committed: bool) -> None:
     """Tell the lifecycle cache that the connection's transaction ended: the lifecycles it
     stored are now stored for good, or not at all. (Where this is not called, as for a

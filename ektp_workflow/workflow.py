@@ -442,7 +442,10 @@ class Workflow:
         if db.dialect.name == "postgresql":
             eventlog.remember_lifecycle(db, self.lifecycle)
             eventlog.chain([event], row.last_seq, row.last_hash, written)
-            moved = _MOVE_AND_APPEND.first(db, {**event, **move})[0]  # type: ignore[index]
+            # on the direct path it commits with the move, unless this transaction stored the
+            # lifecycle: a fire refused after it (the card moved meanwhile) must leave nothing
+            last = conn is None and not eventlog.stored_lifecycle(db)
+            moved = _MOVE_AND_APPEND.first(db, {**event, **move}, commit=last)[0]  # type: ignore[index]
         else:
             moved = _MOVE_CARD_ONLY.rowcount(db, {**move, "version": row.version + 1})
             if moved == 1:

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from ektp_workflow import Workflow, create_engine, database, eventlog
-from ektp_workflow.errors import DatabaseBusy, DatabaseError
+from ektp_workflow.errors import DatabaseBusy, DatabaseError, TransitionNotAllowed
 from ektp_workflow.schema import UTCDateTime, events, residents
 from ektp_workflow.workflow import _LOCK_HEAD_AND_CARD, FireRequest, _direct_triggers, default_lifecycle
 
@@ -127,8 +127,21 @@ def test_a_failure_inside_the_transaction_leaves_the_database_as_it_was(
     def fail(*_: object) -> None:
         raise RuntimeError("disk on fire")
 
-    # hashing the event (on SQLite after the card's UPDATE), or the COMMIT itself
-    monkeypatch.setattr(*((eventlog, "chain") if broken == "chain" else (database.Driver, "commit")), fail)
+    # hashing the event (on SQLite after the card's UPDATE), or the COMMIT itself (which on
+    # PostgreSQL goes with the move's statement, in one round trip)
+    if broken == "chain":
+        monkeypatch.setattr(eventlog, "chain", fail)
+    elif engine.dialect.name == "postgresql":
+        sending = database.DriverStatement._in_trip
+
+        def send(self: object, db: object, compiled: object, arguments: object, trips: object, commit: bool) -> object:
+            if commit:
+                fail()
+            return sending(self, db, compiled, arguments, trips, commit)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(database.DriverStatement, "_in_trip", send)
+    else:
+        monkeypatch.setattr(database.Driver, "commit", fail)
     with pytest.raises(RuntimeError, match="disk on fire"):
         workflow.fire(second, "record", actor=ACTOR)
     assert snapshot(engine) == before
@@ -186,3 +199,65 @@ def test_a_connection_the_server_dropped_is_not_reused(workflow: Workflow, engin
     # the dead connection was dropped, not pooled: the next fire gets a new one
     workflow.fire(second, "record", actor=ACTOR)
     assert workflow.card(second).state == "recorded"
+
+
+def test_a_commit_the_server_refuses_leaves_the_database_as_it_was(workflow: Workflow, engine: sa.Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a deferred trigger that fails the COMMIT is a PostgreSQL matter")
+    first, second = registered(workflow, 2)
+    workflow.fire(first, "record", actor=ACTOR)
+    with engine.begin() as conn:  # checked at COMMIT, which goes with the move
+        conn.exec_driver_sql(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON events "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+    before = snapshot(engine)
+    with pytest.raises(sa.exc.DBAPIError, match="refused at commit"):
+        workflow.fire(second, "record", actor=ACTOR)
+    assert snapshot(engine) == before
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER refuse_at_commit ON events")
+    workflow.fire(second, "record", actor=ACTOR)  # the connection went back clean
+    assert workflow.card(second).state == "recorded" and workflow.audit.verify().ok
+
+
+def test_statements_the_driver_dropped_are_prepared_again(workflow: Workflow, engine: sa.Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements are a PostgreSQL matter")
+    niks = registered(workflow, 3)
+    workflow.fire(niks[0], "record", actor=ACTOR)  # prepares them on the pool's connection
+    with engine.connect() as conn:  # the same connection: drop them, as psycopg does after a ROLLBACK
+        assert conn.scalar(sa.text("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'ektp_%'")) == 2
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        conn.commit()
+    workflow.fire(niks[1], "record", actor=ACTOR)  # the first statement finds itself gone, starts over
+    with engine.connect() as conn:
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        conn.commit()
+    with pytest.raises(TransitionNotAllowed):  # refused after the BEGIN: rolled back
+        workflow.fire(niks[1], "print_card", actor=ACTOR)
+    workflow.fire(niks[2], "record", actor=ACTOR)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'ektp_%'")) == 2
+    assert [workflow.card(n).state for n in niks] == ["recorded"] * 3
+    assert workflow.audit.verify().ok
+
+
+def test_with_prepared_statements_off_fires_take_the_usual_round_trips(engine: sa.Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements are a PostgreSQL matter")
+    unprepared = create_engine(engine.url, connect_args={"prepare_threshold": None})  # as behind pgbouncer
+    try:
+        workflow = Workflow(unprepared)
+        (nik,) = registered(workflow, 1)
+        for trigger in ("record", "submit", "confirm_single"):
+            workflow.fire(nik, trigger, actor=ACTOR)
+        with unprepared.connect() as conn:
+            assert conn.scalar(sa.text("SELECT count(*) FROM pg_prepared_statements")) == 0
+        assert workflow.card(nik).state == "deduplicated" and workflow.audit.verify().ok
+    finally:
+        unprepared.dispose()
