@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import itertools
+import hashlib
 import os
 import re
 import weakref
@@ -132,8 +132,7 @@ class Driver(NamedTuple):
             self._call("BEGIN IMMEDIATE", lambda: self.connection.execute("BEGIN IMMEDIATE"))
         elif self.dialect.name == "postgresql" and self.connection.prepare_threshold is not None:
             trips = _TRIPS.get(self.connection) or _TRIPS.setdefault(self.connection, _Trips())
-            self.connection.autocommit = True  # psycopg sends no BEGIN of its own: the next statement does
-            trips.begin = True
+            trips.start(self.connection)
 
     def commit(self) -> None:
         """Commit (nothing left to do if the last statement committed)."""
@@ -143,17 +142,19 @@ class Driver(NamedTuple):
             self._ended()
 
     def rollback(self) -> None:
+        trips = _TRIPS.get(self.connection) if self.dialect.name == "postgresql" else None
         try:
-            self._call("ROLLBACK", self.connection.rollback)
+            if trips is not None and trips.begin is not None:
+                self._call("ROLLBACK", lambda: _rollback_keeping_prepared(self.connection))
+            else:
+                self._call("ROLLBACK", self.connection.rollback)
         finally:
             self._ended()
 
     def _ended(self) -> None:
         trips = _TRIPS.get(self.connection) if self.dialect.name == "postgresql" else None
-        if trips is not None and trips.begin is not None:
-            trips.begin = None
-            if not self.connection.closed:
-                self.connection.autocommit = False  # back as SQLAlchemy left it
+        if trips is not None:
+            trips.end(self.connection)
 
     def _call(self, what: str, call: Callable[[], Any]) -> None:
         try:
@@ -231,13 +232,16 @@ class DriverStatement:
         """
         prepared = trips.prepared.get(self)
         if prepared is None:
-            prepared = trips.prepared[self] = _prepare(db, compiled)
+            prepared = trips.prepared[self] = _prepare(db, self, compiled)
         name, names = prepared
         sql = f"EXECUTE {name}({', '.join(['%s'] * len(names))})" if names else f"EXECUTE {name}"
         begin, trips.begin = trips.begin, False
-        cursor = _CLIENT_CURSOR[0](db.connection)
+        cursor = _psycopg()[0](db.connection)
         try:
-            cursor.execute(f"{'BEGIN; ' if begin else ''}{sql}{'; COMMIT' if commit else ''}", [arguments[n] for n in names])
+            cursor.execute(
+                f"{trips.command + '; ' if begin else ''}{sql}{'; COMMIT' if commit else ''}",
+                [arguments[n] for n in names],
+            )
         except db.dialect.loaded_dbapi.Error as err:
             cursor.close()
             if getattr(err, "sqlstate", None) == _NOT_PREPARED:
@@ -316,30 +320,79 @@ class DriverStatement:
 class _Trips:
     """A PostgreSQL connection's transactions in two round trips (see ``Driver.begin``)."""
 
-    __slots__ = ("begin", "prepared")
+    __slots__ = ("autocommit", "begin", "command", "prepared")
 
     def __init__(self) -> None:
         #: None: not in such a transaction; True: its BEGIN goes with the next statement; False: sent.
         self.begin: bool | None = None
+        #: the BEGIN to send, with the connection's isolation level, read-only and deferrable settings.
+        self.command = "BEGIN"
+        #: the connection's autocommit setting before the transaction, restored after it.
+        self.autocommit = False
         #: the statements prepared on the connection: name, and bind names in parameter order.
         self.prepared: dict[DriverStatement, tuple[str, list[str]]] = {}
+
+    def start(self, connection: Any) -> None:
+        self.autocommit, self.command = connection.autocommit, _begin_command(connection)
+        self.begin = True  # before autocommit changes: end() restores it from here on
+        connection.autocommit = True  # psycopg sends no BEGIN of its own: the next statement does
+
+    def end(self, connection: Any) -> None:
+        if self.begin is None:
+            return
+        self.begin = None
+        if not connection.closed and connection.autocommit != self.autocommit:
+            connection.autocommit = self.autocommit
+
+
+def _begin_command(connection: Any) -> str:
+    """The BEGIN psycopg would send on ``connection``: its isolation level, read-only and
+    deferrable settings (those the engine's ``isolation_level`` sets) included."""
+    level, read_only, deferrable = connection.isolation_level, connection.read_only, connection.deferrable
+    if level is None and read_only is None and deferrable is None:
+        return "BEGIN"
+    parts = ["BEGIN"]
+    if level is not None:
+        parts.append("ISOLATION LEVEL " + level.name.replace("_", " "))
+    if read_only is not None:
+        parts.append("READ ONLY" if read_only else "READ WRITE")
+    if deferrable is not None:
+        parts.append("DEFERRABLE" if deferrable else "NOT DEFERRABLE")
+    return " ".join(parts)
+
+
+def _rollback_keeping_prepared(connection: Any) -> None:
+    """ROLLBACK straight through libpq: psycopg's ``rollback()`` would also drop every
+    statement prepared on the connection (it sends DEALLOCATE ALL once it has prepared
+    some of its own), and the next fire would prepare its two again."""
+    pq = _psycopg()[1]
+    if connection.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+        return
+    result = connection.pgconn.exec_(b"ROLLBACK")
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        connection.rollback()  # let psycopg say what is wrong
 
 
 # By driver connection (a new connection after a reconnect starts with none prepared).
 _TRIPS: weakref.WeakKeyDictionary[Any, _Trips] = weakref.WeakKeyDictionary()
-_PREPARED_NAMES = itertools.count(1)
 _BIND = re.compile(r"%\((\w+)\)s")
-_CLIENT_CURSOR: list[Any] = []  # psycopg.ClientCursor, imported when first needed
+# A statement prepared by DriverStatement exists already on the connection (SQLSTATE).
+_ALREADY_PREPARED = "42P05"
 
 
-def _prepare(db: Driver, compiled: _Compiled) -> tuple[str, list[str]]:
-    """PREPARE the statement on the connection under a new name; return the name and its
-    bind names in parameter order ($1, $2, ...). The compiled SQL casts every bind
-    (``%(seq)s::BIGINT``), which gives each parameter its type."""
-    if not _CLIENT_CURSOR:
-        from psycopg import ClientCursor
+@functools.cache
+def _psycopg() -> tuple[Any, Any]:
+    """psycopg's ClientCursor and pq, imported when first needed (SQLite needs neither)."""
+    from psycopg import ClientCursor, pq
 
-        _CLIENT_CURSOR.append(ClientCursor)
+    return ClientCursor, pq
+
+
+def _prepare(db: Driver, statement: DriverStatement, compiled: _Compiled) -> tuple[str, list[str]]:
+    """PREPARE the statement on the connection; return its name and its bind names in
+    parameter order ($1, $2, ...). The compiled SQL casts every bind (``%(seq)s::BIGINT``),
+    which gives each parameter its type. The name is the SQL's hash: a statement found
+    prepared already under it (a connection shared through a pooler) is the same statement."""
     names: list[str] = []
 
     def number(match: re.Match[str]) -> str:
@@ -348,12 +401,18 @@ def _prepare(db: Driver, compiled: _Compiled) -> tuple[str, list[str]]:
         return f"${names.index(match.group(1)) + 1}"
 
     assert "%%" not in compiled.sql and not compiled.expanding, "not a statement to prepare"
-    name = f"ektp_{next(_PREPARED_NAMES)}"
-    sql = f"PREPARE {name} AS {_BIND.sub(number, compiled.sql)}"
+    body = _BIND.sub(number, compiled.sql)
+    name = f"ektp_{hashlib.sha256(body.encode()).hexdigest()[:20]}"
+    sql = f"PREPARE {name} AS {body}"
     try:
         db.connection.execute(sql)
     except db.dialect.loaded_dbapi.Error as err:
-        raise _wrapped(sql, None, err, db.dialect) from err
+        if getattr(err, "sqlstate", None) != _ALREADY_PREPARED:
+            raise _wrapped(sql, None, err, db.dialect) from err
+        if db.connection.pgconn.transaction_status != _psycopg()[1].TransactionStatus.IDLE:
+            # it failed the transaction it ran in: again, knowing it is there
+            _TRIPS[db.connection].prepared[statement] = (name, names)
+            raise DatabaseBusy(f"{name} was prepared already; nothing was written") from err
     return name, names
 
 

@@ -256,13 +256,14 @@ class Workflow:
         assert self._engine is not None  # only on a workflow that owns its transactions
         try:
             pooled = self._engine.raw_connection()
+            ended = False  # committed or rolled back: the pool need not roll back again
             try:
                 db, committed = Driver(pooled.driver_connection, self._engine.dialect, pooled.info), False
                 try:
                     db.begin()
                     result = work(db)
                     db.commit()
-                    committed = True
+                    committed = ended = True
                     return result
                 except sa.exc.DBAPIError as err:
                     orig: Any = err.orig
@@ -270,14 +271,17 @@ class Workflow:
                         pooled.invalidate(err)  # a dead connection does not go back to the pool
                     else:
                         db.rollback()
+                        ended = True
                     raise
                 except BaseException:
                     db.rollback()
+                    ended = True
                     raise
                 finally:
                     eventlog.transaction_ended(db, committed)
             finally:
-                pooled.close()
+                # as SQLAlchemy's own Connection returns a connection whose transaction ended
+                pooled._close_special(transaction_reset=ended)  # type: ignore[attr-defined]
         except sa.exc.OperationalError as err:
             raise translated(err, "database error") from err
 
@@ -426,11 +430,13 @@ class Workflow:
                 f"card {nik}: event time {at.isoformat()} is before its last event "
                 f"({row.updated_at.isoformat()})"
             )
-        context = FireContext(
-            conn, row.id, nik, row.kecamatan, row.birth_date, request.trigger,
-            row.version + 1, actor, request.reason, at, row.blank_batch_id,
-        )
-        new_state = self._machine.fire(CardSubject(row.state, context), request.trigger)
+        new_state = self._machine.plain_destination(row.state, request.trigger)
+        if new_state is None:  # guards or effects to run (or a refusal to explain)
+            context = FireContext(
+                conn, row.id, nik, row.kecamatan, row.birth_date, request.trigger,
+                row.version + 1, actor, request.reason, at, row.blank_batch_id,
+            )
+            new_state = self._machine.fire(CardSubject(row.state, context), request.trigger)
         event = {
             "card_id": row.id, "version": row.version + 1, "trigger": request.trigger,
             "from_state": row.state, "to_state": new_state, "actor": actor,
@@ -452,9 +458,10 @@ class Workflow:
                 eventlog.append(db, [event], self.lifecycle, (row.last_seq, row.last_hash), written)
         if moved != 1:  # the card is locked: only a writer that ignores the lock gets here
             raise ConcurrencyError(nik, row.version, None)
+        occurred = at.astimezone(dt.timezone.utc)
         return Event(
             event["seq"], nik, event["version"], event["trigger"], event["from_state"], event["to_state"],
-            actor, event["reason"], at.astimezone(dt.timezone.utc), event["recorded_at"].astimezone(dt.timezone.utc),
+            actor, event["reason"], occurred, occurred if written is at else written.astimezone(dt.timezone.utc),
             event["lifecycle_hash"], event["idempotency_key"], event["rule_set_version"], event["batch_id"],
         )
 

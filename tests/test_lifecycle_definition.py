@@ -130,9 +130,10 @@ def test_transitions_that_only_change_the_state_end_where_the_machine_ends() -> 
         edge = lifecycle.transition(state, trigger)
         assert edge is not None and not edge.guards and not edge.effects
         assert machine_only.fire(CardSubject(state), trigger) == dest
-        assert compiled.fire(CardSubject(state), trigger) == dest
+        assert compiled.fire(CardSubject(state), trigger) == dest == compiled.plain_destination(state, trigger)
     guarded = [(t.source, t.trigger) for t in lifecycle.transitions if t.guards or t.effects]
     assert guarded and not set(guarded) & set(compiled._plain)
+    assert all(compiled.plain_destination(state, trigger) is None for state, trigger in guarded)
     for state in lifecycle.states:  # not allowed: the Machine's refusal, either way
         for trigger in lifecycle.triggers:
             if lifecycle.transition(state, trigger) is None:

@@ -261,3 +261,65 @@ def test_with_prepared_statements_off_fires_take_the_usual_round_trips(engine: s
         assert workflow.card(nik).state == "deduplicated" and workflow.audit.verify().ok
     finally:
         unprepared.dispose()
+
+
+def _prepared(engine: sa.Engine) -> list[str]:
+    with engine.begin() as conn:  # the pool's one connection, which the fires used (committed:
+        # psycopg's own ROLLBACK would drop what is prepared)
+        return sorted(conn.scalars(sa.text("SELECT name FROM pg_prepared_statements")))
+
+
+def test_a_refused_fire_keeps_what_is_prepared_on_the_connection(workflow: Workflow, engine: sa.Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements are a PostgreSQL matter")
+    first, second = registered(workflow, 2)
+    for _ in range(6):  # psycopg prepares a query of its own after five runs
+        workflow.card(first)
+    workflow.fire(first, "record", actor=ACTOR)
+    prepared = _prepared(engine)
+    assert sum(name.startswith("ektp_") for name in prepared) == 2 and len(prepared) > 2
+    with pytest.raises(TransitionNotAllowed):  # rolled back after the BEGIN
+        workflow.fire(second, "submit", actor=ACTOR)
+    assert _prepared(engine) == prepared  # not dropped, so not prepared again
+    with engine.begin() as conn:
+        assert conn.connection.driver_connection.autocommit is False  # as the pool gave it
+    workflow.fire(second, "record", actor=ACTOR)
+    assert workflow.audit.verify().ok
+
+
+@pytest.mark.parametrize("level", ["SERIALIZABLE", "AUTOCOMMIT"])
+def test_the_engines_isolation_level_holds_for_single_transitions(engine: sa.Engine, level: str) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("isolation levels of the fast path are a PostgreSQL matter")
+    with engine.begin() as conn:  # an event written outside a serializable transaction is refused
+        conn.exec_driver_sql(
+            "CREATE FUNCTION serializable_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF current_setting('transaction_isolation') <> 'serializable' THEN RAISE EXCEPTION 'not serializable'; "
+            "END IF; RETURN NEW; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER serializable_only BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION serializable_only()"
+        )
+    other = create_engine(engine.url, isolation_level=level)
+    try:
+        workflow = Workflow(other)
+        if level == "SERIALIZABLE":
+            with other.begin() as conn:  # registration, through SQLAlchemy
+                conn.exec_driver_sql("DROP TRIGGER serializable_only ON events")
+            (nik,) = registered(workflow, 1)
+            with other.begin() as conn:
+                conn.exec_driver_sql(
+                    "CREATE TRIGGER serializable_only BEFORE INSERT ON events FOR EACH ROW "
+                    "EXECUTE FUNCTION serializable_only()"
+                )
+            assert workflow.fire(nik, "record", actor=ACTOR).to_state == "recorded"
+        else:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DROP TRIGGER serializable_only ON events")
+            (nik,) = registered(workflow, 1)
+            workflow.fire(nik, "record", actor=ACTOR)
+            with other.connect() as conn:  # left in autocommit, as the engine keeps its connections
+                assert conn.connection.driver_connection.autocommit is True
+        assert workflow.card(nik).state == "recorded" and workflow.audit.verify().ok
+    finally:
+        other.dispose()

@@ -81,6 +81,11 @@ class CompiledMachine:
             "after": [_effect_callback(effects[name]) for name in t.effects],
         }
 
+    def plain_destination(self, state: str, trigger: str) -> str | None:
+        """Where ``trigger`` takes a card in ``state`` if that transition only changes the
+        state (no guard, effect or callback); else None (``fire`` it)."""
+        return self._plain.get((state, trigger))
+
     def fire(self, subject: CardSubject, trigger: str) -> str:
         """Fire ``trigger`` on ``subject``; return the new state.
 
