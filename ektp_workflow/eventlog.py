@@ -236,6 +236,12 @@ def stored_lifecycle(db: Driver) -> bool:
     return bool(db.info.get(_PENDING))
 
 
+def transaction_started(db: Driver) -> None:
+    """Forget what an earlier transaction on the connection left pending: one that ended
+    without ``transaction_ended`` (a caller's, rolled back) must not count as stored."""
+    db.info.pop(_PENDING, None)
+
+
 def transaction_ended(db: Driver, committed: bool) -> None:
     """Tell the lifecycle cache that the connection's transaction ended: the lifecycles it
     stored are now stored for good, or not at all. (Where this is not called, as for a

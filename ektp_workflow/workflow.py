@@ -222,6 +222,7 @@ class Workflow:
             with self._engine.connect() as plain:
                 conn = reading(plain) if read_only else plain
                 db, committed = Driver.of(conn), False
+                eventlog.transaction_started(db)
                 try:
                     with conn.begin():
                         yield conn
@@ -259,6 +260,7 @@ class Workflow:
             ended = False  # committed or rolled back: the pool need not roll back again
             try:
                 db, committed = Driver(pooled.driver_connection, self._engine.dialect, pooled.info), False
+                eventlog.transaction_started(db)
                 try:
                     db.begin()
                     result = work(db)

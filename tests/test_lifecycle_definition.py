@@ -181,3 +181,28 @@ def test_a_lifecycle_stored_by_a_transaction_that_rolled_back_is_stored_again(en
     assert relabelled.lifecycle.hash in used and used <= stored
     folded, _ = relabelled.audit.replay()
     assert not folded.problems
+
+
+def test_a_lifecycle_a_callers_rolled_back_transaction_stored_is_stored_again(engine: Any) -> None:
+    """A workflow on the caller's Connection leaves no record of what it stored in the
+    connection once the caller rolls back: a later transaction on the same pooled
+    connection, storing another lifecycle, must not count the first as stored."""
+    import sqlalchemy as sa
+
+    from ektp_workflow.schema import events, lifecycles
+
+    people = [make_resident() for _ in range(2)]
+    Workflow(engine).register(people, actor="test")
+    first = load(edited(lambda d: d["states"]["recorded"].update(label="Sudah rekam")))
+    second = load(edited(lambda d: d["states"]["recorded"].update(label="Telah direkam")))
+    with engine.connect() as conn:  # the pool's one connection
+        Workflow(conn, first).fire(people[0].nik, "record", actor="test")
+        conn.rollback()
+    Workflow(engine, second).fire(people[0].nik, "record", actor="test")  # on the same connection
+    Workflow(engine, first).fire(people[1].nik, "record", actor="test")
+    with engine.connect() as conn:
+        used = set(conn.scalars(sa.select(events.c.lifecycle_hash)))
+        stored = set(conn.scalars(sa.select(lifecycles.c.hash)))
+    assert {first.hash, second.hash} <= used and used <= stored
+    folded, _ = Workflow(engine).audit.replay()
+    assert not folded.problems
