@@ -257,7 +257,6 @@ class Workflow:
         assert self._engine is not None  # only on a workflow that owns its transactions
         try:
             pooled = self._engine.raw_connection()
-            ended = False  # committed or rolled back: the pool need not roll back again
             try:
                 db, committed = Driver(pooled.driver_connection, self._engine.dialect, pooled.info), False
                 eventlog.transaction_started(db)
@@ -265,7 +264,7 @@ class Workflow:
                     db.begin()
                     result = work(db)
                     db.commit()
-                    committed = ended = True
+                    committed = True
                     return result
                 except sa.exc.DBAPIError as err:
                     orig: Any = err.orig
@@ -273,17 +272,14 @@ class Workflow:
                         pooled.invalidate(err)  # a dead connection does not go back to the pool
                     else:
                         db.rollback()
-                        ended = True
                     raise
                 except BaseException:
                     db.rollback()
-                    ended = True
                     raise
                 finally:
                     eventlog.transaction_ended(db, committed)
             finally:
-                # as SQLAlchemy's own Connection returns a connection whose transaction ended
-                pooled._close_special(transaction_reset=ended)  # type: ignore[attr-defined]
+                pooled.close()
         except sa.exc.OperationalError as err:
             raise translated(err, "database error") from err
 
