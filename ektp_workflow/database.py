@@ -142,18 +142,19 @@ class Driver(NamedTuple):
             self._ended()
 
     def rollback(self) -> None:
-        trips = _TRIPS.get(self.connection) if self.dialect.name == "postgresql" else None
+        trips = self._trips()
+        in_trips = trips is not None and trips.begin is not None
         try:
-            if trips is not None and trips.begin is not None:
-                self._call("ROLLBACK", lambda: _rollback_keeping_prepared(self.connection))
-            else:
-                self._call("ROLLBACK", self.connection.rollback)
+            self._call("ROLLBACK", lambda: _rollback_keeping_prepared(self.connection) if in_trips
+                       else self.connection.rollback())
         finally:
             self._ended()
 
+    def _trips(self) -> _Trips | None:
+        return _TRIPS.get(self.connection) if self.dialect.name == "postgresql" else None
+
     def _ended(self) -> None:
-        trips = _TRIPS.get(self.connection) if self.dialect.name == "postgresql" else None
-        if trips is not None:
+        if (trips := self._trips()) is not None:
             trips.end(self.connection)
 
     def _call(self, what: str, call: Callable[[], Any]) -> None:
