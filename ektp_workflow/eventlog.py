@@ -81,6 +81,8 @@ def _encode_list(values: list[Any]) -> str:
     if _LIST_ENCODER is None:  # pragma: no cover - CPython has the C encoder
         return _ENCODER.encode(values)
     return "".join(_LIST_ENCODER(values, 0))
+
+
 _HASHED = operator.itemgetter(*HASHED_FIELDS)
 _TIMES = (HASHED_FIELDS.index("occurred_at"), HASHED_FIELDS.index("recorded_at"))
 _REASON = HASHED_FIELDS.index("reason")

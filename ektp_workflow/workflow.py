@@ -365,7 +365,7 @@ class Workflow:
             return done
         try:
             if trigger in self._direct:
-                written = self._retrying(lambda db: self._move(db, None, request, actor, expected_version), True)
+                written = self._retrying(lambda db: self._move(db, None, request, actor, expected_version), on_driver=True)
             else:
                 written = self._retrying(lambda conn: self._apply(conn, request, actor, expected_version))
         except (WorkflowError, sa.exc.IntegrityError) as err:

@@ -5,9 +5,10 @@ lifecycle and reused for every card: it is built with ``model=None`` and each fi
 passes a lightweight card object to the event, never ``add_model``.
 
 A transition with nothing to run (no guard, no effect, no callback of the Machine or
-of its two states) only changes the state: for those the Machine's own transition is
-looked up once and its destination applied directly, which saves the event machinery
-(about 10 µs a fire, a tenth of a single transition's work without the disk).
+of its two states) only changes the state: ``plain_destination`` gives its destination,
+read once from the Machine's own transition, so that the caller can skip the event
+machinery and the guards' context (about 10 µs a fire, a tenth of a single
+transition's work without the disk); ``fire`` runs everything else.
 """
 
 from __future__ import annotations
@@ -93,10 +94,6 @@ class CompiledMachine:
         :raises TransitionNotAllowed: not allowed from the subject's state.
         :raises GuardFailed: a guard refused.
         """
-        dest = self._plain.get((subject.state, trigger))
-        if dest is not None:
-            subject.state = dest
-            return dest
         event = self._machine.events.get(trigger)
         if event is None:
             raise UnknownTrigger(trigger, self.lifecycle.triggers)
