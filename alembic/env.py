@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from ektp_workflow.database import create_engine, default_url
-from ektp_workflow.schema import metadata
+from ektp_workflow.admin import create_engine, default_url
+from ektp_workflow._store.schema import metadata
 
 config = context.config
 

@@ -8,25 +8,78 @@ Integrators need only the names below::
         wf.register([ektp.ResidentRecord("1671054509050001", "Siti", "16.71.05")], actor="app")
         wf.fire("1671054509050001", "record", actor="kecamatan-05/operator-1")
 
-Errors are all ``WorkflowError`` subclasses, importable from ``ektp_workflow.errors``.
+Every type a public call returns is importable from here (``__all__`` lists the
+names integrators need; the rest are the types those return). Errors are all
+``WorkflowError`` subclasses, importable from ``ektp_workflow.errors``; rule plugins
+use ``ektp_workflow.rules.base``; schema administration is ``ektp_workflow.admin``.
+Modules whose names start with ``_`` are internal.
+
+Names load on first use (PEP 562), so that ``import ektp_workflow`` (and ``ektp
+--help``) does not load SQLAlchemy.
 """
 
 from __future__ import annotations
 
-from .database import create_engine, upgrade
-from .errors import (
-    ConcurrencyError,
-    TransitionNotAllowed,
-    WorkflowError,
-)
-from .nik import NIK, parse_nik
-from .records import Card, Event
-from .registration import Registration
-from .residents import ResidentRecord, read_residents_csv
-from .states import Lifecycle
-from .workflow import FireRequest, Workflow, default_lifecycle
+import importlib
+from typing import TYPE_CHECKING, Any
 
+# Each public name and the module it lives in.
+_WHERE = {
+    "Workflow": "workflow",
+    "create_engine": "admin",
+    "upgrade": "admin",
+    "default_lifecycle": "_services.lifecycle",
+    "read_residents_csv": "_files.residents_csv",
+    # errors
+    "ConcurrencyError": "errors",
+    "TransitionNotAllowed": "errors",
+    "WorkflowError": "errors",
+    # values
+    "NIK": "nik",
+    "parse_nik": "nik",
+    "AgingRow": "records",
+    "BacklogRow": "records",
+    "BulkResult": "records",
+    "Card": "records",
+    "CoverageRow": "records",
+    "Event": "records",
+    "FireRequest": "records",
+    "Registration": "records",
+    "ResidentRecord": "records",
+    # the lifecycle and the rules
+    "Lifecycle": "states",
+    "StateSpec": "states",
+    "TransitionSpec": "states",
+    "Applicant": "rules.base",
+    "Demand": "rules.base",
+    "AllocationPlan": "rules.planner",
+    "KecamatanPlan": "rules.planner",
+    "RuleSet": "rules.ruleset",
+    # what the services return
+    "Blanks": "_services.blanks",
+    "Distribution": "_services.blanks",
+    "Batch": "_store.ledger",
+    "StockLine": "_store.ledger",
+    "RuleBook": "_services.rulebook",
+    "RuleSetDiff": "_services.rulebook",
+    "KecamatanChange": "_services.rulebook",
+    "StoredRuleSet": "_store.rulesets",
+    "Activation": "_store.rulesets",
+    "Reports": "_services.reports",
+    "Auditor": "_audit.auditor",
+    "Verification": "_audit.verify",
+    "ChainProblem": "_audit.verify",
+    "Replay": "_audit.replay",
+    "CardStates": "_audit.replay",
+    "Explanation": "_audit.explain",
+    "RunExplanation": "_audit.explain",
+}
+
+#: What integrators need; the other names above are the types the API returns, importable
+#: from here too (``from ektp_workflow import Verification``).
 __all__ = [
+    "AllocationPlan",
+    "BulkResult",
     "Card",
     "ConcurrencyError",
     "Event",
@@ -44,3 +97,53 @@ __all__ = [
     "read_residents_csv",
     "upgrade",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ektp_workflow' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # found once; later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
+
+
+if TYPE_CHECKING:
+    from ._audit.auditor import Auditor as Auditor
+    from ._audit.explain import Explanation as Explanation, RunExplanation as RunExplanation
+    from ._audit.replay import CardStates as CardStates, Replay as Replay
+    from ._audit.verify import ChainProblem as ChainProblem, Verification as Verification
+    from ._files.residents_csv import read_residents_csv
+    from ._services.blanks import Blanks as Blanks, Distribution as Distribution
+    from ._services.lifecycle import default_lifecycle
+    from ._services.reports import Reports as Reports
+    from ._services.rulebook import (
+        KecamatanChange as KecamatanChange,
+        RuleBook as RuleBook,
+        RuleSetDiff as RuleSetDiff,
+    )
+    from ._store.ledger import Batch as Batch, StockLine as StockLine
+    from ._store.rulesets import Activation as Activation, StoredRuleSet as StoredRuleSet
+    from .admin import create_engine, upgrade
+    from .errors import ConcurrencyError, TransitionNotAllowed, WorkflowError
+    from .nik import NIK, parse_nik
+    from .records import (
+        AgingRow as AgingRow,
+        BacklogRow as BacklogRow,
+        BulkResult,
+        Card,
+        CoverageRow as CoverageRow,
+        Event,
+        FireRequest,
+        Registration,
+        ResidentRecord,
+    )
+    from .rules.base import Applicant as Applicant, Demand as Demand
+    from .rules.planner import AllocationPlan, KecamatanPlan as KecamatanPlan
+    from .rules.ruleset import RuleSet as RuleSet
+    from .states import Lifecycle, StateSpec as StateSpec, TransitionSpec as TransitionSpec
+    from .workflow import Workflow

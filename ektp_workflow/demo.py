@@ -7,20 +7,20 @@ seed); the rest are plausible round figures, named below.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
-import dataclasses
 from dataclasses import dataclass
 
 from . import clock
-from .allocation import AllocationPlan
 from .clock import WIB
 from .nik import parse_nik
+from .records import FireRequest, ResidentRecord
 from .regions import Region, kecamatan_in
-from .residents import ResidentRecord
-from .workflow import FireRequest, Workflow
+from .rules.planner import AllocationPlan
+from .workflow import Workflow
 
 CITY = "16.71"  # Kota Palembang
 PALEMBANG_POPULATION = 1_801_367

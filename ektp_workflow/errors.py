@@ -158,6 +158,11 @@ class DatabaseBusy(DatabaseError):
     retryable = True
 
 
+class WriteConflict(DatabaseError):
+    """A write the database refused because it conflicts with a row already there (a
+    unique key, a foreign key or a check); nothing of the transaction was written."""
+
+
 class ResidentConflict(WorkflowError):
     """A resident is already registered with different data."""
 

@@ -1,14 +1,62 @@
-"""What the API returns: immutable records of cards and events."""
+"""What the API takes and returns: immutable records of residents, cards, events and reports.
+
+Plain values: nothing here reads or writes a database.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
+#: The trigger recorded on the event that creates a card in the initial state.
+REGISTER = "register"
+#: The state whose cards wait for a blank.
+QUEUE_STATE = "deduplicated"
 
-from .schema import cards, events, residents
+
+@dataclass(frozen=True)
+class ResidentRecord:
+    """A resident to register, as given by a caller or a file row.
+
+    :param kecamatan: the *current* kecamatan, ``16.71.05`` or ``167105``.
+    :param had_ektp: the resident held an e-KTP before, so the next card is a
+        replacement, not a first-time card.
+    :param birth_date: optional; when given it must agree with the NIK and settles
+        the century of the NIK's two-digit year.
+    :param disaster_victim: lost their card or documents in a disaster (a priority tier).
+    :param suket: holds a temporary certificate while waiting for the card.
+    """
+
+    nik: str
+    name: str
+    kecamatan: str
+    had_ektp: bool = False
+    birth_date: dt.date | None = None
+    disaster_victim: bool = False
+    suket: bool = False
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a registration did."""
+
+    #: residents newly registered, each with a card in the initial state.
+    added: int
+    #: residents already registered with the same data, left as they were.
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class FireRequest:
+    """One transition to apply with ``Workflow.fire_many``."""
+
+    nik: str
+    trigger: str
+    reason: str | None = None
+    at: dt.datetime | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,57 +110,117 @@ class Event:
         return _jsonable(asdict(self))
 
 
-#: The trigger recorded on the event that creates a card in the initial state.
-REGISTER = "register"
-
-CARD_COLUMNS = (
-    residents.c.nik,
-    residents.c.name,
-    residents.c.kecamatan,
-    residents.c.birth_date,
-    residents.c.sex,
-    residents.c.had_ektp,
-    cards.c.state,
-    cards.c.version,
-    cards.c.updated_at,
-)
-CARD_FROM = cards.join(residents, cards.c.id == residents.c.id)
-
-EVENT_COLUMNS = (
-    events.c.seq,
-    residents.c.nik,
-    events.c.version,
-    events.c.trigger,
-    events.c.from_state,
-    events.c.to_state,
-    events.c.actor,
-    events.c.reason,
-    events.c.occurred_at,
-    events.c.recorded_at,
-    events.c.lifecycle_hash,
-    events.c.idempotency_key,
-    events.c.rule_set_version,
-    events.c.batch_id,
-)
-EVENT_FROM = events.join(residents, events.c.card_id == residents.c.id)
+#: Examples of skipped cards a ``BulkResult`` keeps (all are counted).
+MAX_EXAMPLES = 100
 
 
-def card_select() -> sa.Select[Any]:
-    """SELECT of everything a ``Card`` holds."""
-    return sa.select(*CARD_COLUMNS).select_from(CARD_FROM)
+@dataclass
+class BulkResult:
+    """What a bulk job did (or, in a dry run, would do)."""
+
+    job_id: str
+    dry_run: bool = False
+    #: cards moved by this run, per trigger.
+    applied: Counter[str] = field(default_factory=Counter)
+    #: cards this job had already moved in an earlier, interrupted run.
+    done_before: int = 0
+    #: cards not moved, and the first of them with the reason.
+    skipped: int = 0
+    examples: list[tuple[str, str]] = field(default_factory=list)
+    #: the job had been started before and was resumed.
+    resumed: bool = False
+
+    @property
+    def total_applied(self) -> int:
+        return sum(self.applied.values())
+
+    def merge(self, part: BulkResult) -> None:
+        """Add what one chunk did (counted apart, so that a retried chunk counts once)."""
+        self.applied.update(part.applied)
+        self.done_before += part.done_before
+        self.skipped += part.skipped
+        self.examples += part.examples[: MAX_EXAMPLES - len(self.examples)]
+
+    def skip(self, nik: str, reason: str) -> None:
+        self.skipped += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append((nik, reason))
 
 
-def event_select() -> sa.Select[Any]:
-    """SELECT of everything an ``Event`` holds, in sequence order."""
-    return sa.select(*EVENT_COLUMNS).select_from(EVENT_FROM).order_by(events.c.seq)
+# -- reports -------------------------------------------------------------------------------
+
+#: Aging buckets in days: (label, upper bound exclusive); the last is "over six months".
+AGE_BUCKETS = (("under 1 month", 30), ("1-3 months", 91), ("3-6 months", 182), ("over 6 months", None))
 
 
-def card_from_row(row: Any) -> Card:
-    return Card(*row)
+@dataclass(frozen=True)
+class CoverageRow:
+    """Recording coverage and where the cards stand, in one kecamatan (or the total)."""
+
+    kecamatan: str
+    name: str
+    #: living residents (not deceased, not moved out).
+    residents: int
+    #: residents aged 17 or more, who must hold an e-KTP.
+    wajib_ktp: int
+    #: wajib KTP residents recorded at least once.
+    recorded: int
+    in_prr: int
+    waiting_for_blank: int
+    allocated: int
+    printed: int
+    collected: int
+    exceptional: int
+    deceased: int
+    moved: int
+
+    @property
+    def recorded_pct(self) -> float:
+        return round(100.0 * self.recorded / self.wajib_ktp, 1) if self.wajib_ktp else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "recorded_pct": self.recorded_pct}
 
 
-def event_from_row(row: Any) -> Event:
-    return Event(*row)
+@dataclass(frozen=True)
+class BacklogRow:
+    """Who waits for a blank, the blanks there are, and how long they last."""
+
+    kecamatan: str
+    name: str
+    first_time_waiting: int
+    replacement_waiting: int
+    #: unreserved blanks at the kecamatan (for the total: also those still at the city).
+    blanks_in_stock: int
+    #: blanks reserved for cards not yet printed.
+    reserved: int
+    printed_per_day: float
+    #: days of printing at the recent rate that the blanks cover; None without recent printing.
+    days_covered: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AgingRow:
+    """How long the cards in one waiting state of one kecamatan have waited."""
+
+    kecamatan: str
+    name: str
+    state: str
+    cards: int
+    median_days: float
+    max_days: int
+    #: cards waiting more than six months in this state.
+    over_six_months: int
+    #: cards per bucket of AGE_BUCKETS, in order.
+    buckets: tuple[int, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["buckets"] = dict(zip((label for label, _ in AGE_BUCKETS), self.buckets, strict=True))
+        return data
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

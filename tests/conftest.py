@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from ektp_workflow import Workflow, create_engine, upgrade
-from ektp_workflow.schema import metadata
+from ektp_workflow._store.schema import metadata
 
 PG_VARIABLE = "EKTP_TEST_DATABASE_URL"
 

@@ -18,17 +18,18 @@ from hypothesis import strategies as st
 from alembic import command
 
 from ektp_workflow import FireRequest, Workflow, upgrade
-from ektp_workflow.database import _alembic_config
-from ektp_workflow.allocation import (
-    order_queue, plan_allocation, plan_in_database, queue_position, read_applicants, read_stock,
-)
+from ektp_workflow._store.migrations import alembic_config as _alembic_config
+from ektp_workflow._services.allocation import plan_in_database, queue_position
+from ektp_workflow._store.queue import applicants as read_applicants
+from ektp_workflow._store.queue import stock as read_stock
+from ektp_workflow.rules.planner import order_queue, plan_allocation
 from ektp_workflow.errors import RuleSetError, StockError, TransitionNotAllowed
-from ektp_workflow.residents import ResidentRecord
+from ektp_workflow import ResidentRecord
 from ektp_workflow.rules.base import Applicant, QueueColumns
 from ektp_workflow.rules.builtin import FirstTimeFirst, PriorityTiers
 from ektp_workflow.rules.registry import available_rules
 from ektp_workflow.rules.ruleset import parse_rule_set
-from ektp_workflow.schema import cards, residents, waiting_cards
+from ektp_workflow._store.schema import cards, residents, waiting_cards
 
 from .conftest import snapshot
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS

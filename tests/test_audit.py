@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from ektp_workflow import FireRequest, Workflow
 from ektp_workflow.cli.main import cli
 from ektp_workflow.clock import now
-from ektp_workflow.eventlog import GENESIS, chain_hash
-from ektp_workflow.audit import chain
-from ektp_workflow.schema import APPEND_ONLY, events
+from ektp_workflow._store.chain import GENESIS, chain_hash
+from ektp_workflow._store import history as log_pages
+from ektp_workflow._store.schema import APPEND_ONLY, events
 
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import make_resident
@@ -205,7 +205,7 @@ def test_explain_agrees_with_what_happened_for_every_card_of_a_demo(tmp_path: Pa
     monkeypatch.delenv("EKTP_DATABASE_URL", raising=False)
     assert CliRunner().invoke(cli, ["demo", "--residents", "300", "--blanks", "80"]).exit_code == 0
     with Workflow.open("sqlite:///ektp-demo.db") as workflow:
-        with workflow._reading() as conn:
+        with workflow._store.reading() as conn:
             niks = list(conn.scalars(sa.text(
                 "SELECT DISTINCT r.nik FROM allocation_queue q JOIN residents r ON r.id = q.card_id"
             )))
@@ -324,7 +324,7 @@ def test_reading_the_log_costs_the_same_per_page_however_far_in_it_is(
     """
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite counts the steps of its virtual machine")
-    monkeypatch.setattr(chain, "PAGE", 25)
+    monkeypatch.setattr(log_pages, "PAGE", 25)
     wf = Workflow(engine)
 
     def steps() -> int:

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from ektp_workflow import FireRequest, Workflow, create_engine, upgrade
-from ektp_workflow import bulk
+from ektp_workflow._store import chunks
 from ektp_workflow.cli.main import cli
 from ektp_workflow.errors import InputFileError
-from ektp_workflow.eventlog import GENESIS, HASHED_FIELDS, chain, chain_hash
-from ektp_workflow.schema import events
+from ektp_workflow._store.chain import GENESIS, HASHED_FIELDS, chain, chain_hash
+from ektp_workflow._store.schema import events
 
 from .conftest import snapshot
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
@@ -104,7 +104,7 @@ def interrupt_after(chunks: int):  # type: ignore[no-untyped-def]
 def test_an_interrupted_job_resumes_and_moves_no_card_twice(
     workflow: Workflow, monkeypatch: pytest.MonkeyPatch, limit: int | None
 ) -> None:
-    monkeypatch.setattr(bulk, "CHUNK", 4)
+    monkeypatch.setattr(chunks, "CHUNK", 4)
     niks = city(workflow, adults=12, children=0)
     with pytest.raises(Interrupted):
         workflow.bulk_fire("record", actor=ACTOR, where_state="unrecorded", limit=limit, progress=interrupt_after(1))
@@ -212,7 +212,7 @@ def test_a_results_file_repeating_a_nik_chunks_later_is_refused(
     workflow: Workflow, engine: sa.Engine, tmp_path: Path, in_prr: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The check keeps the NIKs met in a temporary table, not in memory: a repeat far apart is found."""
-    monkeypatch.setattr(bulk, "CHUNK", 2)
+    monkeypatch.setattr(chunks, "CHUNK", 2)
     rows = [f"{in_prr[0]},single,", f"{in_prr[1]},single,", f"{in_prr[2]},single,", f"{in_prr[0]},duplicate,"]
     before = snapshot(engine)
     with pytest.raises(InputFileError) as refused:

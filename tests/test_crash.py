@@ -46,7 +46,7 @@ def sound(workflow: Workflow) -> None:
 
 
 def once_each(workflow: Workflow, trigger: str) -> Counter[int]:
-    with workflow._reading() as conn:
+    with workflow._store.reading() as conn:
         counts = Counter(conn.scalars(sa.text(f"SELECT card_id FROM events WHERE trigger = '{trigger}'")))
     assert set(counts.values()) <= {1}, f"a card got {trigger} twice"
     return counts

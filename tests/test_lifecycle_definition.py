@@ -1,4 +1,4 @@
-"""The lifecycle is data, checked when it loads; one shared Machine runs it."""
+"""The lifecycle is data, checked when it loads; one executor, compiled once, runs it."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 import transitions
 
 from ektp_workflow import Workflow, default_lifecycle
-from ektp_workflow.errors import DefinitionError, TransitionNotAllowed
-from ektp_workflow.guards import EFFECTS, GUARDS
-from ektp_workflow.states import CardSubject, CompiledMachine, diagram, lifecycle_from_dict, load_lifecycle
+from ektp_workflow._services.lifecycle import EFFECTS, GUARDS
+from ektp_workflow.errors import DefinitionError, GuardFailed, TransitionNotAllowed, UnknownTrigger
+from ektp_workflow.states import Executor, diagram, lifecycle_from_dict, load_lifecycle
 
 from .factories import make_resident
 
@@ -120,31 +120,51 @@ def test_no_machine_is_built_per_card(workflow: Workflow, monkeypatch: pytest.Mo
     assert built == []
 
 
-def test_transitions_that_only_change_the_state_end_where_the_machine_ends() -> None:
+def test_every_step_is_the_tables_edge_with_its_guards_and_effects_in_order() -> None:
     lifecycle = default_lifecycle()
-    compiled = CompiledMachine(lifecycle, GUARDS, EFFECTS)
-    machine_only = CompiledMachine(lifecycle, GUARDS, EFFECTS)
-    machine_only._plain = {}  # every fire through the Machine's event
-    assert compiled._plain, "the shipped lifecycle has transitions without guards or effects"
-    for (state, trigger), dest in compiled._plain.items():
-        edge = lifecycle.transition(state, trigger)
-        assert edge is not None and not edge.guards and not edge.effects
-        assert machine_only.fire(CardSubject(state), trigger) == dest
-        assert compiled.fire(CardSubject(state), trigger) == dest == compiled.plain_destination(state, trigger)
-    guarded = [(t.source, t.trigger) for t in lifecycle.transitions if t.guards or t.effects]
-    assert guarded and not set(guarded) & set(compiled._plain)
-    assert all(compiled.plain_destination(state, trigger) is None for state, trigger in guarded)
-    for state in lifecycle.states:  # not allowed: the Machine's refusal, either way
+    executor = Executor(lifecycle, GUARDS, EFFECTS)
+    for state in lifecycle.states:
         for trigger in lifecycle.triggers:
-            if lifecycle.transition(state, trigger) is None:
-                with pytest.raises(TransitionNotAllowed):
-                    compiled.fire(CardSubject(state), trigger)
+            edge, step = lifecycle.transition(state, trigger), executor.find(state, trigger)
+            if edge is None:
+                assert step is None
+                with pytest.raises(TransitionNotAllowed) as refused:
+                    executor.step(state, trigger)
+                assert refused.value.allowed == lifecycle.triggers_from(state)
+                continue
+            assert step is not None and step is executor.step(state, trigger)
+            assert (step.source, step.trigger, step.dest) == (edge.source, edge.trigger, edge.dest)
+            assert [name for name, _ in step.guards] == list(edge.guards)
+            assert [g for _, g in step.guards] == [GUARDS[g] for g in edge.guards]
+            assert list(step.effects) == [EFFECTS[e] for e in edge.effects]
+            assert step.plain == (not edge.guards and not edge.effects)
+    with pytest.raises(UnknownTrigger):
+        executor.step("recorded", "teleport")
 
 
-def test_a_machine_callback_turns_the_shortcut_off() -> None:
-    compiled = CompiledMachine(default_lifecycle(), GUARDS, EFFECTS)
-    compiled._machine.after_state_change = [lambda event: None]
-    assert compiled._plain_transitions() == {}
+def test_a_refusing_guard_stops_the_step_before_later_guards_and_every_effect() -> None:
+    calls: list[str] = []
+    data = edited(lambda d: d["transitions"][0].update(guards=["first", "second"], effects=["one", "two"]))
+    lifecycle = lifecycle_from_dict(data, "test.toml", {*GUARDS, "first", "second"}, {*EFFECTS, "one", "two"})
+    edge = lifecycle.transitions[0]
+
+    def guard(name: str, refuse: bool) -> Any:
+        return lambda ctx: calls.append(name) or ("no" if refuse else None)
+
+    def effect(name: str) -> Any:
+        return lambda ctx: calls.append(name)
+
+    allowing = Executor(lifecycle, {**GUARDS, "first": guard("first", False), "second": guard("second", False)},
+                        {**EFFECTS, "one": effect("one"), "two": effect("two")})
+    assert allowing.step(edge.source, edge.trigger).run(None) == edge.dest
+    assert calls == ["first", "second", "one", "two"]
+    calls.clear()
+    refusing = Executor(lifecycle, {**GUARDS, "first": guard("first", True), "second": guard("second", False)},
+                        {**EFFECTS, "one": effect("one"), "two": effect("two")})
+    with pytest.raises(GuardFailed) as refused:
+        refusing.step(edge.source, edge.trigger).run(None)
+    assert (refused.value.guard, refused.value.reason, refused.value.state) == ("first", "no", edge.source)
+    assert calls == ["first"]
 
 
 @pytest.mark.parametrize("fmt", ["mermaid", "dot"])
@@ -161,7 +181,7 @@ def test_a_lifecycle_stored_by_a_transaction_that_rolled_back_is_stored_again(en
     transaction inserted is not held yet: if that transaction rolls back, the next
     write must store it again, or its events would name a lifecycle replay cannot find."""
     from ektp_workflow import FireRequest
-    from ektp_workflow.schema import events, lifecycles
+    from ektp_workflow._store.schema import events, lifecycles
     import sqlalchemy as sa
 
     people = [make_resident() for _ in range(3)]
@@ -189,7 +209,7 @@ def test_a_lifecycle_a_callers_rolled_back_transaction_stored_is_stored_again(en
     connection, storing another lifecycle, must not count the first as stored."""
     import sqlalchemy as sa
 
-    from ektp_workflow.schema import events, lifecycles
+    from ektp_workflow._store.schema import events, lifecycles
 
     people = [make_resident() for _ in range(2)]
     Workflow(engine).register(people, actor="test")

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ektp_workflow import TransitionNotAllowed, Workflow, default_lifecycle
-from ektp_workflow.schema import cards, residents
+from ektp_workflow._store.schema import cards, residents
 
 from .factories import make_resident
 

@@ -8,8 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from ektp_workflow import create_engine, upgrade
-from ektp_workflow.database import _alembic_config, current_revision, head_revision
-from ektp_workflow.schema import metadata
+from ektp_workflow._store.migrations import alembic_config as _alembic_config
+from ektp_workflow._store.migrations import current_revision, head_revision
+from ektp_workflow._store.schema import metadata
 
 
 def test_migrations_at_head_equal_the_models(engine: sa.Engine) -> None:

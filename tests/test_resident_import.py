@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ektp_workflow import Workflow, read_residents_csv, registration
+from ektp_workflow import Workflow, read_residents_csv
+from ektp_workflow._store import chunks
 from ektp_workflow.errors import InputFileError, ProblemList, RowProblem
 
 from .conftest import snapshot
@@ -94,7 +95,7 @@ def test_a_nik_repeated_chunks_later_is_found_without_remembering_the_file(
     workflow: Workflow, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Lines far apart (other chunks), and after an earlier bad line: all reported, nothing written."""
-    monkeypatch.setattr(registration, "CHUNK", 3)
+    monkeypatch.setattr(chunks, "CHUNK", 3)
     first, second = make_nik(), make_nik()
     rows = [f"{first},Siti Aminah,16.71.05,false", f"{second},Budi,16.71.05,false", "123,Bad NIK,16.71.05,false"]
     rows += [f"{make_nik()},Filler {i},16.71.05,false" for i in range(5)]
@@ -114,7 +115,7 @@ def test_a_nik_repeated_chunks_later_in_a_good_file_names_the_line_that_register
     workflow: Workflow, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No bad line before the repeat: the first line was written, and its registration names it."""
-    monkeypatch.setattr(registration, "CHUNK", 2)
+    monkeypatch.setattr(chunks, "CHUNK", 2)
     first = make_nik()
     rows = [f"{first},Siti Aminah,16.71.05", *(f"{make_nik()},Filler {i},16.71.05" for i in range(4)),
             f"{first},Siti Aminah,16.71.05"]
@@ -132,7 +133,7 @@ def test_a_registered_resident_listed_twice_is_refused_wherever_the_lines_fall(
     import_file(workflow, write(tmp_path, f"nik,name,kecamatan\n{nik},Andi,16.71.05\n", "a.csv"))
     before = snapshot(engine)
     for chunk in (2, 100):  # the two lines in different chunks, then in one
-        monkeypatch.setattr(registration, "CHUNK", chunk)
+        monkeypatch.setattr(chunks, "CHUNK", chunk)
         rows = [f"{nik},Andi,16.71.05", f"{make_nik()},Budi,16.71.05", f"{nik},Andi,16.71.05"]
         with pytest.raises(InputFileError) as refused:
             import_file(workflow, write(tmp_path, "nik,name,kecamatan\n" + "\n".join(rows) + "\n", "b.csv"))
@@ -224,7 +225,7 @@ def test_a_file_of_many_bad_lines_keeps_the_first_thousand_in_line_order_and_cou
     workflow: Workflow, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Memory stays bounded whatever the file: bad lines past the first thousand are only counted."""
-    monkeypatch.setattr(registration, "CHUNK", 700)
+    monkeypatch.setattr(chunks, "CHUNK", 700)
     repeated = make_nik()
     rows = [f"{repeated},Siti,16.71.05,false"]
     rows += [f"{make_nik()},,16.71.05,false" for _ in range(1500)]  # no name

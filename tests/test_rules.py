@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ektp_workflow.allocation import plan_allocation, plan_split
+from ektp_workflow.rules.planner import plan_allocation, plan_split
 from ektp_workflow.errors import RuleSetError
 from ektp_workflow.rules.base import Applicant, Demand
 from ektp_workflow.rules.builtin import (

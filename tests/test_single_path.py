@@ -16,10 +16,12 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from ektp_workflow import Workflow, create_engine, database, eventlog
+from ektp_workflow import FireRequest, Workflow, create_engine
+from ektp_workflow._services.lifecycle import default_lifecycle, driver_triggers
+from ektp_workflow._store import driver, engine as engines, eventlog, roundtrips
+from ektp_workflow._store.cards import _LOCK_HEAD_AND_CARD
 from ektp_workflow.errors import DatabaseBusy, DatabaseError, TransitionNotAllowed
-from ektp_workflow.schema import UTCDateTime, events, residents
-from ektp_workflow.workflow import _LOCK_HEAD_AND_CARD, FireRequest, _direct_triggers, default_lifecycle
+from ektp_workflow._store.schema import UTCDateTime, events, residents
 
 from .conftest import snapshot
 from .factories import make_resident
@@ -48,7 +50,7 @@ def stored(engine: sa.Engine, nik: str) -> tuple[tuple[object, ...], tuple[objec
 
 
 def test_only_triggers_without_database_guards_or_effects_take_the_driver_path() -> None:
-    direct = _direct_triggers(default_lifecycle())
+    direct = driver_triggers(default_lifecycle())
     assert {"record", "submit", "confirm_single", "flag_duplicate", "reject_enrollment"} <= direct
     # these reserve, release or consume blanks, or mark the resident: they need a Connection
     assert not direct & {"allocate", "release", "print_card", "collect", "die", "move_out"}
@@ -61,7 +63,7 @@ def test_the_driver_path_writes_the_rows_the_sqlalchemy_path_writes(workflow: Wo
         assert workflow.fire_many(
             [FireRequest(second, trigger, "both ways", AT, f"b-{trigger}")], actor=ACTOR
         ) == 1
-        assert trigger in workflow._direct
+        assert trigger in workflow._transitions.on_driver
         (card_a, event_a), (card_b, event_b) = stored(engine, first), stored(engine, second)
         assert card_a == card_b
         assert event_a[:8] + event_a[9:] == event_b[:8] + event_b[9:]  # all but the idempotency key
@@ -87,7 +89,7 @@ def test_the_driver_path_reads_values_as_sqlalchemy_does(workflow: Workflow, eng
 
 def test_in_lists_run_on_the_driver_as_sqlalchemy_runs_them(workflow: Workflow, engine: sa.Engine) -> None:
     niks = registered(workflow, 3)
-    query = database.DriverStatement(
+    query = driver.DriverStatement(
         sa.select(residents.c.nik, residents.c.birth_date, residents.c.registered_at)
         .where(residents.c.nik.in_(sa.bindparam("niks", expanding=True)),
                residents.c.registered_at >= sa.bindparam("since"),
@@ -132,16 +134,17 @@ def test_a_failure_inside_the_transaction_leaves_the_database_as_it_was(
     if broken == "chain":
         monkeypatch.setattr(eventlog, "chain", fail)
     elif engine.dialect.name == "postgresql":
-        sending = database.DriverStatement._in_trip
+        sending = roundtrips.Trips.run
 
-        def send(self: object, db: object, compiled: object, arguments: object, trips: object, commit: bool) -> object:
+        def send(self: roundtrips.Trips, connection: object, statement: object, sql: str, arguments: dict[str, object],
+                 commit: bool, *rest: object) -> object:
             if commit:
                 fail()
-            return sending(self, db, compiled, arguments, trips, commit)  # type: ignore[arg-type]
+            return sending(self, connection, statement, sql, arguments, commit, *rest)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(database.DriverStatement, "_in_trip", send)
+        monkeypatch.setattr(roundtrips.Trips, "run", send)
     else:
-        monkeypatch.setattr(database.Driver, "commit", fail)
+        monkeypatch.setattr(driver.Driver, "commit", fail)
     with pytest.raises(RuntimeError, match="disk on fire"):
         workflow.fire(second, "record", actor=ACTOR)
     assert snapshot(engine) == before
@@ -159,7 +162,7 @@ def test_a_busy_sqlite_database_is_retried_then_reported_without_writing(
 
     path = f"{tmp_path}/busy.db"
     shutil.copyfile(str(migrated_sqlite), path)
-    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 20)
+    monkeypatch.setattr(engines, "SQLITE_BUSY_TIMEOUT_MS", 20)
     engine = create_engine(f"sqlite:///{path}")
     workflow = Workflow(engine)
     (nik,) = registered(workflow, 1)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ..allocation import AllocationPlan
+from typing import TYPE_CHECKING
+
 from ..regions import name_of
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
+
+if TYPE_CHECKING:
+    from .. import AllocationPlan
 
 
 @click.command("allocate")

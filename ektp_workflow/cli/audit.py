@@ -7,12 +7,16 @@ import datetime as dt
 
 import click
 
-from ..audit import Explanation
+from typing import TYPE_CHECKING
+
 from ..clock import WIB
 from ..regions import name_of
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
 from .progress import progress, stage
+
+if TYPE_CHECKING:
+    from .. import Explanation
 
 _TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ..bulk import BulkResult
+from typing import TYPE_CHECKING
+
 from .context import Settings, pass_settings
 from .output import emit_json
 from .progress import progress
+
+if TYPE_CHECKING:
+    from .. import BulkResult
 
 
 @click.group("bulk")

@@ -1,23 +1,20 @@
-"""What every command shares: the database, the actor, and turning errors into exits."""
+"""What every command shares: the database, the actor, and turning errors into exits.
+
+Commands load the library when they run, not when the CLI starts: ``ektp --help``
+loads click and nothing else.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-import sqlalchemy as sa
 
-from ..database import create_engine
-from ..errors import (
-    CardNotFound,
-    SchemaError,
-    TransitionNotAllowed,
-    WorkflowError,
-)
-from ..workflow import Workflow
+from ..errors import CardNotFound, SchemaError, TransitionNotAllowed, WorkflowError
+
+if TYPE_CHECKING:
+    from .. import Workflow
 
 #: Exit codes, documented in the README.
 EXIT_ERROR = 1
@@ -37,13 +34,18 @@ class Settings:
     _workflow: Workflow | None = field(default=None, repr=False)
 
     def workflow(self) -> Workflow:
-        """The workflow on ``--db``, opened once per command."""
+        """The workflow on ``--db``, opened once per command (a missing SQLite file is
+        refused, not created)."""
         if self._workflow is None:
-            _refuse_missing_sqlite_file(self.db_url)
+            from .. import Workflow
+
             self._workflow = Workflow.open(self.db_url)
         return self._workflow
 
     def engine(self) -> Any:
+        """A new engine on ``--db``, for the schema commands; the caller disposes of it."""
+        from ..admin import create_engine
+
         return create_engine(self.db_url)
 
     def require_actor(self) -> str:
@@ -61,14 +63,6 @@ class Settings:
 
 
 pass_settings = click.make_pass_decorator(Settings)
-
-
-def _refuse_missing_sqlite_file(url: str) -> None:
-    # Opening a missing SQLite file would create an empty one as a side effect.
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not Path(parsed.database).exists():
-            raise SchemaError(f"no database file {parsed.database}; create it with `ektp db upgrade`")
 
 
 def exit_code_for(error: WorkflowError) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from ..database import current_revision, grant_application, grant_auditor, head_revision, upgrade
+from .. import admin
 from .context import Settings, pass_settings
 from .output import emit_json
 
@@ -34,10 +34,10 @@ def upgrade_command(settings: Settings, revision: str) -> None:
     """
     engine = settings.engine()
     try:
-        reached = upgrade(engine, revision)
+        reached = admin.upgrade(engine, revision)
     finally:
         engine.dispose()
-    click.echo(f"database at revision {reached} (head {head_revision()})")
+    click.echo(f"database at revision {reached} (head {admin.head_revision()})")
 
 
 @command.command("current")
@@ -52,11 +52,10 @@ def current_command(settings: Settings, as_json: bool) -> None:
     """
     engine = settings.engine()
     try:
-        with engine.connect() as conn:
-            found = current_revision(conn)
+        found = admin.current_revision(engine)
     finally:
         engine.dispose()
-    head = head_revision()
+    head = admin.head_revision()
     if as_json:
         emit_json({"current": found, "head": head, "up_to_date": found == head})
         return
@@ -78,7 +77,7 @@ def grant_auditor_command(settings: Settings, role: str, password: str | None) -
     Example:
       ektp --db postgresql+psycopg://admin@db/ektp db grant-auditor bpk_auditor
     """
-    _grant(settings, grant_auditor, role, password)
+    _grant(settings, admin.grant_auditor, role, password)
     click.echo(f"role {role} can now read, and only read, this database")
 
 
@@ -98,7 +97,7 @@ def grant_app_command(settings: Settings, role: str, password: str | None) -> No
     Example:
       ektp --db postgresql+psycopg://owner@db/ektp db grant-app ektp_app
     """
-    _grant(settings, grant_application, role, password)
+    _grant(settings, admin.grant_application, role, password)
     click.echo(f"role {role} can run the application and cannot alter the history")
 
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import sqlalchemy as sa
 from click.core import ParameterSource
 
-from .. import demo
-from ..database import create_engine, upgrade
-from ..schema import residents as residents_table
-from ..workflow import Workflow
 from .allocate import print_plan
-from .progress import stage
-from .report import print_coverage
 from .context import Settings, pass_settings
 from .output import emit_table
+from .progress import stage
+from .report import print_coverage
+
+if TYPE_CHECKING:
+    from .. import Workflow
+    from ..demo import DemoSummary
 
 DEMO_FILE = "ektp-demo.db"
 REPORT_FILE = "ektp-demo-report.html"
@@ -52,13 +52,16 @@ def command(settings: Settings, residents: int, seed: int, blanks: int | None) -
       ektp demo --residents 2000 --seed 7
       ektp --db postgresql+psycopg://localhost/ektp_demo demo
     """
+    from .. import Workflow, demo
+    from ..admin import create_engine, upgrade
+
     url = _demo_url(settings)
     engine = create_engine(url)
     try:
         upgrade(engine)
-        _require_empty(engine, url)
         started = time.perf_counter()
         with Workflow(engine) as workflow:
+            _require_empty(workflow, url)
             say = lambda message: stage(message, settings.quiet)  # noqa: E731
             summary = demo.run(workflow, residents, seed, settings.actor or "ektp-demo", blanks, say)
             counts = workflow.counts()
@@ -84,9 +87,8 @@ def _demo_url(settings: Settings) -> str:
     return f"sqlite:///{DEMO_FILE}"
 
 
-def _require_empty(engine: sa.Engine, url: str) -> None:
-    with engine.connect() as conn:
-        present = conn.scalar(sa.select(sa.func.count()).select_from(residents_table))
+def _require_empty(workflow: Workflow, url: str) -> None:
+    present = sum(n for states in workflow.counts().values() for n in states.values())
     if present:
         raise click.UsageError(
             f"the demo needs an empty database, and {url} already has {present} residents; "
@@ -94,7 +96,9 @@ def _require_empty(engine: sa.Engine, url: str) -> None:
         )
 
 
-def _report(summary: demo.DemoSummary, counts: dict[str, dict[str, int]], states: list[str], elapsed: float, url: str) -> None:
+def _report(
+    summary: DemoSummary, counts: dict[str, dict[str, int]], states: list[str], elapsed: float, url: str
+) -> None:
     names = {k.code: k.name for k in summary.kecamatan}
     rows, totals = [], dict.fromkeys(states, 0)
     for code in sorted(counts):
@@ -102,8 +106,10 @@ def _report(summary: demo.DemoSummary, counts: dict[str, dict[str, int]], states
         totals = {s: totals[s] + n for s, n in zip(states, row)}
         rows.append([code, names.get(code, ""), *row, sum(row)])
     rows.append(["", "Kota Palembang", *totals.values(), sum(totals.values())])
+    from ..demo import PALEMBANG_POPULATION
+
     click.echo(
-        f"Kota Palembang (synthetic, 1:{round(demo.PALEMBANG_POPULATION / summary.residents)}): "
+        f"Kota Palembang (synthetic, 1:{round(PALEMBANG_POPULATION / summary.residents)}): "
         f"{summary.residents:,} residents in {len(summary.kecamatan)} kecamatan, "
         f"{summary.events:,} events in {elapsed:.1f} s\n"
     )
@@ -116,7 +122,7 @@ def _report(summary: demo.DemoSummary, counts: dict[str, dict[str, int]], states
         click.echo(f"  ektp --db {url} {command}")
 
 
-def _report_blanks(summary: demo.DemoSummary) -> None:
+def _report_blanks(summary: DemoSummary) -> None:
     if summary.plan is None:
         return
     click.echo(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..database import DEFAULT_URL, URL_VARIABLE
+from ..admin import DEFAULT_URL, URL_VARIABLE
 from . import allocate, audit, blanks, bulk, card, db, demo, report, residents, rules, states
 from .context import ErrorHandlingGroup, Settings
 

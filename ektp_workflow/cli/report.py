@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..reports import AGE_BUCKETS, CoverageRow
+from ..records import AGE_BUCKETS, CoverageRow
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
 from .progress import stage

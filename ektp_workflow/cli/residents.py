@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ..residents import read_residents_csv
 from .context import Settings, pass_settings
 from .output import emit_json
 from .progress import progress
@@ -41,6 +40,8 @@ def import_command(settings: Settings, file: str, dry_run: bool, as_json: bool) 
       ektp --actor op-1 residents import palembang.csv --dry-run
       ektp --actor op-1 residents import palembang.csv
     """
+    from .. import read_residents_csv
+
     actor = settings.require_actor()
     with progress(f"reading {file}", settings.quiet) as advance:
         result = settings.workflow().register_numbered(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ..rules.registry import available_rules, broken_rules
-from ..rules.ruleset import load_rule_set
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
 
@@ -34,6 +32,8 @@ def list_command(as_json: bool) -> None:
     Example:
       ektp rules list --json
     """
+    from ..rules.registry import available_rules, broken_rules
+
     rules = available_rules()
     if as_json:
         emit_json(
@@ -105,6 +105,8 @@ def validate_command(file: str) -> None:
     Example:
       ektp rules validate circular-2020.toml
     """
+    from ..rules.ruleset import load_rule_set
+
     rule_set = load_rule_set(file)
     click.echo(f"{file}: valid: {rule_set.name}\n{rule_set.describe()}\nhash {rule_set.hash}")
 

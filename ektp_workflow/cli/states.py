@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from ..states import DIAGRAM_FORMATS, diagram
-from ..workflow import default_lifecycle
 from .output import emit_json, emit_table
 
 
@@ -29,6 +28,8 @@ def list_command(as_json: bool) -> None:
     Example:
       ektp states list --json
     """
+    from .. import default_lifecycle
+
     lifecycle = default_lifecycle()
     if as_json:
         emit_json(
@@ -77,4 +78,6 @@ def diagram_command(fmt: str, output: click.utils.LazyFile) -> None:
       ektp states diagram --format mermaid
       ektp states diagram --format svg -o lifecycle.svg
     """
+    from .. import default_lifecycle
+
     output.write(diagram(default_lifecycle(), fmt) + "\n")

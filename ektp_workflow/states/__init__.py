@@ -1,4 +1,7 @@
-"""The card lifecycle as data: definition, validation, transition table, machine, diagrams."""
+"""The card lifecycle as data: definition, validation, transition table, executor, diagrams.
+
+Pure: no SQL, and nothing here loads ``transitions`` or Graphviz until a diagram is drawn.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +15,17 @@ from .definition import (
 )
 from .diagram import FORMATS as DIAGRAM_FORMATS
 from .diagram import diagram
-from .machine import CardSubject, CompiledMachine
+from .executor import Effect, Executor, Guard, Step
 
 __all__ = [
     "ANY_ACTIVE",
-    "CardSubject",
-    "CompiledMachine",
     "DIAGRAM_FORMATS",
+    "Effect",
+    "Executor",
+    "Guard",
     "Lifecycle",
     "StateSpec",
+    "Step",
     "TransitionSpec",
     "diagram",
     "lifecycle_from_dict",

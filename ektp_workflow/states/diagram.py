@@ -1,12 +1,8 @@
-"""Diagrams of a lifecycle, drawn by the ``transitions`` diagram extension."""
+"""Diagrams of a lifecycle, drawn by the ``transitions`` diagram extension (loaded only to draw)."""
 
 from __future__ import annotations
 
-import graphviz
-from transitions.extensions import GraphMachine
-
 from ..errors import DiagramError
-
 from .definition import Lifecycle
 
 FORMATS = ("mermaid", "dot", "svg")
@@ -33,6 +29,8 @@ def diagram(lifecycle: Lifecycle, fmt: str = "mermaid") -> str:
         raise ValueError(f"unknown diagram format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "svg":
         return _svg(diagram(lifecycle, "dot"))
+    from transitions.extensions import GraphMachine  # loaded only to draw
+
     engine = "mermaid" if fmt == "mermaid" else "graphviz"
     sheet = _Sheet()
     everywhere = _from_every_active_state(lifecycle)
@@ -64,6 +62,8 @@ def _from_every_active_state(lifecycle: Lifecycle) -> set[str]:
 
 
 def _svg(dot_source: str) -> str:
+    import graphviz  # type: ignore[import-untyped]  # loaded only to draw
+
     try:
         return graphviz.Source(dot_source).pipe(format="svg").decode("utf-8")
     except graphviz.ExecutableNotFound as err:

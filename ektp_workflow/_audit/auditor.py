@@ -1,0 +1,76 @@
+"""The audit API: ``Workflow.audit``. Read-only: nothing here writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TextIO
+
+from .._services import cards
+from .._store import eventlog
+from .._store.history import Progress
+from .._store.store import Store
+from ..nik import parse_nik
+from ..records import Event
+from . import explain, export, replay, verify
+
+
+class Auditor:
+    """Verify, replay, explain and export, each in one consistent read-only snapshot."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def checkpoint(self) -> tuple[int, str]:
+        """The chain head (sequence number, hash), for an auditor to keep outside the system."""
+        with self._store.reading() as conn:
+            return eventlog.head(conn)
+
+    def verify(
+        self, against: tuple[int, str] | None = None, progress: Progress | None = None
+    ) -> verify.Verification:
+        """Re-hash the log; compare with the chain head and a kept checkpoint ``(seq, hash)``.
+
+        :param progress: called with the number of events read, page by page.
+        """
+        with self._store.reading() as conn:
+            return verify.verify(conn, against, progress)
+
+    def replay(
+        self, *, until_seq: int | None = None, as_of: dt.datetime | None = None, by: str = "recorded",
+        progress: Progress | None = None,
+    ) -> tuple[replay.Replay, dict[str, dict[str, int]]]:
+        """Fold the log up to a point; return the fold and the card counts per kecamatan and state.
+
+        :param as_of: timezone-aware; ``by`` says whether it bounds the time events were
+            recorded (what the system showed then) or the time they occurred.
+        :raises ValueError: ``by`` is neither ``recorded`` nor ``occurred``.
+        """
+        if by not in ("recorded", "occurred"):
+            raise ValueError(f"by must be 'recorded' or 'occurred', not {by!r}")
+        with self._store.reading() as conn:
+            folded = replay.replay(conn, until_seq, as_of, by, progress)
+            return folded, folded.counts(conn)
+
+    def compare(self) -> list[str]:
+        """Fold the whole log and list every way stored state (cards, blanks, ledger) differs."""
+        with self._store.reading() as conn:
+            folded = replay.replay(conn)
+            return folded.problems + replay.compare(conn, folded)
+
+    def history(self, nik: str) -> list[Event]:
+        """Every event of a card, with actor, reason, times and rule-set version."""
+        return cards.history(self._store, nik)
+
+    def explain(self, nik: str) -> explain.Explanation:
+        """Why the card got a blank or not, from every recorded allocation it waited in."""
+        value = parse_nik(nik).value
+        with self._store.reading() as conn:
+            return explain.explain(conn, value)
+
+    def export(
+        self, out: TextIO, fmt: str = "jsonl", from_seq: int = 0, unmasked: bool = False,
+        progress: Progress | None = None,
+    ) -> int:
+        """Write the event log to ``out`` as JSON lines or CSV; return the number of events."""
+        with self._store.reading() as conn:
+            return export.export(conn, out, fmt, from_seq, unmasked, progress)

@@ -1,0 +1,95 @@
+"""Reading the CSV files operators bring: dialect, encoding, header and line numbers."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from ..errors import InputFileError, RowProblem
+
+#: A row as a dict of its cells by (lower-case) column, or what is wrong with it.
+Row = dict[str, str] | RowProblem
+
+
+def read_table(
+    path: str | Path, required: Sequence[str], optional: Sequence[str] = ()
+) -> Iterator[tuple[int, Row]]:
+    """Yield ``(line, row)`` for each non-empty row; ``line`` is where the row starts.
+
+    Accepts a UTF-8 BOM and comma, semicolon or tab separators; the header is matched
+    without regard to case or surrounding spaces.
+
+    :raises InputFileError: the file cannot be opened or decoded, or its header is wrong.
+    """
+    source = str(path)
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    except OSError as err:
+        raise InputFileError(source, [RowProblem(0, f"cannot open: {err.strerror}")]) from err
+    with handle:
+        try:
+            yield from _rows(handle, source, required, optional)
+        except UnicodeDecodeError as err:
+            raise InputFileError(
+                source, [RowProblem(0, f"not UTF-8 text (byte {err.start}): save the file as UTF-8")]
+            ) from err
+        except csv.Error as err:
+            raise InputFileError(source, [RowProblem(0, f"not a readable CSV file: {err}")]) from err
+
+
+def content_hash(path: str | Path) -> str:
+    """SHA-256 of the file's bytes: the same file, the same hash."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _rows(handle: TextIO, source: str, required: Sequence[str], optional: Sequence[str]) -> Iterator[tuple[int, Row]]:
+    sample = handle.read(64 * 1024)
+    handle.seek(0)
+    reader = csv.reader(handle, dialect=_dialect(sample))
+    header = [h.strip().lower() for h in next(reader, [])]
+    _check_header(header, source, required, optional)
+    line = reader.line_num
+    width = len(header)
+    for cells in reader:
+        start, line = line + 1, reader.line_num
+        if len(cells) != width:
+            if not "".join(cells).strip():
+                continue
+            yield start, RowProblem(start, f"{len(cells)} cells, the header has {width}")
+            continue
+        values = list(map(str.strip, cells))
+        if not any(values):
+            continue
+        yield start, dict(zip(header, values))
+
+
+def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    try:
+        return csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
+def _check_header(header: list[str], source: str, required: Sequence[str], optional: Sequence[str]) -> None:
+    problems = []
+    missing = [c for c in required if c not in header]
+    if missing:
+        problems.append(f"header: missing column(s) {', '.join(missing)}")
+    unknown = [c for c in header if c not in (*required, *optional)]
+    if unknown:
+        extra = f" and optionally {', '.join(optional)}" if optional else ""
+        problems.append(
+            f"header: unknown column(s) {', '.join(map(repr, unknown))}; expected {', '.join(required)}{extra}"
+        )
+    doubled = sorted({c for c in header if header.count(c) > 1})
+    if doubled:
+        problems.append(f"header: column(s) {', '.join(doubled)} appear more than once")
+    if problems:
+        raise InputFileError(source, [RowProblem(1, p) for p in problems])

@@ -1,0 +1,55 @@
+"""Resident records checked and normalised before anything is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+from .errors import WorkflowError
+from .nik import nik_parts
+from .records import ResidentRecord
+from .regions import kecamatan_of
+
+MAX_NAME_LENGTH = 200
+#: What a re-import compares with the stored resident, in this order.
+RESIDENT_FIELDS = ("name", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket")
+
+
+class ValidResident(NamedTuple):
+    """A resident record after validation, normalised for storage (a plain tuple:
+    an import makes one per line)."""
+
+    nik: str
+    name: str
+    kecamatan: str
+    birth_date: dt.date
+    sex: str
+    had_ektp: bool
+    disaster_victim: bool
+    suket: bool
+
+
+def validate_resident(record: ResidentRecord, today: dt.date | None = None) -> ValidResident:
+    """Check a record and normalise it.
+
+    :raises WorkflowError: ``InvalidNIK``, ``InvalidKecamatan`` or a plain
+        ``WorkflowError`` for a missing or overlong name or a contradicting birth date.
+    """
+    nik, _, birth_date, sex = nik_parts(record.nik, today)
+    name = " ".join(str(record.name).split())
+    if not name:
+        raise WorkflowError("name: must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise WorkflowError(f"name: {len(name)} characters, at most {MAX_NAME_LENGTH} allowed")
+    if record.birth_date is not None:
+        if record.birth_date.strftime("%d%m%y") != birth_date.strftime("%d%m%y"):
+            raise WorkflowError(
+                f"birth_date {record.birth_date.isoformat()} does not match the NIK's "
+                f"date digits {nik[6:12]}"
+            )
+        birth_date = record.birth_date
+    kecamatan = kecamatan_of(record.kecamatan).code
+    return ValidResident(
+        nik, name, kecamatan, birth_date, sex, bool(record.had_ektp), bool(record.disaster_victim),
+        bool(record.suket),
+    )

@@ -1,0 +1,130 @@
+"""The shipped lifecycle, what its guard and effect names do, and one executor per lifecycle.
+
+A guard returns None to let a transition happen, or the reason it refuses. An effect
+does its part of the work in the same transaction as the state change, through the
+Store's functions and the transaction handle the context carries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from importlib import resources
+
+from .._store import ledger, residents
+from .._store.cards import LockedCard
+from .._store.store import Connection, Tx
+from ..nik import age_on
+from ..states import Effect, Executor, Guard, Lifecycle, load_lifecycle
+
+RECORDING_AGE = 16
+
+
+@dataclass(slots=True)
+class FireContext:
+    """What guards and effects know about the transition under way."""
+
+    #: the transaction; on the driver path only guards in ``CONNECTIONLESS_GUARDS`` run.
+    tx: Tx
+    card: LockedCard
+    trigger: str
+    actor: str
+    reason: str | None
+    at: dt.datetime
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction's Connection: effects and guards that read the database run only
+        where there is one (never on the driver path)."""
+        assert isinstance(self.tx, Connection), "a guard or effect that uses the database ran on the driver path"
+        return self.tx
+
+    @property
+    def new_version(self) -> int:
+        """The card's version once this transition is written."""
+        return self.card.version + 1
+
+    @property
+    def movement(self) -> ledger.Movement:
+        return ledger.Movement(self.actor, self.at, self.reason)
+
+
+def age_at_least_16(ctx: FireContext) -> str | None:
+    """Recording may start at 16, counted on the event date."""
+    day, born = ctx.at.date(), ctx.card.birth_date
+    age = age_on(born, day)
+    if age >= RECORDING_AGE:
+        return None
+    return f"the resident is {age} on {day.isoformat()} (born {born.isoformat()}); recording starts at {RECORDING_AGE}"
+
+
+def blank_available(ctx: FireContext) -> str | None:
+    """A blank must be in stock, unreserved, at the card's kecamatan."""
+    if ledger.unallocated_at(ctx.conn, ctx.card.kecamatan) > 0:
+        return None
+    return f"no unallocated blank at kecamatan {ctx.card.kecamatan}"
+
+
+def reserve_blank(ctx: FireContext) -> None:
+    ledger.reserve(ctx.conn, ctx.card.id, ctx.new_version, ctx.card.kecamatan, ctx.movement)
+
+
+def release_blank(ctx: FireContext) -> None:
+    held = ctx.card.blank_batch_id
+    if held is not None:  # most cards that die or move hold no blank
+        ledger.release(ctx.conn, ctx.card.id, ctx.new_version, ctx.card.kecamatan, ctx.movement, held)
+
+
+def consume_blank(ctx: FireContext) -> None:
+    card = ctx.card
+    ledger.consume(ctx.conn, card.id, ctx.new_version, card.kecamatan, ctx.movement, card.blank_batch_id)
+
+
+def mark_ektp_holder(ctx: FireContext) -> None:
+    """The resident now holds an e-KTP: a later card (``replace``) is a replacement."""
+    residents.mark_ektp_holder(ctx.conn, ctx.card.id)
+
+
+GUARDS: dict[str, Guard] = {
+    "age_at_least_16": age_at_least_16,
+    "blank_available": blank_available,
+}
+#: Guards that read only the context, never the database: a trigger whose transitions
+#: have no effects and only these guards fires on the driver alone (``Store.on_driver``).
+CONNECTIONLESS_GUARDS = frozenset({"age_at_least_16"})
+EFFECTS: dict[str, Effect] = {
+    "reserve_blank": reserve_blank,
+    "release_blank": release_blank,
+    "consume_blank": consume_blank,
+    "mark_ektp_holder": mark_ektp_holder,
+}
+
+
+@functools.cache
+def default_lifecycle() -> Lifecycle:
+    """The e-KTP lifecycle shipped with the package (``states/lifecycle.toml``)."""
+    path = resources.files("ektp_workflow.states") / "lifecycle.toml"
+    with resources.as_file(path) as file:
+        return load_lifecycle(file, GUARDS, EFFECTS)
+
+
+_executors: dict[str, Executor] = {}
+
+
+def executor_for(lifecycle: Lifecycle) -> Executor:
+    """The lifecycle's executor, with these guards and effects: one per lifecycle for the
+    whole process, shared by every card."""
+    executor = _executors.get(lifecycle.hash)
+    if executor is None:
+        executor = _executors[lifecycle.hash] = Executor(lifecycle, GUARDS, EFFECTS)
+    return executor
+
+
+def driver_triggers(lifecycle: Lifecycle) -> frozenset[str]:
+    """The triggers all of whose transitions have no effects and only guards that use
+    no database: a single fire runs them on the driver's connection alone."""
+    needs_database = {
+        t.trigger for t in lifecycle.transitions if t.effects or not set(t.guards) <= CONNECTIONLESS_GUARDS
+    }
+    return frozenset(lifecycle.triggers) - needs_database

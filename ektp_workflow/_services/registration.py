@@ -1,0 +1,163 @@
+"""Registering residents: validated as a whole, written in chunks, all or nothing.
+
+Every record is checked even after a problem is found, so that all bad lines are
+reported at once; once there is a problem nothing more is written, and the
+``InputFileError`` raised rolls back what was.
+
+Memory stays flat whatever the size of the file: a NIK the file repeats is found in
+the database, not in a dict. A NIK first met on an earlier line was either registered
+by this import (the import notes the line of every resident it registers, see
+``scratch.ImportLines``) or was known before it, in which case the import notes it,
+with its line, in a temporary table of the transaction (``scratch.SeenNiks``); so is
+every NIK met after the first bad line, when nothing more is written. Each
+registration event records the import (its batch id) and the line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from .._provenance import event_time, require_actor
+from .._residents import RESIDENT_FIELDS, ValidResident, validate_resident
+from .._store import eventlog, residents
+from .._store.chunks import chunked
+from .._store.residents import StoredResident
+from .._store.scratch import ImportLines, SeenNiks
+from .._store.store import Connection, Store
+from ..errors import ProblemList, RowProblem, WorkflowError
+from ..records import REGISTER, Registration
+from ..states import Lifecycle
+
+Numbered = Iterable[tuple[int, Any]]
+
+
+def register(
+    store: Store, lifecycle: Lifecycle, numbered: Numbered, *, actor: str, at: dt.datetime | None = None,
+    source: str = "residents", dry_run: bool = False, progress: Callable[[int], None] | None = None,
+) -> Registration:
+    """See ``Workflow.register_numbered``."""
+    actor, when = require_actor(actor), event_time(at)
+    with store.transaction(dry_run=dry_run) as tx:
+        return _Import(tx, lifecycle, actor, when, source).run(numbered, progress)
+
+
+class _Import:
+    """One import of residents, in the caller's transaction."""
+
+    def __init__(self, tx: Connection, lifecycle: Lifecycle, actor: str, at: dt.datetime, source: str) -> None:
+        eventlog.lock_head(tx)  # every writer takes the chain head first: one lock order
+        self.tx, self.lifecycle, self.actor, self.at, self.source = tx, lifecycle, actor, at, source
+        self.origin = Path(source).name or source
+        self.batch = f"registration-{uuid.uuid4().hex[:12]}"
+        self.problems = ProblemList()
+        self.seen = SeenNiks(tx, self.batch)
+        self.lines = ImportLines(tx, self.batch)
+        self.added = self.unchanged = 0
+
+    def run(self, numbered: Numbered, progress: Callable[[int], None] | None) -> Registration:
+        """Check and write every chunk; refuse the whole file if any line is bad.
+
+        :raises InputFileError: listing the bad lines (the first ``errors.MAX_PROBLEMS``) and their count.
+        """
+        for chunk in chunked(numbered):
+            self._chunk(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        if self.problems:
+            raise self.problems.error(self.source)
+        self.seen.drop()
+        self.lines.drop()
+        return Registration(self.added, self.unchanged)
+
+    def _chunk(self, chunk: list[tuple[int, Any]]) -> None:
+        valid = _first_in_chunk(_validate(chunk, self.problems, self.at.date()), self.problems)
+        stored = residents.stored(self.tx, [r.nik for _, r in valid])
+        # residents this import registered on an earlier line, by card id, with that line
+        earlier = self.lines.lines_of(s.id for s in stored.values()) if stored and self.added else {}
+        new, known = [], []
+        for line, resident in valid:
+            row = stored.get(resident.nik)
+            if row is None:
+                new.append((line, resident))
+            elif row.id in earlier:
+                self.problems.append(RowProblem(line, f"NIK {resident.nik} already appears on line {earlier[row.id]}"))
+            else:
+                known.append((line, resident))
+        if self.problems:  # nothing more is written: the temporary table remembers the new NIKs
+            known += new
+            new = []
+        if known:
+            self._compare(known, stored)
+        if new:
+            self._write(new)
+
+    def _compare(self, known: list[tuple[int, ValidResident]], stored: dict[str, StoredResident]) -> None:
+        """Residents known before the import: the first line of each must have their data."""
+        firsts = set(self.seen.first_lines(sorted((line, r.nik) for line, r in known), self.problems))
+        for line, resident in known:
+            row = stored.get(resident.nik)
+            if line in firsts and row is not None:
+                self.unchanged += _unchanged(line, resident, row, self.problems)
+
+    def _write(self, new: list[tuple[int, ValidResident]]) -> None:
+        lifecycle = self.lifecycle
+        ids = residents.insert(self.tx, [r for _, r in new], self.at, lifecycle.initial)
+        lines = [line for line, _ in new]
+        self.lines.add(ids, lines)
+        eventlog.append(self.tx, [
+            eventlog.event_row(
+                i, 1, REGISTER, None, lifecycle.initial, self.actor, f"line {line} of {self.origin}", self.at,
+                lifecycle.hash, batch_id=self.batch,
+            )
+            for i, line in zip(ids, lines, strict=True)
+        ], lifecycle)
+        self.added += len(new)
+
+
+def _first_in_chunk(
+    checked: list[tuple[int, ValidResident]], problems: ProblemList
+) -> list[tuple[int, ValidResident]]:
+    """The lines whose NIK no earlier line of the chunk has; the others are problems."""
+    first_line: dict[str, int] = {}
+    firsts = []
+    for line, resident in checked:
+        seen_on = first_line.setdefault(resident.nik, line)
+        if seen_on != line:
+            problems.append(RowProblem(line, f"NIK {resident.nik} already appears on line {seen_on}"))
+        else:
+            firsts.append((line, resident))
+    return firsts
+
+
+def _validate(
+    chunk: list[tuple[int, Any]], problems: ProblemList, today: dt.date
+) -> list[tuple[int, ValidResident]]:
+    valid = []
+    for line, item in chunk:
+        if isinstance(item, RowProblem):
+            problems.append(item)
+            continue
+        try:
+            valid.append((line, validate_resident(item, today)))
+        except WorkflowError as err:
+            problems.append(RowProblem(line, str(err)))
+    return valid
+
+
+def _unchanged(line: int, resident: ValidResident, stored: StoredResident, problems: ProblemList) -> int:
+    """1 if the registered resident has the file's data (unchanged); else a problem, and 0."""
+    differences = [
+        f"{field} (stored {value!s}, file {getattr(resident, field)!s})"
+        for field, value in zip(RESIDENT_FIELDS, stored.data, strict=True)
+        if value != getattr(resident, field)
+    ]
+    if not differences:
+        return 1
+    problems.append(
+        RowProblem(line, f"NIK {resident.nik} is already registered with a different {'; '.join(differences)}")
+    )
+    return 0

@@ -1,0 +1,169 @@
+"""Cards and their residents: locked for a transition, moved a chunk at a time, read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..errors import ConcurrencyError
+from ..records import Card
+from .driver import Driver, DriverStatement
+from .schema import cards, event_chain, events, residents
+
+
+class LockedCard(NamedTuple):
+    """A card read and locked for a transition, with what guards and effects read of its
+    resident (a plain tuple: a chunk reads 2,000)."""
+
+    id: int
+    state: str
+    version: int
+    #: when its last event happened.
+    updated_at: dt.datetime
+    #: the batch whose blank it holds, or None.
+    blank_batch_id: int | None
+    kecamatan: str
+    birth_date: dt.date
+    nik: str
+
+
+CARD_FROM = cards.join(residents, cards.c.id == residents.c.id)
+_LOCKED_COLUMNS = (
+    cards.c.id, cards.c.state, cards.c.version, cards.c.updated_at, cards.c.blank_batch_id,
+    residents.c.kecamatan, residents.c.birth_date, residents.c.nik,
+)
+
+# The chain head and the card in one statement: the head is locked before the card, the
+# order every writer keeps (no deadlocks), and a NIK without a card locks nothing.
+_LOCK_HEAD_AND_CARD = DriverStatement(
+    sa.select(event_chain.c.last_seq, event_chain.c.last_hash, *_LOCKED_COLUMNS)
+    .select_from(event_chain.join(CARD_FROM, sa.true()))
+    .where(event_chain.c.id == 1, residents.c.nik == sa.bindparam("nik"))
+    .with_for_update(of=[event_chain, cards])
+)
+
+
+def lock_for_transition(db: Driver, nik: str) -> tuple[tuple[int, str], LockedCard] | None:
+    """Lock the chain head, then the card of ``nik``: the head (seq, hash) and the card,
+    or None (and nothing locked) if no card is registered for the NIK."""
+    found = _LOCK_HEAD_AND_CARD.first(db, {"nik": nik})
+    if found is None:
+        return None
+    return (found[0], found[1]), LockedCard._make(found[2:])
+
+
+# -- chunks ---------------------------------------------------------------------------------
+
+# A chunk's statements run on the driver (see DriverStatement): for a chunk of 2,000
+# cards, SQLAlchemy's handling of rows and IN lists costs more than the database's work.
+_MOVE_CHUNK = DriverStatement(
+    cards.update()
+    .where(cards.c.id.in_(sa.bindparam("ids", expanding=True)), cards.c.state == sa.bindparam("source"))
+    .values(state=sa.bindparam("dest"), version=cards.c.version + 1, updated_at=sa.bindparam("at"))
+)
+
+
+def move_chunk(tx: Connection, ids: list[int], source: str, dest: str, at: dt.datetime) -> None:
+    """Move these cards, all in ``source``, to ``dest`` (version + 1, last event at ``at``).
+
+    :raises ConcurrencyError: some of them were not in ``source``.
+    """
+    moved = _MOVE_CHUNK.rowcount(tx, {"ids": ids, "source": source, "dest": dest, "at": at})
+    if moved != len(ids):
+        raise ConcurrencyError(f"{len(ids) - moved} cards of the chunk", 0, None)
+
+
+def _in_state(*where: sa.ColumnElement[bool]) -> DriverStatement:
+    return DriverStatement(
+        sa.select(*_LOCKED_COLUMNS).select_from(CARD_FROM)
+        .where(cards.c.state == sa.bindparam("state"), cards.c.id > sa.bindparam("after"), *where)
+        .order_by(cards.c.id).limit(sa.bindparam("size", type_=sa.Integer)).with_for_update(of=cards)
+    )
+
+
+_IN_STATE = _in_state()
+_IN_STATE_AND_KECAMATAN = _in_state(residents.c.kecamatan == sa.bindparam("kecamatan"))
+_FOR_NIKS = DriverStatement(
+    sa.select(*_LOCKED_COLUMNS).select_from(CARD_FROM)
+    .where(residents.c.nik.in_(sa.bindparam("niks", expanding=True))).with_for_update(of=cards)
+)
+_MOVED_BY = DriverStatement(
+    sa.select(events.c.card_id)
+    .where(events.c.batch_id == sa.bindparam("job"), events.c.card_id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
+def in_state(tx: Connection, state: str, kecamatan: str | None, after_id: int, limit: int) -> list[LockedCard]:
+    """The next cards in ``state`` (optionally in one kecamatan) by id, locked for the chunk."""
+    params = {"state": state, "after": after_id, "size": limit}
+    if kecamatan is None:
+        return _IN_STATE.all(tx, params, LockedCard._make)
+    return _IN_STATE_AND_KECAMATAN.all(tx, {**params, "kecamatan": kecamatan}, LockedCard._make)
+
+
+def for_niks(tx: Connection, niks: list[str]) -> dict[str, LockedCard]:
+    """The cards of these NIKs, locked, by NIK."""
+    if not niks:
+        return {}
+    return {card.nik: card for card in _FOR_NIKS.all(tx, {"niks": niks}, LockedCard._make)}
+
+
+def moved_by(tx: Connection, batch_id: str, card_ids: list[int]) -> set[int]:
+    """Which of these cards the run ``batch_id`` has already moved."""
+    if not card_ids:
+        return set()
+    return {card_id for (card_id,) in _MOVED_BY.all(tx, {"job": batch_id, "ids": card_ids})}
+
+
+# -- reading ------------------------------------------------------------------------------
+
+_CARD = sa.select(
+    residents.c.nik, residents.c.name, residents.c.kecamatan, residents.c.birth_date, residents.c.sex,
+    residents.c.had_ektp, cards.c.state, cards.c.version, cards.c.updated_at,
+).select_from(CARD_FROM)
+
+
+def card(tx: Connection, nik: str) -> Card | None:
+    """The card of ``nik``, or None."""
+    row = tx.execute(_CARD.where(residents.c.nik == nik)).first()
+    return None if row is None else Card(*row)
+
+
+def listed(
+    tx: Connection, state: str | None, kecamatan: str | None, after_nik: str | None, limit: int
+) -> list[Card]:
+    """Cards by state and current kecamatan, in NIK order, after ``after_nik``."""
+    query = _CARD.order_by(residents.c.nik).limit(limit)
+    if state is not None:
+        query = query.where(cards.c.state == state)
+    if kecamatan is not None:
+        query = query.where(residents.c.kecamatan == kecamatan)
+    if after_nik is not None:
+        query = query.where(residents.c.nik > after_nik)
+    return [Card(*row) for row in tx.execute(query)]
+
+
+def counts(tx: Connection) -> dict[str, dict[str, int]]:
+    """Number of cards per current kecamatan and state."""
+    query = (
+        sa.select(residents.c.kecamatan, cards.c.state, sa.func.count())
+        .select_from(CARD_FROM)
+        .group_by(residents.c.kecamatan, cards.c.state)
+        .order_by(residents.c.kecamatan, cards.c.state)
+    )
+    result: dict[str, dict[str, int]] = {}
+    for kecamatan, state, count in tx.execute(query):
+        result.setdefault(kecamatan, {})[state] = count
+    return result
+
+
+def kecamatan_and_state(tx: Connection, nik: str) -> Any:
+    """The card of ``nik``: its id, state, last event time and current kecamatan, or None."""
+    return tx.execute(
+        sa.select(cards.c.id, cards.c.state, cards.c.updated_at, residents.c.kecamatan)
+        .select_from(CARD_FROM)
+        .where(residents.c.nik == nik)
+    ).first()

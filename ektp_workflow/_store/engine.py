@@ -1,0 +1,75 @@
+"""Engines with the settings the Store relies on, and connections set for reading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..errors import DatabaseError, SchemaError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Execution option marking a connection whose transactions only read.
+READ_ONLY = "ektp_read_only"
+
+
+def create_engine(url: str | sa.URL, **kwargs: Any) -> Engine:
+    """An engine with the settings ektp_workflow relies on.
+
+    On SQLite: WAL journal, foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE``
+    for every transaction so two writers queue instead of failing on lock upgrade.
+
+    :raises DatabaseError: the URL cannot be parsed or its driver is missing.
+    """
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except (sa.exc.ArgumentError, ImportError, sa.exc.NoSuchModuleError) as err:
+        raise DatabaseError(f"cannot use database URL {url!s}: {err}") from err
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def refuse_missing_sqlite_file(url: str | sa.URL) -> None:
+    """Opening a missing SQLite file would create an empty one as a side effect.
+
+    :raises SchemaError: the URL names a SQLite file that does not exist.
+    :raises DatabaseError: the URL cannot be parsed.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as err:
+        raise DatabaseError(f"cannot use database URL {url!s}: {err}") from err
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).exists() and not parsed.database.startswith("file:"):
+            raise SchemaError(f"no database file {parsed.database}; create it with `ektp db upgrade`")
+
+
+def reading(connection: Connection) -> Connection:
+    """The connection set for a long read: one consistent snapshot, no write lock held."""
+    if connection.dialect.name == "postgresql":
+        return connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return connection.execution_options(**{READ_ONLY: True})
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    memory = engine.url.database in (None, "", ":memory:")
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's BEGIN below start transactions, not the driver.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Readers (audits, exports) must not hold the write lock for their duration.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

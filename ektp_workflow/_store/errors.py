@@ -1,0 +1,53 @@
+"""Driver errors as the rest of the package sees them: ``ektp_workflow.errors``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import DatabaseBusy, DatabaseError, WriteConflict
+
+# A statement prepared on a PostgreSQL connection was dropped (see ``roundtrips``).
+NOT_PREPARED = "26000"
+# ... or exists already on it.
+ALREADY_PREPARED = "42P05"
+# Serialization failure, deadlock, lock not available (PostgreSQL SQLSTATEs).
+_RETRYABLE_STATES = {"40001", "40P01", "55P03"}
+
+
+@contextmanager
+def translated_errors(what: str) -> Iterator[None]:
+    """Turn the database's errors into ``DatabaseError`` (``DatabaseBusy`` when worth
+    retrying, ``WriteConflict`` for a violated key or constraint)."""
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.IntegrityError) as err:
+        raise translated(err, what) from err
+
+
+def translated(err: sa.exc.DBAPIError, what: str) -> DatabaseError:
+    """The ``DatabaseError`` to raise for ``err``."""
+    if isinstance(err, sa.exc.IntegrityError):
+        return WriteConflict(f"{what}: {err.orig}")
+    if _busy(err):
+        return DatabaseBusy(f"{what}: the database is busy ({err.orig}); nothing was written")
+    return DatabaseError(f"{what}: {err.orig}")
+
+
+def wrapped(sql: str, arguments: Any, err: Exception, dialect: sa.Dialect) -> sa.exc.StatementError:
+    """What SQLAlchemy raises for a driver error, so that a statement run on the driver
+    fails as any statement does (and is translated as any is)."""
+    return sa.exc.DBAPIError.instance(sql, arguments, err, dialect.loaded_dbapi.Error, dialect=dialect)
+
+
+def sqlstate(err: BaseException) -> str | None:
+    """The SQLSTATE of a PostgreSQL driver error (None for others)."""
+    return getattr(err, "sqlstate", None)
+
+
+def _busy(err: sa.exc.DBAPIError) -> bool:
+    text = str(err.orig).lower()
+    return "database is locked" in text or "database is busy" in text or sqlstate(err.orig) in _RETRYABLE_STATES

@@ -1,0 +1,192 @@
+"""The one event writer: every path (single fire, bulk, registration, allocation, the
+centre's results) builds its events with ``event_row`` and appends them here.
+
+Appending locks the single row of ``event_chain``: writers take turns, sequence
+numbers are gapless, and they commit in order. Each event is numbered and chained
+(``chain.chain``) following the head, inserted, and the head moves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..clock import now
+from ..errors import ConcurrencyError
+from ..records import Event
+from ..states import Lifecycle
+from . import lifecycles
+from .chain import chain
+from .driver import Driver, DriverStatement, copy_rows
+from .schema import cards, event_chain, events, residents
+
+#: Below this many events an append inserts them one by one; from it, at once (COPY).
+MANY = 50
+
+
+def event_row(
+    card_id: int, version: int, trigger: str, from_state: str | None, to_state: str, actor: str,
+    reason: str | None, occurred_at: dt.datetime, lifecycle_hash: str, idempotency_key: str | None = None,
+    rule_set_version: int | None = None, batch_id: str | None = None,
+) -> dict[str, Any]:
+    """An event as ``append`` takes it: every column but ``seq``, ``recorded_at`` and
+    ``hash``, which the append gives it."""
+    return {
+        "card_id": card_id, "version": version, "trigger": trigger, "from_state": from_state,
+        "to_state": to_state, "actor": actor, "reason": reason, "occurred_at": occurred_at,
+        "lifecycle_hash": lifecycle_hash, "idempotency_key": idempotency_key,
+        "rule_set_version": rule_set_version, "batch_id": batch_id,
+    }
+
+
+def append(
+    tx: Connection | Driver, rows: Sequence[dict[str, Any]], lifecycle: Lifecycle,
+    locked: tuple[int, str] | None = None, written: dt.datetime | None = None,
+) -> list[int]:
+    """Number, chain and insert events (each made by ``event_row`` under ``lifecycle``,
+    which is stored too if it is new) in the caller's transaction; return their seqs.
+
+    :param locked: the head ``lock_head`` returned in this transaction, if nothing
+        was appended since (saves reading it again).
+    :param written: their ``recorded_at`` (default now).
+    """
+    if not rows:
+        return []
+    lifecycles.remember(tx, lifecycle)
+    last_seq, last_hash = locked or lock_head(tx)
+    last_seq, last_hash = chain(rows, last_seq, last_hash, written or now())
+    _insert(tx, rows)
+    _MOVE_HEAD.rowcount(tx, {"seq": last_seq, "hash": last_hash})
+    return [row["seq"] for row in rows]
+
+
+def move_card_and_append(
+    db: Driver, nik: str, old_version: int, event: dict[str, Any], lifecycle: Lifecycle,
+    locked: tuple[int, str], written: dt.datetime, commit: bool,
+) -> None:
+    """A single transition: move the card (from ``old_version`` to the event's state and
+    version) and append its one event after the head ``locked``.
+
+    On PostgreSQL the card's UPDATE, the event's INSERT and the head's UPDATE are one
+    statement (data-modifying CTEs), one round trip instead of three; with ``commit`` it
+    is the transaction's last and carries the COMMIT (see ``roundtrips``), unless this
+    transaction stored the lifecycle: a fire refused after it must leave nothing.
+
+    :raises ConcurrencyError: the card was not at ``old_version`` (only a writer that
+        ignores the card's lock gets here); nothing is written.
+    """
+    move = {"card_id": event["card_id"], "old_version": old_version, "state": event["to_state"],
+            "updated_at": event["occurred_at"]}
+    if db.dialect.name == "postgresql":
+        lifecycles.remember(db, lifecycle)
+        chain([event], locked[0], locked[1], written)
+        last = commit and not lifecycles.stored_by_this_transaction(db)
+        moved = _MOVE_AND_APPEND.first(db, {**event, **move}, commit=last)[0]  # type: ignore[index]
+    else:
+        moved = _MOVE_CARD.rowcount(db, {**move, "version": event["version"]})
+        if moved == 1:
+            append(db, [event], lifecycle, locked, written)
+    if moved != 1:
+        raise ConcurrencyError(nik, old_version, None)
+
+
+def lock_head(tx: Connection | Driver) -> tuple[int, str]:
+    """Take the chain-head lock now, before any card: every writer takes it first, so
+    writers never wait for each other in a cycle (no deadlocks), and an allocation run
+    plans and writes as one step. Returns the head (sequence number, hash)."""
+    locked = _LOCK_HEAD.first(tx, {})
+    assert locked is not None  # the migration writes the one row
+    return locked  # type: ignore[return-value]
+
+
+def head(tx: Connection) -> tuple[int, str]:
+    """The chain head: the last sequence number and its hash (0 and the genesis hash if empty)."""
+    return tuple(tx.execute(_HEAD).one())  # type: ignore[return-value]
+
+
+# -- reading events back ---------------------------------------------------------------
+
+EVENT_COLUMNS = (
+    events.c.seq, residents.c.nik, events.c.version, events.c.trigger, events.c.from_state, events.c.to_state,
+    events.c.actor, events.c.reason, events.c.occurred_at, events.c.recorded_at, events.c.lifecycle_hash,
+    events.c.idempotency_key, events.c.rule_set_version, events.c.batch_id,
+)
+EVENT_FROM = events.join(residents, events.c.card_id == residents.c.id)
+_EVENTS = sa.select(*EVENT_COLUMNS).select_from(EVENT_FROM).order_by(events.c.seq)
+
+
+def with_key(tx: Connection, key: str) -> Event | None:
+    """The event written with this idempotency key, if any."""
+    row = tx.execute(_EVENTS.where(events.c.idempotency_key == key)).first()
+    return None if row is None else Event(*row)
+
+
+def of_card(tx: Connection, nik: str) -> list[Event]:
+    """Every event of the card of ``nik``, oldest first."""
+    return [Event(*row) for row in tx.execute(_EVENTS.where(residents.c.nik == nik))]
+
+
+def after(tx: Connection, seq: int, limit: int) -> list[Event]:
+    """Events with a sequence number above ``seq``, in order, at most ``limit``."""
+    return [Event(*row) for row in tx.execute(_EVENTS.where(events.c.seq > seq).limit(limit))]
+
+
+def count_of_batch(tx: Connection, batch_id: str) -> int:
+    """Events a run (a bulk job) has written so far."""
+    return int(tx.scalar(sa.select(sa.func.count()).select_from(events).where(events.c.batch_id == batch_id)) or 0)
+
+
+# -- statements --------------------------------------------------------------------------
+
+_HEAD = sa.select(event_chain.c.last_seq, event_chain.c.last_hash).where(event_chain.c.id == 1)
+# The statements every append runs go through the driver (see DriverStatement).
+_LOCK_HEAD = DriverStatement(_HEAD.with_for_update())
+_MOVE_HEAD = DriverStatement(
+    event_chain.update().where(event_chain.c.id == 1).values(last_seq=sa.bindparam("seq"), last_hash=sa.bindparam("hash"))
+)
+_INSERT = DriverStatement(events.insert())
+_COLUMNS = tuple(c.name for c in events.columns)
+_ROW = operator.itemgetter(*_COLUMNS)
+_CARD_MOVE = (
+    cards.update()
+    .where(cards.c.id == sa.bindparam("card_id"), cards.c.version == sa.bindparam("old_version"))
+    .values(state=sa.bindparam("state"), version=sa.bindparam("version"), updated_at=sa.bindparam("updated_at"))
+)
+_MOVE_CARD = DriverStatement(_CARD_MOVE)
+
+
+def _move_and_append() -> sa.Select[Any]:
+    """For PostgreSQL: the card's UPDATE, its event's INSERT and the chain head's UPDATE as
+    one statement. Returns how many cards moved (0 or 1); when none did, nothing else is
+    written either."""
+    moved = _CARD_MOVE.returning(cards.c.id).cte("moved")
+    values = [moved.c.id if c.name == "card_id" else sa.bindparam(c.name, type_=c.type) for c in events.columns]
+    logged = (
+        events.insert().from_select([c.name for c in events.columns], sa.select(*values))
+        .returning(events.c.seq).cte("logged")
+    )
+    moved_head = (
+        event_chain.update()
+        .where(event_chain.c.id == 1, sa.exists(sa.select(logged.c.seq)))
+        .values(last_seq=sa.bindparam("seq"), last_hash=sa.bindparam("hash"))
+        .cte("head")
+    )
+    return sa.select(sa.func.count()).select_from(moved).add_cte(moved_head)
+
+
+_MOVE_AND_APPEND = DriverStatement(_move_and_append())
+
+
+def _insert(tx: Connection | Driver, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert events through the driver: a few one by one, many at once (COPY on PostgreSQL)."""
+    if len(rows) < MANY:
+        for row in rows:
+            _INSERT.rowcount(tx, row)
+    else:
+        assert isinstance(tx, Connection), "many events are appended on a Connection"
+        copy_rows(tx, "events", _COLUMNS, map(_ROW, rows))

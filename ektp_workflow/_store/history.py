@@ -1,0 +1,104 @@
+"""The log read back for audits, in pages so that memory stays flat: events to re-hash,
+fold or export; residents and cards to compare the fold with."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .chain import HASHED_FIELDS
+from .eventlog import EVENT_COLUMNS, EVENT_FROM
+from .schema import cards, events, residents
+
+PAGE = 5000
+Progress = Callable[[int], None]
+
+
+def pages(
+    tx: Connection, query: Any, key: Any, plain: bool = False, after: Any = None
+) -> Iterator[list[Any]]:
+    """The rows of ``query`` in ``key`` order, a page at a time, so memory stays flat.
+
+    Keyset paging (``key`` greater than the last one seen): every page is a short
+    query of its own, also on PostgreSQL, whose driver would otherwise hold the whole
+    result. ``key`` must be the query's first column.
+
+    :param plain: the driver's tuples, without SQLAlchemy rows or type conversion
+        (for ids, text and numbers, in the hot loops of replay).
+    :param after: start after this key. Give the lower bound here, never in ``query``:
+        with two lower bounds on its key SQLite seeks by the first alone, and every
+        page would scan from the start of the table.
+    """
+    while True:
+        page = query.order_by(key).limit(PAGE)
+        if after is not None:
+            page = page.where(key > after)
+        result = tx.execute(page)
+        batch: list[Any] = result.cursor.fetchall() if plain else list(result.all())
+        result.close()
+        if batch:
+            yield batch
+        if len(batch) < PAGE:
+            return
+        after = batch[-1][0]
+
+
+def _events(
+    tx: Connection, columns: Any, after: int = 0, until: int | None = None, source: Any = None,
+    progress: Progress | None = None,
+) -> Iterator[Any]:
+    """Rows of ``events`` in sequence order (``seq`` first among ``columns``), read in pages.
+
+    :param progress: called with the number of rows of each page read.
+    """
+    query = sa.select(*columns)
+    if source is not None:
+        query = query.select_from(source)
+    if until is not None:
+        query = query.where(events.c.seq <= until)
+    for batch in pages(tx, query, events.c.seq, after=after):
+        yield from batch
+        if progress is not None:
+            progress(len(batch))
+
+
+def hashed(tx: Connection, progress: Progress | None = None) -> Iterator[Any]:
+    """Every event's hashed fields (``chain.HASHED_FIELDS``) and its ``hash``, in order."""
+    return _events(tx, [events.c[name] for name in (*HASHED_FIELDS, "hash")], progress=progress)
+
+
+def exported(tx: Connection, after: int, progress: Progress | None = None) -> Iterator[Any]:
+    """Events after ``after``, each with its card's NIK and its hash, in order."""
+    return _events(tx, [*EVENT_COLUMNS, events.c.hash], after=after, source=EVENT_FROM, progress=progress)
+
+
+def transitions(
+    tx: Connection, until_seq: int | None, as_of: dt.datetime | None, by: str
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Pages of ``(seq, card_id, version, trigger, from_state, to_state, lifecycle_hash)``,
+    plain driver tuples, up to ``until_seq`` and to events recorded (``by="recorded"``) or
+    occurred (``by="occurred"``) at or before ``as_of``."""
+    query = sa.select(
+        events.c.seq, events.c.card_id, events.c.version, events.c.trigger, events.c.from_state,
+        events.c.to_state, events.c.lifecycle_hash,
+    )
+    if until_seq is not None:
+        query = query.where(events.c.seq <= until_seq)
+    if as_of is not None:
+        query = query.where((events.c.recorded_at if by == "recorded" else events.c.occurred_at) <= as_of)
+    return pages(tx, query, events.c.seq, plain=True)
+
+
+def resident_kecamatan(tx: Connection) -> Iterator[list[tuple[int, str]]]:
+    """Pages of ``(resident id, current kecamatan)`` in id order."""
+    return pages(tx, sa.select(residents.c.id, residents.c.kecamatan), residents.c.id, plain=True)
+
+
+def stored_cards(tx: Connection) -> Iterator[list[tuple[int, str, int, int | None]]]:
+    """Pages of ``(card id, state, version, blank batch held)`` in id order."""
+    query = sa.select(cards.c.id, cards.c.state, cards.c.version, cards.c.blank_batch_id)
+    return pages(tx, query, cards.c.id, plain=True)

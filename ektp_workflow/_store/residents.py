@@ -1,0 +1,69 @@
+"""Residents and their cards as registration writes them, and the flags effects change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .._residents import RESIDENT_FIELDS, ValidResident
+from .driver import DriverStatement, copy_rows
+from .schema import residents
+
+
+class StoredResident(NamedTuple):
+    """A registered resident: the card's id and the data compared on a re-import
+    (``RESIDENT_FIELDS``, in order)."""
+
+    id: int
+    data: tuple[Any, ...]
+
+
+_STORED = DriverStatement(
+    sa.select(residents.c.id, residents.c.nik, *(residents.c[f] for f in RESIDENT_FIELDS))
+    .where(residents.c.nik.in_(sa.bindparam("niks", expanding=True)))
+)
+
+
+def stored(tx: Connection, niks: list[str]) -> dict[str, StoredResident]:
+    """The residents already registered under these NIKs, by NIK."""
+    if not niks:
+        return {}
+    return {row[1]: StoredResident(row[0], tuple(row[2:])) for row in _STORED.all(tx, {"niks": niks})}
+
+
+_RESIDENT_COLUMNS = (
+    "id", "nik", "name", "kecamatan", "birth_date", "sex", "had_ektp", "disaster_victim", "suket", "registered_at",
+)
+
+
+def insert(tx: Connection, new: Sequence[ValidResident], at: dt.datetime, initial_state: str) -> list[int]:
+    """Register residents, each with a card in ``initial_state`` at version 1; return
+    their ids (each card shares its resident's id), in order."""
+    ids = _new_ids(tx, len(new))
+    copy_rows(tx, "residents", _RESIDENT_COLUMNS, [
+        (i, r.nik, r.name, r.kecamatan, r.birth_date, r.sex, r.had_ektp, r.disaster_victim, r.suket, at)
+        for i, r in zip(ids, new, strict=True)
+    ])
+    copy_rows(tx, "cards", ("id", "state", "version", "updated_at"), [(i, initial_state, 1, at) for i in ids])
+    return ids
+
+
+def mark_ektp_holder(tx: Connection, card_id: int) -> None:
+    """The resident of this card now holds an e-KTP: a later card is a replacement."""
+    tx.execute(residents.update().where(residents.c.id == card_id).values(had_ektp=True))
+
+
+def _new_ids(tx: Connection, count: int) -> list[int]:
+    """``count`` fresh resident ids, increasing."""
+    if tx.dialect.name == "postgresql":
+        return list(tx.scalars(
+            sa.text("SELECT nextval(pg_get_serial_sequence('residents', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
+        ))
+    # SQLite: the transaction holds the database's write lock, so no one else takes ids.
+    last = tx.scalar(sa.select(sa.func.coalesce(sa.func.max(residents.c.id), 0))) or 0
+    return list(range(last + 1, last + 1 + count))

@@ -1,0 +1,193 @@
+"""The Store: one database, its transactions, and the one place errors are translated."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..errors import DatabaseBusy, SchemaError
+from . import lifecycles
+from .driver import Driver
+from .engine import create_engine, reading, refuse_missing_sqlite_file
+from .errors import translated, translated_errors
+from .schema import REVISION
+from .settings import default_url
+
+__all__ = ["BUSY_RETRIES", "Connection", "Driver", "Store", "Tx"]
+
+#: The handle a transaction gives the Store's functions: a SQLAlchemy Connection, or on
+#: the driver path (``Store.on_driver``) the DBAPI connection itself.
+Tx = Connection | Driver
+#: Attempts at a transaction that finds the database busy (SQLite locked, a deadlock).
+BUSY_RETRIES = 4
+T = TypeVar("T")
+
+
+class Store:
+    """One database: transactions, read-only readings, scratch work, retries, the driver path.
+
+    On an Engine every transaction is the Store's own; on a caller's Connection each is
+    a SAVEPOINT of the caller's transaction, which the caller commits or rolls back.
+    Driver errors leave as ``ektp_workflow.errors``: ``DatabaseBusy`` (worth retrying),
+    ``WriteConflict`` (a key or constraint) or ``DatabaseError``.
+    """
+
+    def __init__(self, bind: Engine | Connection) -> None:
+        self._engine = bind if isinstance(bind, Engine) else None
+        self._connection = bind if isinstance(bind, Connection) else None
+        self._owns_engine = False
+
+    @classmethod
+    def open(cls, target: str | sa.URL | Engine | Connection | None = None) -> Store:
+        """A Store on a URL (default ``EKTP_DATABASE_URL`` or ``sqlite:///ektp.db``; a
+        SQLite file must exist), an Engine or a Connection.
+
+        :raises SchemaError: the SQLite file does not exist (opening it would create it).
+        """
+        if isinstance(target, Engine | Connection):
+            return cls(target)
+        url = target or default_url()
+        refuse_missing_sqlite_file(url)
+        store = cls(create_engine(url))
+        store._owns_engine = True
+        return store
+
+    def close(self) -> None:
+        """Release the engine if this Store created it."""
+        if self._owns_engine and self._engine is not None:
+            self._engine.dispose()
+
+    @property
+    def owns_transactions(self) -> bool:
+        """Whether transactions are the Store's own (on an Engine), not savepoints of a caller's."""
+        return self._engine is not None
+
+    @contextmanager
+    def transaction(self, *, dry_run: bool = False, read_only: bool = False) -> Iterator[Connection]:
+        """One transaction, or a SAVEPOINT in the caller's.
+
+        :param dry_run: roll back at the end instead of committing (for checks that write).
+        :param read_only: one snapshot, no write lock (see ``reading``).
+        """
+        with translated_errors("database error"):
+            if self._connection is not None:
+                savepoint = self._connection.begin_nested()
+                try:
+                    yield self._connection
+                except BaseException:
+                    savepoint.rollback()
+                    raise
+                savepoint.rollback() if dry_run else savepoint.commit()
+                return
+            assert self._engine is not None  # one of the two is always set
+            with self._engine.connect() as plain:
+                conn = reading(plain) if read_only else plain
+                db, committed = Driver.of(conn), False
+                lifecycles.transaction_started(db)
+                try:
+                    with conn.begin() as outer:
+                        yield conn
+                        if dry_run:
+                            outer.rollback()
+                    committed = not dry_run
+                finally:
+                    lifecycles.transaction_ended(db, committed)
+
+    def reading(self) -> Any:
+        """A read-only transaction with one consistent snapshot, no write lock (audits, reports)."""
+        return self.transaction(read_only=True)
+
+    def scratch(self) -> Any:
+        """A transaction that writes temporary tables only: on SQLite, whose temporary tables
+        live outside the database file, it takes no write lock."""
+        bind = self._engine if self._engine is not None else self._connection
+        assert bind is not None
+        return self.transaction(read_only=bind.dialect.name == "sqlite")
+
+    def retrying(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a transaction; if the database was busy, try again (a few times).
+
+        Only on a Store that owns its transactions: a caller's transaction that failed is
+        the caller's to retry.
+        """
+        return self._retried(lambda: self._in_transaction(work))
+
+    def on_driver(self, work: Callable[[Driver], T]) -> T:
+        """Run ``work`` in a transaction on a pooled driver connection, without a SQLAlchemy
+        Connection (for single transitions, where SQLAlchemy's own work would cost more
+        than the database's); retried as ``retrying`` is. Needs ``owns_transactions``."""
+        return self._retried(lambda: self._driver_transaction(work))
+
+    def check_schema(self) -> None:
+        """Refuse to work on a database whose schema is not the one this code expects.
+
+        :raises SchemaError: saying which revision is there and how to upgrade.
+        """
+        with self.transaction() as conn:
+            found = _stored_revision(conn)
+        if found == REVISION:
+            return
+        if found is None:
+            raise SchemaError("the database has no ektp_workflow schema yet; run `ektp db upgrade` first")
+        raise SchemaError(
+            f"the database schema is at revision {found}, this version needs {REVISION}; run `ektp db upgrade`"
+        )
+
+    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+        with self.transaction() as conn:
+            return work(conn)
+
+    def _retried(self, attempt: Callable[[], T]) -> T:
+        for tries in range(BUSY_RETRIES):
+            try:
+                return attempt()
+            except DatabaseBusy:
+                if self._connection is not None or tries == BUSY_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * 4**tries)
+        raise AssertionError("unreachable")
+
+    def _driver_transaction(self, work: Callable[[Driver], T]) -> T:
+        # Plain try blocks, no context managers: this runs once per single transition.
+        assert self._engine is not None, "the driver path needs a Store that owns its transactions"
+        try:
+            pooled = self._engine.raw_connection()
+            try:
+                db, committed = Driver(pooled.driver_connection, self._engine.dialect, pooled.info), False
+                lifecycles.transaction_started(db)
+                try:
+                    db.begin()
+                    result = work(db)
+                    db.commit()
+                    committed = True
+                    return result
+                except sa.exc.DBAPIError as err:
+                    orig: Any = err.orig
+                    if self._engine.dialect.is_disconnect(orig, pooled.dbapi_connection, None):
+                        pooled.invalidate(err)  # a dead connection does not go back to the pool
+                    else:
+                        db.rollback()
+                    raise
+                except BaseException:
+                    db.rollback()
+                    raise
+                finally:
+                    lifecycles.transaction_ended(db, committed)
+            finally:
+                pooled.close()
+        except (sa.exc.OperationalError, sa.exc.IntegrityError) as err:
+            raise translated(err, "database error") from err
+
+
+def _stored_revision(conn: Connection) -> str | None:
+    """The migration the database is at, read without Alembic (which takes a tenth of a
+    second to load); None for a database without the schema."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    found = list(conn.scalars(sa.text("SELECT version_num FROM alembic_version")))
+    return ", ".join(sorted(found)) or None
