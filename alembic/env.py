@@ -8,9 +8,8 @@ ini file).
 from __future__ import annotations
 
 from alembic import context
-
-from ektp_workflow.admin import create_engine, default_url
 from ektp_workflow._store.schema import metadata
+from ektp_workflow.admin import create_engine, default_url
 
 config = context.config
 

@@ -19,8 +19,21 @@ from ektp_workflow.eventlog import GENESIS, HASHED_FIELDS, chain_hash
 CHUNK = 2000
 HASH = "0" * 64
 EVENT_COLUMNS = (
-    "seq", "card_id", "version", "trigger", "from_state", "to_state", "actor", "reason", "occurred_at",
-    "recorded_at", "lifecycle_hash", "idempotency_key", "rule_set_version", "batch_id", "hash",
+    "seq",
+    "card_id",
+    "version",
+    "trigger",
+    "from_state",
+    "to_state",
+    "actor",
+    "reason",
+    "occurred_at",
+    "recorded_at",
+    "lifecycle_hash",
+    "idempotency_key",
+    "rule_set_version",
+    "batch_id",
+    "hash",
 )
 
 
@@ -50,7 +63,7 @@ def _is_pg(conn: Any) -> bool:
 def import_csv(url: str, path: str) -> tuple[int, float]:
     """CSV rows straight into residents, cards and a registration event each."""
     conn = driver(url)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
     count = 0
     cursor = conn.cursor()
@@ -78,10 +91,13 @@ def _insert_people(conn: Any, cursor: Any, rows: list[list[str]], next_id: int, 
     people = [(i, r[0], r[1], r[2], dt.date(1990, 1, 1), "M", r[3] == "true", now) for i, r in zip(ids, rows)]
     cursor.executemany(
         f"INSERT INTO residents (id, nik, name, kecamatan, birth_date, sex, had_ektp, registered_at) "
-        f"VALUES ({_placeholders(conn, 8)})", people,
+        f"VALUES ({_placeholders(conn, 8)})",
+        people,
     )
-    cursor.executemany(f"INSERT INTO cards (id, state, version, updated_at) VALUES ({_placeholders(conn, 4)})",
-                       [(i, "unrecorded", 1, now) for i in ids])
+    cursor.executemany(
+        f"INSERT INTO cards (id, state, version, updated_at) VALUES ({_placeholders(conn, 4)})",
+        [(i, "unrecorded", 1, now) for i in ids],
+    )
     cursor.executemany(
         f"INSERT INTO events (seq, card_id, version, trigger, from_state, to_state, actor, reason, occurred_at, "
         f"recorded_at, lifecycle_hash, hash) VALUES ({_placeholders(conn, 12)})",
@@ -94,14 +110,15 @@ def bulk_update(url: str, source: str, dest: str, trigger: str) -> tuple[int, fl
     """Per chunk: one UPDATE of the cards and their events inserted (COPY on PostgreSQL)."""
     conn = driver(url)
     cursor = conn.cursor()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     started, moved, after = time.perf_counter(), 0, 0
     cursor.execute("SELECT coalesce(max(seq), 0) FROM events")
     seq = cursor.fetchone()[0]
     while True:
         cursor.execute(
             f"SELECT id, version FROM cards WHERE state = {_placeholders(conn, 1)} AND id > {_placeholders(conn, 1)} "
-            f"ORDER BY id LIMIT {CHUNK}", (source, after),
+            f"ORDER BY id LIMIT {CHUNK}",
+            (source, after),
         )
         rows = cursor.fetchall()
         if not rows:
@@ -109,13 +126,31 @@ def bulk_update(url: str, source: str, dest: str, trigger: str) -> tuple[int, fl
         ids = [r[0] for r in rows]
         cursor.execute(
             f"UPDATE cards SET state = {_placeholders(conn, 1)}, version = version + 1, updated_at = "
-            f"{_placeholders(conn, 1)} WHERE id IN ({_placeholders(conn, len(ids))})", (dest, now, *ids),
+            f"{_placeholders(conn, 1)} WHERE id IN ({_placeholders(conn, len(ids))})",
+            (dest, now, *ids),
         )
         events = []
         for card_id, version in rows:
             seq += 1
-            events.append((seq, card_id, version + 1, trigger, source, dest, "bench", None, now, now, HASH, None,
-                           None, None, HASH))
+            events.append(
+                (
+                    seq,
+                    card_id,
+                    version + 1,
+                    trigger,
+                    source,
+                    dest,
+                    "bench",
+                    None,
+                    now,
+                    now,
+                    HASH,
+                    None,
+                    None,
+                    None,
+                    HASH,
+                )
+            )
         _insert_events(conn, cursor, events)
         conn.commit()
         moved += len(rows)
@@ -149,7 +184,7 @@ def single_commits(url: str, source: str, dest: str, trigger: str, count: int) -
     cursor.execute("SELECT coalesce(max(seq), 0) FROM events")
     seq = cursor.fetchone()[0]
     conn.commit()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
     for card_id, version in rows:
         seq += 1

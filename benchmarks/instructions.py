@@ -101,8 +101,16 @@ def count(work: str, template: Path, csv_path: Path, work_dir: Path, nothing: bo
     out = work_dir / f"callgrind-{work}-{int(nothing)}.out"
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     command = [
-        "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
-        "--child", work, str(db), str(csv_path), *(["--nothing"] if nothing else []),
+        "valgrind",
+        "--tool=callgrind",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        __file__,
+        "--child",
+        work,
+        str(db),
+        str(csv_path),
+        *(["--nothing"] if nothing else []),
     ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -128,8 +136,11 @@ def main() -> None:
         work_dir = Path(tmp)
         paths = prepare(work_dir)
         templates = {"single": paths["recorded"], "bulk": paths["imported"], "import": paths["empty"]}
-        items = {"single": (SINGLE_FIRES, "a fire"), "bulk": (CARDS // CHUNK, "a chunk of 2,000"),
-                 "import": (CARDS // CHUNK, "a chunk of 2,000")}
+        items = {
+            "single": (SINGLE_FIRES, "a fire"),
+            "bulk": (CARDS // CHUNK, "a chunk of 2,000"),
+            "import": (CARDS // CHUNK, "a chunk of 2,000"),
+        }
         print(f"callgrind on SQLite (synchronous off), {CARDS:,} cards")
         for work in [args.only] if args.only else ["single", "bulk", "import"]:
             total = count(work, templates[work], paths["csv"], work_dir, nothing=False)

@@ -80,8 +80,9 @@ def eventsourcing_peer(path: str, count: int, batch: int = 1000) -> tuple[int, f
         def record(self) -> None:
             self.state = "recorded"
 
-    app: Any = Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path,
-                                "SQLITE_LOCK_TIMEOUT": "30"})
+    app: Any = Application(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path, "SQLITE_LOCK_TIMEOUT": "30"}
+    )
     ids: list[uuid.UUID] = []
     for start in range(0, count, batch):
         cards = [Card(f"{i:016d}") for i in range(start, min(count, start + batch))]
@@ -89,7 +90,7 @@ def eventsourcing_peer(path: str, count: int, batch: int = 1000) -> tuple[int, f
         ids += [c.id for c in cards]
     started = time.perf_counter()
     for start in range(0, count, batch):
-        loaded = [app.repository.get(i) for i in ids[start:start + batch]]
+        loaded = [app.repository.get(i) for i in ids[start : start + batch]]
         for card in loaded:
             card.record()
         app.save(*loaded)

@@ -63,8 +63,11 @@ def measure(name: str, url: str, data: str, size: str, work: str) -> dict[str, A
     if name == "bulk_floor":
         return _pair(floors.bulk_update(url, "unrecorded", "recorded", "record"))
     if name.startswith("bulk_"):
-        trigger, state = {"bulk_record": ("record", "unrecorded"), "bulk_submit": ("submit", "recorded"),
-                          "bulk_confirm": ("confirm_single", "prr")}[name]
+        trigger, state = {
+            "bulk_record": ("record", "unrecorded"),
+            "bulk_submit": ("submit", "recorded"),
+            "bulk_confirm": ("confirm_single", "prr"),
+        }[name]
         with Workflow.open(url) as wf:
             started = time.perf_counter()
             result = wf.bulk_fire(trigger, actor=ACTOR, where_state=state)
@@ -127,7 +130,20 @@ def peak_rss_mb() -> float:
 
 def child(name: str, url: str, data: str, size: str, work: str) -> dict[str, Any]:
     """Run ``measure`` in a fresh interpreter; add its peak RSS in MB."""
-    command = [sys.executable, __file__, "--measure", name, "--url", url, "--data", data, "--size", size, "--work", work]
+    command = [
+        sys.executable,
+        __file__,
+        "--measure",
+        name,
+        "--url",
+        url,
+        "--data",
+        data,
+        "--size",
+        size,
+        "--work",
+        work,
+    ]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     result = json.loads(output.strip().splitlines()[-1])
     return result
@@ -167,6 +183,7 @@ def fresh_database(kind: str, work: Path, label: str) -> tuple[str, Any]:
             with admin.begin() as conn:
                 conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
             admin.dispose()
+
     engine = create_engine(url)
     upgrade(engine)
     engine.dispose()
@@ -192,8 +209,20 @@ def run_suite(kind: str, size: str, work: Path) -> list[dict[str, Any]]:
     floor_url, floor_cleanup = fresh_database(kind, work, f"floor_{kind}")
     results = []
     try:
-        order = ["import", "import_floor", "bulk_record", "bulk_floor", *["single", "single_floor"] * SINGLE_ROUNDS,
-                 "bulk_submit", "bulk_confirm", "verify", "verify_floor", "replay", "replay_floor", "plan"]
+        order = [
+            "import",
+            "import_floor",
+            "bulk_record",
+            "bulk_floor",
+            *["single", "single_floor"] * SINGLE_ROUNDS,
+            "bulk_submit",
+            "bulk_confirm",
+            "verify",
+            "verify_floor",
+            "replay",
+            "replay_floor",
+            "plan",
+        ]
         measured: dict[str, dict[str, Any]] = {}
         for name in order:
             url = floor_url if name in ("import_floor", "bulk_floor", "single_floor") else ours_url
@@ -201,13 +230,17 @@ def run_suite(kind: str, size: str, work: Path) -> list[dict[str, Any]]:
             print(f"  {kind} {name}: {result}", file=sys.stderr, flush=True)
             if name in measured:  # another round: add it up
                 earlier = measured[name]
-                result = {**result, "items": earlier["items"] + result["items"],
-                          "seconds": earlier["seconds"] + result["seconds"],
-                          "rss_mb": max(earlier["rss_mb"], result["rss_mb"])}
+                result = {
+                    **result,
+                    "items": earlier["items"] + result["items"],
+                    "seconds": earlier["seconds"] + result["seconds"],
+                    "rss_mb": max(earlier["rss_mb"], result["rss_mb"]),
+                }
             measured[name] = result
         for figure, ours, baseline, target, kind_of_target in PLAN:
-            results.append(_row(kind, figure, measured[ours], measured.get(baseline) if baseline else None,
-                                target, kind_of_target))
+            results.append(
+                _row(kind, figure, measured[ours], measured.get(baseline) if baseline else None, target, kind_of_target)
+            )
         if kind == "sqlite":
             results += _peer_rows(measured["bulk_record"], size, work)
     finally:
@@ -220,14 +253,21 @@ def _rate(result: dict[str, Any]) -> float:
     return result["items"] / result["seconds"] if result["seconds"] else float("inf")
 
 
-def _row(db: str, figure: str, ours: dict[str, Any], base: dict[str, Any] | None, target: Any, kind: Any) -> dict[str, Any]:
+def _row(
+    db: str, figure: str, ours: dict[str, Any], base: dict[str, Any] | None, target: Any, kind: Any
+) -> dict[str, Any]:
     row = {"db": db, "figure": figure, "items": ours["items"], "ours": _rate(ours), "rss_mb": ours["rss_mb"]}
     if kind == "seconds":
         row.update(ours=ours["seconds"], target=f"< {target} s", met=ours["seconds"] < target)
     elif base is not None:
         ratio = _rate(ours) / _rate(base)
-        row.update(baseline=_rate(base), ratio=ratio, target=f">= {target}x", met=ratio >= target,
-                   baseline_rss_mb=base["rss_mb"])
+        row.update(
+            baseline=_rate(base),
+            ratio=ratio,
+            target=f">= {target}x",
+            met=ratio >= target,
+            baseline_rss_mb=base["rss_mb"],
+        )
     return row
 
 
@@ -236,15 +276,28 @@ def _peer_rows(bulk: dict[str, Any], size: str, work: Path) -> list[dict[str, An
     for peer, target in (("peer_orm", 100), ("peer_eventsourcing", 4)):
         result = child(peer, "", "", size, str(work))
         ratio = _rate(bulk) / _rate(result)
-        rows.append({"db": "sqlite", "figure": f"bulk vs {peer[5:]} peer (cards/s)", "items": result["items"],
-                     "ours": _rate(bulk), "baseline": _rate(result), "ratio": ratio, "target": f">= {target}x",
-                     "met": ratio >= target, "rss_mb": bulk["rss_mb"], "baseline_rss_mb": result["rss_mb"]})
+        rows.append(
+            {
+                "db": "sqlite",
+                "figure": f"bulk vs {peer[5:]} peer (cards/s)",
+                "items": result["items"],
+                "ours": _rate(bulk),
+                "baseline": _rate(result),
+                "ratio": ratio,
+                "target": f">= {target}x",
+                "met": ratio >= target,
+                "rss_mb": bulk["rss_mb"],
+                "baseline_rss_mb": result["rss_mb"],
+            }
+        )
     return rows
 
 
 def print_table(rows: list[dict[str, Any]], size: str) -> None:
-    print(f"\nektp_workflow benchmarks, size {size} ({SIZES[size]:,} cards), {dt.date.today()}, "
-          f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores\n")
+    print(
+        f"\nektp_workflow benchmarks, size {size} ({SIZES[size]:,} cards), {dt.date.today()}, "
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores\n"
+    )
     header = f"{'db':<10} {'figure':<36} {'items':>10} {'ours':>12} {'baseline':>12} {'ratio':>8} {'target':>9} {'met':>4} {'RSS MB':>7} {'base MB':>8}"
     print(header)
     print("-" * len(header))
@@ -253,8 +306,10 @@ def print_table(rows: list[dict[str, Any]], size: str) -> None:
         ratio = f"{r['ratio']:.2f}x" if "ratio" in r else "-"
         ours = f"{r['ours']:,.2f}" if "(s)" in r["figure"] else f"{r['ours']:,.0f}"
         met = {True: "yes", False: "NO"}.get(r.get("met"), "-")
-        print(f"{r['db']:<10} {r['figure']:<36} {r['items']:>10,} {ours:>12} {base:>12} {ratio:>8} "
-              f"{r.get('target', '-'):>9} {met:>4} {r['rss_mb']:>7.0f} {r.get('baseline_rss_mb', 0):>8.0f}")
+        print(
+            f"{r['db']:<10} {r['figure']:<36} {r['items']:>10,} {ours:>12} {base:>12} {ratio:>8} "
+            f"{r.get('target', '-'):>9} {met:>4} {r['rss_mb']:>7.0f} {r.get('baseline_rss_mb', 0):>8.0f}"
+        )
 
 
 def main() -> None:

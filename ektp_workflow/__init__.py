@@ -78,6 +78,7 @@ _WHERE = {
 #: What integrators need; the other names above are the types the API returns, importable
 #: from here too (``from ektp_workflow import Verification``).
 __all__ = [
+    "NIK",
     "AllocationPlan",
     "BulkResult",
     "Card",
@@ -85,7 +86,6 @@ __all__ = [
     "Event",
     "FireRequest",
     "Lifecycle",
-    "NIK",
     "Registration",
     "ResidentRecord",
     "TransitionNotAllowed",
@@ -114,36 +114,56 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from ._audit.auditor import Auditor as Auditor
-    from ._audit.explain import Explanation as Explanation, RunExplanation as RunExplanation
-    from ._audit.replay import CardStates as CardStates, Replay as Replay
-    from ._audit.verify import ChainProblem as ChainProblem, Verification as Verification
+    from ._audit.explain import Explanation as Explanation
+    from ._audit.explain import RunExplanation as RunExplanation
+    from ._audit.replay import CardStates as CardStates
+    from ._audit.replay import Replay as Replay
+    from ._audit.verify import ChainProblem as ChainProblem
+    from ._audit.verify import Verification as Verification
     from ._files.residents_csv import read_residents_csv
-    from ._services.blanks import Blanks as Blanks, Distribution as Distribution
+    from ._services.blanks import Blanks as Blanks
+    from ._services.blanks import Distribution as Distribution
     from ._services.lifecycle import default_lifecycle
     from ._services.reports import Reports as Reports
     from ._services.rulebook import (
         KecamatanChange as KecamatanChange,
+    )
+    from ._services.rulebook import (
         RuleBook as RuleBook,
+    )
+    from ._services.rulebook import (
         RuleSetDiff as RuleSetDiff,
     )
-    from ._store.ledger import Batch as Batch, StockLine as StockLine
-    from ._store.rulesets import Activation as Activation, StoredRuleSet as StoredRuleSet
+    from ._store.ledger import Batch as Batch
+    from ._store.ledger import StockLine as StockLine
+    from ._store.rulesets import Activation as Activation
+    from ._store.rulesets import StoredRuleSet as StoredRuleSet
     from .admin import create_engine, upgrade
     from .errors import ConcurrencyError, TransitionNotAllowed, WorkflowError
     from .nik import NIK, parse_nik
     from .records import (
         AgingRow as AgingRow,
+    )
+    from .records import (
         BacklogRow as BacklogRow,
+    )
+    from .records import (
         BulkResult,
         Card,
-        CoverageRow as CoverageRow,
         Event,
         FireRequest,
         Registration,
         ResidentRecord,
     )
-    from .rules.base import Applicant as Applicant, Demand as Demand
-    from .rules.planner import AllocationPlan, KecamatanPlan as KecamatanPlan
+    from .records import (
+        CoverageRow as CoverageRow,
+    )
+    from .rules.base import Applicant as Applicant
+    from .rules.base import Demand as Demand
+    from .rules.planner import AllocationPlan
+    from .rules.planner import KecamatanPlan as KecamatanPlan
     from .rules.ruleset import RuleSet as RuleSet
-    from .states import Lifecycle, StateSpec as StateSpec, TransitionSpec as TransitionSpec
+    from .states import Lifecycle
+    from .states import StateSpec as StateSpec
+    from .states import TransitionSpec as TransitionSpec
     from .workflow import Workflow

@@ -44,12 +44,17 @@ def validate_resident(record: ResidentRecord, today: dt.date | None = None) -> V
     if record.birth_date is not None:
         if record.birth_date.strftime("%d%m%y") != birth_date.strftime("%d%m%y"):
             raise WorkflowError(
-                f"birth_date {record.birth_date.isoformat()} does not match the NIK's "
-                f"date digits {nik[6:12]}"
+                f"birth_date {record.birth_date.isoformat()} does not match the NIK's date digits {nik[6:12]}"
             )
         birth_date = record.birth_date
     kecamatan = kecamatan_of(record.kecamatan).code
     return ValidResident(
-        nik, name, kecamatan, birth_date, sex, bool(record.had_ektp), bool(record.disaster_victim),
+        nik,
+        name,
+        kecamatan,
+        birth_date,
+        sex,
+        bool(record.had_ektp),
+        bool(record.disaster_victim),
         bool(record.suket),
     )

@@ -43,14 +43,58 @@ RESOLVE_DUPLICATE_RATE = 0.40
 DEATH_RATE = 0.005
 MOVE_OUT_RATE = 0.01
 
-_GIVEN = (
-    "Ahmad Budi Citra Dewi Eka Fajar Gita Hadi Indah Joko Kartika Lestari Muhammad Nur "
-    "Putri Rizki Sari Taufik Utami Wahyu Yusuf Zahra Agus Rina Bambang Siti Andi Ratna"
-).split()
-_FAMILY = (
-    "Saputra Wijaya Pratama Hidayat Santoso Lubis Siregar Nasution Kurniawan Rahman "
-    "Susanto Halim Gunawan Setiawan Purnomo Syahputra Harahap Firmansyah Ramadhan Utomo"
-).split()
+_GIVEN = [
+    "Ahmad",
+    "Budi",
+    "Citra",
+    "Dewi",
+    "Eka",
+    "Fajar",
+    "Gita",
+    "Hadi",
+    "Indah",
+    "Joko",
+    "Kartika",
+    "Lestari",
+    "Muhammad",
+    "Nur",
+    "Putri",
+    "Rizki",
+    "Sari",
+    "Taufik",
+    "Utami",
+    "Wahyu",
+    "Yusuf",
+    "Zahra",
+    "Agus",
+    "Rina",
+    "Bambang",
+    "Siti",
+    "Andi",
+    "Ratna",
+]
+_FAMILY = [
+    "Saputra",
+    "Wijaya",
+    "Pratama",
+    "Hidayat",
+    "Santoso",
+    "Lubis",
+    "Siregar",
+    "Nasution",
+    "Kurniawan",
+    "Rahman",
+    "Susanto",
+    "Halim",
+    "Gunawan",
+    "Setiawan",
+    "Purnomo",
+    "Syahputra",
+    "Harahap",
+    "Firmansyah",
+    "Ramadhan",
+    "Utomo",
+]
 # Rough age pyramid of people 14 and over: (youngest, oldest, weight).
 _AGE_BANDS = ((14, 16, 6), (17, 17, 4), (18, 24, 14), (25, 39, 30), (40, 59, 32), (60, 90, 14))
 
@@ -143,13 +187,16 @@ def _birthday(born: dt.date, years: int) -> dt.date:
 
 def _steps(rng: random.Random) -> list[tuple[str, float]]:
     steps: list[tuple[str, float]] = [("record", 0), ("submit", rng.uniform(0, 20))]
-    result = rng.choices(list(CENTRAL_RESULTS) + [None], [*CENTRAL_RESULTS.values(), 0.02])[0]
+    result = rng.choices([*CENTRAL_RESULTS, None], [*CENTRAL_RESULTS.values(), 0.02])[0]
     if result is None:
         return steps
     steps.append((result, rng.uniform(20, 240)))
     if result == "reject_enrollment" and rng.random() < RERECORD_RATE:
-        steps += [("rerecord", rng.uniform(14, 60)), ("submit", rng.uniform(0, 10)),
-                  ("confirm_single", rng.uniform(20, 120))]
+        steps += [
+            ("rerecord", rng.uniform(14, 60)),
+            ("submit", rng.uniform(0, 10)),
+            ("confirm_single", rng.uniform(20, 120)),
+        ]
     if result == "flag_duplicate" and rng.random() < RESOLVE_DUPLICATE_RATE:
         steps.append(("resolve_duplicate", rng.uniform(30, 180)))
     return steps
@@ -165,7 +212,11 @@ def _exit(rng: random.Random) -> list[tuple[str, float]]:
 
 
 def run(
-    workflow: Workflow, residents: int, seed: int, actor: str, blanks: int | None = None,
+    workflow: Workflow,
+    residents: int,
+    seed: int,
+    actor: str,
+    blanks: int | None = None,
     on_stage: Callable[[str], None] = lambda message: None,
 ) -> DemoSummary:
     """Register a synthetic city, play its history, then one shipment of blanks through.
@@ -180,7 +231,7 @@ def run(
     requests = history(records, seed, now)
     on_stage(f"playing {len(requests):,} events of recording, PRR and de-duplication since {HISTORY_START.date()}")
     for start in range(0, len(requests), 5000):
-        workflow.fire_many(requests[start:start + 5000], actor=actor)
+        workflow.fire_many(requests[start : start + 5000], actor=actor)
     on_stage("receiving blanks, distributing, allocating, printing and collecting")
     summary = DemoSummary(kecamatan_in(CITY), len(records), len(records) + len(requests))
     shipment = blanks if blanks is not None else max(1, round(SEED_SHIPMENT * residents / PALEMBANG_POPULATION))
@@ -206,6 +257,11 @@ def _blank_cycle(
     workflow.fire_many([FireRequest(nik, "collect") for nik in collected], actor=actor)
     events = summary.events + len(plan.chosen()) + 2 * len(spoiled) + len(printed) + len(collected)
     return dataclasses.replace(
-        summary, events=events, blanks=shipment, plan=plan, printed=len(printed),
-        spoiled=len(spoiled), collected=len(collected),
+        summary,
+        events=events,
+        blanks=shipment,
+        plan=plan,
+        printed=len(printed),
+        spoiled=len(spoiled),
+        collected=len(collected),
     )

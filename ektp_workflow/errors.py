@@ -69,17 +69,13 @@ class UnknownTrigger(WorkflowError):
     def __init__(self, trigger: str, known: Sequence[str]) -> None:
         self.trigger = trigger
         self.known = list(known)
-        super().__init__(
-            f"unknown trigger {trigger!r}; expected one of: {', '.join(self.known)}"
-        )
+        super().__init__(f"unknown trigger {trigger!r}; expected one of: {', '.join(self.known)}")
 
 
 class TransitionNotAllowed(WorkflowError):
     """The trigger cannot fire from the card's current state."""
 
-    def __init__(
-        self, trigger: str, state: str, allowed: Sequence[str] = (), message: str = ""
-    ) -> None:
+    def __init__(self, trigger: str, state: str, allowed: Sequence[str] = (), message: str = "") -> None:
         self.trigger = trigger
         self.state = state
         self.allowed = list(allowed)
@@ -127,9 +123,7 @@ class IdempotencyConflict(WorkflowError):
         self.key = key
         self.recorded = recorded
         self.requested = requested
-        super().__init__(
-            f"idempotency key {key!r} was already used for {recorded}, not {requested}"
-        )
+        super().__init__(f"idempotency key {key!r} was already used for {recorded}, not {requested}")
 
 
 class InvalidTime(WorkflowError):
@@ -169,9 +163,7 @@ class ResidentConflict(WorkflowError):
     def __init__(self, nik: str, differences: Sequence[str]) -> None:
         self.nik = nik
         self.differences = list(differences)
-        super().__init__(
-            f"NIK {nik} is already registered with different {', '.join(self.differences)}"
-        )
+        super().__init__(f"NIK {nik} is already registered with different {', '.join(self.differences)}")
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
 
 from .errors import InvalidKecamatan
 
@@ -25,9 +23,14 @@ class Region:
 
 @functools.cache
 def _regions() -> dict[str, Region]:
+    # Loaded on first use, and the modules for it too: the CLI imports this module to start.
+    import csv
+    import io
+    from importlib import resources
+
     table = resources.files("ektp_workflow") / "data" / "kode_wilayah.csv"
-    with table.open(encoding="utf-8", newline="") as handle:
-        return {row["kode"]: Region(row["kode"], row["level"], row["nama"]) for row in csv.DictReader(handle)}
+    handle = io.StringIO(table.read_text(encoding="utf-8"), newline="")
+    return {row["kode"]: Region(row["kode"], row["level"], row["nama"]) for row in csv.DictReader(handle)}
 
 
 def region(code: str) -> Region | None:

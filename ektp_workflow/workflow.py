@@ -1,31 +1,36 @@
 """The workflow facade: opens the Store, builds the services, and delegates to them.
 
-Every method is one line: what it does is in the service named beside it.
+Every method is one line: what it does is in the service named beside it. A service
+is built (and its modules loaded) the first time it is used, so that a command that
+reads one card does not load the allocation planner, the auditor or the reports.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import URL
-from sqlalchemy.engine import Connection, Engine
-
-from ._audit.auditor import Auditor
-from ._services import allocation, cards, registration
-from ._services.blanks import Blanks
-from ._services.bulk import BulkJobs
+from ._services import cards
 from ._services.lifecycle import default_lifecycle
-from ._services.reports import Reports
-from ._services.rulebook import RuleBook
-from ._services.transitions import Transitions
 from ._store.store import Store
-from .records import BulkResult, Card, Event, FireRequest, Registration, ResidentRecord
-from .rules.planner import AllocationPlan
-from .rules.ruleset import RuleSet
-from .states import Lifecycle
+
+if TYPE_CHECKING:
+    from sqlalchemy import URL
+    from sqlalchemy.engine import Connection, Engine
+
+    from ._audit.auditor import Auditor
+    from ._services.blanks import Blanks
+    from ._services.bulk import BulkJobs
+    from ._services.reports import Reports
+    from ._services.rulebook import RuleBook
+    from ._services.transitions import Transitions
+    from .records import BulkResult, Card, Event, FireRequest, Registration, ResidentRecord
+    from .rules.planner import AllocationPlan
+    from .rules.ruleset import RuleSet
+    from .states import Lifecycle
 
 
 class Workflow:
@@ -39,18 +44,49 @@ class Workflow:
     def __init__(self, bind: Engine | Connection | Store, lifecycle: Lifecycle | None = None) -> None:
         """:raises SchemaError: the database schema is missing or out of date."""
         self._store = bind if isinstance(bind, Store) else Store(bind)
+        #: the lifecycle every card follows (default: the shipped one).
         self.lifecycle = lifecycle or default_lifecycle()
-        self._transitions = Transitions(self._store, self.lifecycle)
-        self._bulk = BulkJobs(self._store, self.lifecycle)
-        #: the blank stock: receive, distribute, spoil, count.
-        self.blanks = Blanks(self._store)
-        #: the allocation rule sets: active, history, apply, rollback, diff.
-        self.rules = RuleBook(self._store)
-        #: the auditor's toolkit: checkpoint, verify, replay, compare, explain, export.
-        self.audit = Auditor(self._store)
-        #: coverage, backlog and aging per kecamatan.
-        self.reports = Reports(self._store, self.lifecycle)
         self._store.check_schema()
+
+    @cached_property
+    def blanks(self) -> Blanks:
+        """The blank stock: receive, distribute, spoil, count."""
+        from ._services.blanks import Blanks
+
+        return Blanks(self._store)
+
+    @cached_property
+    def rules(self) -> RuleBook:
+        """The allocation rule sets: active, history, apply, rollback, diff."""
+        from ._services.rulebook import RuleBook
+
+        return RuleBook(self._store)
+
+    @cached_property
+    def audit(self) -> Auditor:
+        """The auditor's toolkit: checkpoint, verify, replay, compare, explain, export."""
+        from ._audit.auditor import Auditor
+
+        return Auditor(self._store)
+
+    @cached_property
+    def reports(self) -> Reports:
+        """Coverage, backlog and aging per kecamatan, and the HTML page."""
+        from ._services.reports import Reports
+
+        return Reports(self._store, self.lifecycle)
+
+    @cached_property
+    def _transitions(self) -> Transitions:
+        from ._services.transitions import Transitions
+
+        return Transitions(self._store, self.lifecycle)
+
+    @cached_property
+    def _bulk(self) -> BulkJobs:
+        from ._services.bulk import BulkJobs
+
+        return BulkJobs(self._store, self.lifecycle)
 
     @classmethod
     def open(
@@ -90,21 +126,36 @@ class Workflow:
         return self.register_numbered(enumerate(records, 1), actor=actor, at=at, source=source)
 
     def register_numbered(
-        self, numbered: Iterable[tuple[int, Any]], *, actor: str, at: dt.datetime | None = None,
-        source: str = "residents", dry_run: bool = False, progress: Callable[[int], None] | None = None,
+        self,
+        numbered: Iterable[tuple[int, Any]],
+        *,
+        actor: str,
+        at: dt.datetime | None = None,
+        source: str = "residents",
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> Registration:
         """``register`` for records that carry their own line numbers (as a file's rows).
 
         :param dry_run: check everything and report what would be added; write nothing.
         :param progress: called with the number of records handled, chunk by chunk.
         """
+        from ._services import registration
+
         return registration.register(
             self._store, self.lifecycle, numbered, actor=actor, at=at, source=source, dry_run=dry_run, progress=progress
         )
 
     def fire(
-        self, nik: str, trigger: str, *, actor: str, reason: str | None = None, idempotency_key: str | None = None,
-        expected_version: int | None = None, at: dt.datetime | None = None,
+        self,
+        nik: str,
+        trigger: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        at: dt.datetime | None = None,
     ) -> Event:
         """Fire ``trigger`` on the card of ``nik``: one transaction, exactly one event.
 
@@ -118,8 +169,13 @@ class Workflow:
         :raises ConcurrencyError: the card changed since ``expected_version``.
         """
         return self._transitions.fire(
-            nik, trigger, actor=actor, reason=reason, idempotency_key=idempotency_key,
-            expected_version=expected_version, at=at,
+            nik,
+            trigger,
+            actor=actor,
+            reason=reason,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+            at=at,
         )
 
     def fire_many(self, requests: Iterable[FireRequest], *, actor: str) -> int:
@@ -134,6 +190,8 @@ class Workflow:
         self, *, kecamatan: str | None = None, rule_set: RuleSet | None = None, day: dt.date | None = None
     ) -> AllocationPlan:
         """Who would get a blank now, under the active rule set or ``rule_set``; writes nothing."""
+        from ._services import allocation
+
         return allocation.plan(self._store, kecamatan=kecamatan, rule_set=rule_set, day=day)
 
     def allocate(self, *, actor: str, kecamatan: str | None = None, dry_run: bool = False) -> AllocationPlan:
@@ -145,12 +203,23 @@ class Workflow:
         :raises TransitionNotAllowed: a card changed between planning and writing
             (nothing is written; run it again).
         """
+        from ._services import allocation
+
         return allocation.allocate(self._store, self._transitions, actor=actor, kecamatan=kecamatan, dry_run=dry_run)
 
     def bulk_fire(
-        self, trigger: str, *, actor: str, where_state: str | None = None, kecamatan: str | None = None,
-        limit: int | None = None, niks_file: str | Path | None = None, reason: str | None = None,
-        dry_run: bool = False, at: dt.datetime | None = None, progress: Callable[[int], None] | None = None,
+        self,
+        trigger: str,
+        *,
+        actor: str,
+        where_state: str | None = None,
+        kecamatan: str | None = None,
+        limit: int | None = None,
+        niks_file: str | Path | None = None,
+        reason: str | None = None,
+        dry_run: bool = False,
+        at: dt.datetime | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> BulkResult:
         """Fire ``trigger`` on many cards, chunk by chunk: those in ``where_state`` (optionally
         in one kecamatan, at most ``limit``), or those listed in ``niks_file`` (a ``nik``
@@ -164,8 +233,16 @@ class Workflow:
         :raises TransitionNotAllowed: ``trigger`` never fires from ``where_state``.
         """
         return self._bulk.fire(
-            trigger, actor=actor, where_state=where_state, kecamatan=kecamatan, limit=limit, niks_file=niks_file,
-            reason=reason, dry_run=dry_run, at=at, progress=progress,
+            trigger,
+            actor=actor,
+            where_state=where_state,
+            kecamatan=kecamatan,
+            limit=limit,
+            niks_file=niks_file,
+            reason=reason,
+            dry_run=dry_run,
+            at=at,
+            progress=progress,
         )
 
     def import_central_results(

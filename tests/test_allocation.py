@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import threading
 import textwrap
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,20 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alembic import command
-
-from ektp_workflow import FireRequest, Workflow, upgrade
-from ektp_workflow._store.migrations import alembic_config as _alembic_config
+from ektp_workflow import FireRequest, ResidentRecord, Workflow, upgrade
 from ektp_workflow._services.allocation import plan_in_database, queue_position
+from ektp_workflow._store.migrations import alembic_config as _alembic_config
 from ektp_workflow._store.queue import applicants as read_applicants
 from ektp_workflow._store.queue import stock as read_stock
-from ektp_workflow.rules.planner import order_queue, plan_allocation
+from ektp_workflow._store.schema import cards, residents, waiting_cards
 from ektp_workflow.errors import RuleSetError, StockError, TransitionNotAllowed
-from ektp_workflow import ResidentRecord
 from ektp_workflow.rules.base import Applicant, QueueColumns
 from ektp_workflow.rules.builtin import FirstTimeFirst, PriorityTiers
+from ektp_workflow.rules.planner import order_queue, plan_allocation
 from ektp_workflow.rules.registry import available_rules
 from ektp_workflow.rules.ruleset import parse_rule_set
-from ektp_workflow._store.schema import cards, residents, waiting_cards
 
 from .conftest import snapshot
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
@@ -40,7 +38,9 @@ ACTOR = "dinas/kabid"
 TODAY = dt.date(2026, 11, 28)
 
 
-def queue(workflow: Workflow, kecamatan: str, first_time: int, replacement: int, born: dt.date = dt.date(1990, 1, 1)) -> list[str]:
+def queue(
+    workflow: Workflow, kecamatan: str, first_time: int, replacement: int, born: dt.date = dt.date(1990, 1, 1)
+) -> list[str]:
     """Residents whose cards wait in deduplicated: first-time ones, then replacements."""
     residents = [make_resident(kecamatan, born=born) for _ in range(first_time)]
     residents += [make_resident(kecamatan, born=born, had_ektp=True) for _ in range(replacement)]
@@ -297,13 +297,16 @@ def test_a_third_party_rule_is_used_by_name(workflow: Workflow, tmp_path: Path, 
     young = queue(workflow, ITS, 1, 0, born=dt.date(2000, 1, 1))
     elderly = queue(workflow, ITS, 1, 0, born=dt.date(1950, 1, 1))
     stock(workflow, {ITS: 1})
-    rules = write_rules(tmp_path, f"""
+    rules = write_rules(
+        tmp_path,
+        f"""
         name = "elders first"
         [split]
         rule = "equal"
         [[queue]]
         rule = "{third_party_rule}"
-    """)
+    """,
+    )
     workflow.rules.apply(rules, actor=ACTOR, reason="Perda lansia")
     workflow.allocate(actor=ACTOR)
     assert states(workflow, young + elderly) == ["deduplicated", "allocated"]
@@ -327,18 +330,32 @@ def test_the_database_orders_the_queue_exactly_as_the_rules_do_in_python(
     """Built-in rules say their keys in SQL; the plan must not change because of it."""
     rng = random.Random(queue_rules + str(day))
     # birth dates on both sides of every cut-off the rules use, leap days included
-    births = [dt.date(2007, 2, 27), dt.date(2007, 2, 28), dt.date(2007, 3, 1), dt.date(2004, 2, 29),
-              dt.date(2008, 2, 29), dt.date(2006, 3, 1), dt.date(1990, 5, 17)]
+    births = [
+        dt.date(2007, 2, 27),
+        dt.date(2007, 2, 28),
+        dt.date(2007, 3, 1),
+        dt.date(2004, 2, 29),
+        dt.date(2008, 2, 29),
+        dt.date(2006, 3, 1),
+        dt.date(1990, 5, 17),
+    ]
     residents = []
     for _ in range(90):
         kecamatan = rng.choice([ITS, SAKO])
         born = rng.choice(births)
         resident = make_resident(kecamatan, born=born, had_ektp=rng.random() < 0.4)
-        residents.append(ResidentRecord(
-            resident.nik, resident.name, kecamatan, resident.had_ektp, born,
-            disaster_victim=rng.random() < 0.2, suket=rng.random() < 0.3,
-        ))
-    start = dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc)
+        residents.append(
+            ResidentRecord(
+                resident.nik,
+                resident.name,
+                kecamatan,
+                resident.had_ektp,
+                born,
+                disaster_victim=rng.random() < 0.2,
+                suket=rng.random() < 0.3,
+            )
+        )
+    start = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
     workflow.register(residents, actor=ACTOR, at=start)
     workflow.fire_many([FireRequest(r.nik, t, at=start) for t in ("record", "submit") for r in residents], actor=ACTOR)
     for group in range(3):  # three waiting times, shared by many: ties left to the NIK
@@ -360,10 +377,13 @@ def test_the_database_orders_the_queue_exactly_as_the_rules_do_in_python(
         for kecamatan in (ITS, SAKO):
             ordered = order_queue(read_applicants(conn, kecamatan), rules, day)
             assert [queue_position(conn, a.card_id, kecamatan, rules, day) for a in ordered] == list(
-                range(1, len(ordered) + 1))
+                range(1, len(ordered) + 1)
+            )
 
 
-def test_a_rule_that_overrides_key_alone_is_not_ordered_by_its_parents_sql(workflow: Workflow, engine: sa.Engine) -> None:
+def test_a_rule_that_overrides_key_alone_is_not_ordered_by_its_parents_sql(
+    workflow: Workflow, engine: sa.Engine
+) -> None:
     class ElderTiers(PriorityTiers):
         def key(self, applicant: Applicant, today: dt.date) -> int:
             return 0 if applicant.birth_date.year < 1960 else super().key(applicant, today)
@@ -385,14 +405,29 @@ def queue_table(engine: sa.Engine) -> tuple[set[tuple[Any, ...]], set[tuple[Any,
     """The rows of waiting_cards, and what they must be: every card in deduplicated with its resident."""
     w = waiting_cards.c
     with engine.connect() as conn:
-        kept = set(conn.execute(sa.select(
-            w.kecamatan, w.card_id, w.nik, w.birth_date, w.had_ektp, w.disaster_victim, w.suket, w.waiting_since)))
-        derived = set(conn.execute(
-            sa.select(residents.c.kecamatan, cards.c.id, residents.c.nik, residents.c.birth_date,
-                      residents.c.had_ektp, residents.c.disaster_victim, residents.c.suket, cards.c.updated_at)
-            .select_from(cards.join(residents, cards.c.id == residents.c.id))
-            .where(cards.c.state == "deduplicated")
-        ))
+        kept = set(
+            conn.execute(
+                sa.select(
+                    w.kecamatan, w.card_id, w.nik, w.birth_date, w.had_ektp, w.disaster_victim, w.suket, w.waiting_since
+                )
+            )
+        )
+        derived = set(
+            conn.execute(
+                sa.select(
+                    residents.c.kecamatan,
+                    cards.c.id,
+                    residents.c.nik,
+                    residents.c.birth_date,
+                    residents.c.had_ektp,
+                    residents.c.disaster_victim,
+                    residents.c.suket,
+                    cards.c.updated_at,
+                )
+                .select_from(cards.join(residents, cards.c.id == residents.c.id))
+                .where(cards.c.state == "deduplicated")
+            )
+        )
     return kept, derived
 
 
@@ -411,7 +446,10 @@ def test_the_queue_table_follows_every_way_a_card_enters_or_leaves_the_queue(
     for trigger, state in (("record", "unrecorded"), ("submit", "recorded")):
         workflow.bulk_fire(trigger, actor=ACTOR, where_state=state)
     results = tmp_path / "central.csv"
-    results.write_text("nik,result\n" + "".join(f"{r.nik},{res}\n" for r, res in zip(more, ["single", "single", "duplicate", "duplicate"])))
+    results.write_text(
+        "nik,result\n"
+        + "".join(f"{r.nik},{res}\n" for r, res in zip(more, ["single", "single", "duplicate", "duplicate"]))
+    )
     workflow.import_central_results(results, actor=ACTOR)
     check("central import")
     workflow.fire(more[2].nik, "resolve_duplicate", actor=ACTOR)
@@ -431,13 +469,20 @@ def test_the_queue_table_follows_every_way_a_card_enters_or_leaves_the_queue(
     workflow.bulk_fire("move_out", actor=ACTOR, where_state="deduplicated", kecamatan=SAKO, limit=1)
     check("bulk move_out")
     with engine.begin() as conn:  # a correction made by an integrator's own SQL
-        conn.execute(residents.update().where(residents.c.nik == waiting[0]).values(
-            kecamatan=SAKO, suket=True, disaster_victim=True, birth_date=dt.date(1991, 2, 3)))
-        conn.execute(cards.update().where(cards.c.state == "deduplicated", residents.c.nik == waiting[1],
-                                          cards.c.id == residents.c.id).values(updated_at=sa.func.current_timestamp()))
+        conn.execute(
+            residents.update()
+            .where(residents.c.nik == waiting[0])
+            .values(kecamatan=SAKO, suket=True, disaster_victim=True, birth_date=dt.date(1991, 2, 3))
+        )
+        conn.execute(
+            cards.update()
+            .where(cards.c.state == "deduplicated", residents.c.nik == waiting[1], cards.c.id == residents.c.id)
+            .values(updated_at=sa.func.current_timestamp())
+        )
     check("resident and waiting time changed in place")
     assert workflow.plan_allocation(kecamatan=SAKO).kecamatan[0].queue == sum(
-        1 for row in queue_table(engine)[0] if row[0] == SAKO)
+        1 for row in queue_table(engine)[0] if row[0] == SAKO
+    )
 
 
 def test_the_queue_table_rolls_back_with_the_transaction(workflow: Workflow, engine: sa.Engine) -> None:

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from ektp_workflow import FireRequest, Workflow
+from ektp_workflow._store import history as log_pages
+from ektp_workflow._store.chain import GENESIS, chain_hash
+from ektp_workflow._store.schema import APPEND_ONLY, events
 from ektp_workflow.cli.main import cli
 from ektp_workflow.clock import now
-from ektp_workflow._store.chain import GENESIS, chain_hash
-from ektp_workflow._store import history as log_pages
-from ektp_workflow._store.schema import APPEND_ONLY, events
 
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import make_resident
@@ -67,17 +67,15 @@ def test_the_database_refuses_to_change_append_only_tables(
     engine: sa.Engine, every_table_filled: None, table: str, statement: str
 ) -> None:
     column = sa.inspect(engine).get_columns(table)[0]["name"]
-    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
-        with engine.begin() as conn:
-            conn.exec_driver_sql(statement.format(t=table, c=column))
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.exec_driver_sql(statement.format(t=table, c=column))
 
 
 def test_postgresql_refuses_truncate(engine: sa.Engine, history: list[str]) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("TRUNCATE exists only on PostgreSQL")
-    with pytest.raises(sa.exc.DatabaseError, match="append-only: TRUNCATE refused"):
-        with engine.begin() as conn:
-            conn.exec_driver_sql("TRUNCATE events CASCADE")
+    with pytest.raises(sa.exc.DatabaseError, match="append-only: TRUNCATE refused"), engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE events CASCADE")
 
 
 def test_an_untouched_log_verifies(workflow: Workflow, history: list[str]) -> None:
@@ -91,8 +89,15 @@ def test_an_untouched_log_verifies(workflow: Workflow, history: list[str]) -> No
         (["UPDATE events SET actor = 'someone else' WHERE seq = 6"], 6, "edited, inserted or moved"),
         (["UPDATE events SET to_state = 'deduplicated' WHERE seq = 11"], 11, "edited"),
         (["DELETE FROM events WHERE seq = 7"], 8, "events 7..7 were deleted"),
-        (["UPDATE events SET seq = 100 WHERE seq = 5", "UPDATE events SET seq = 5 WHERE seq = 6",
-          "UPDATE events SET seq = 6 WHERE seq = 100"], 5, "edited, inserted or moved"),
+        (
+            [
+                "UPDATE events SET seq = 100 WHERE seq = 5",
+                "UPDATE events SET seq = 5 WHERE seq = 6",
+                "UPDATE events SET seq = 6 WHERE seq = 100",
+            ],
+            5,
+            "edited, inserted or moved",
+        ),
         (["DELETE FROM events WHERE seq > 10"], 11, "its tail was deleted"),
     ],
     ids=["edit-actor", "edit-state", "delete", "swap", "truncate-tail"],
@@ -105,11 +110,20 @@ def test_tampering_is_found_at_the_first_bad_sequence_number(
     assert not report.ok
     assert report.problems[0].seq == first_bad
     assert words in report.problems[0].what
-    log({"test": f"tampering in the database: {words}", "database": engine.dialect.name,
-         "hostile_inputs": len(statements), "lost": 0, "caught": f"seq {first_bad}"})
+    log(
+        {
+            "test": f"tampering in the database: {words}",
+            "database": engine.dialect.name,
+            "hostile_inputs": len(statements),
+            "lost": 0,
+            "caught": f"seq {first_bad}",
+        }
+    )
 
 
-def test_a_forged_event_added_after_the_head_is_found(workflow: Workflow, engine: sa.Engine, history: list[str]) -> None:
+def test_a_forged_event_added_after_the_head_is_found(
+    workflow: Workflow, engine: sa.Engine, history: list[str]
+) -> None:
     forged = _forge_last_event(engine)
     with engine.begin() as conn:
         conn.execute(events.insert().values(forged))
@@ -143,8 +157,15 @@ def test_a_tail_deleted_with_its_chain_head_is_found_against_a_kept_checkpoint(
 def _forge_last_event(engine: sa.Engine) -> dict[str, object]:
     with engine.connect() as conn:
         last = dict(conn.execute(sa.select(events).order_by(events.c.seq.desc()).limit(1)).one()._mapping)
-    forged = {**last, "seq": last["seq"] + 1, "version": last["version"] + 1, "trigger": "confirm_single",
-              "from_state": "prr", "to_state": "deduplicated", "recorded_at": now()}
+    forged = {
+        **last,
+        "seq": last["seq"] + 1,
+        "version": last["version"] + 1,
+        "trigger": "confirm_single",
+        "from_state": "prr",
+        "to_state": "deduplicated",
+        "recorded_at": now(),
+    }
     forged["hash"] = chain_hash(str(last["hash"]), forged)
     return forged
 
@@ -200,18 +221,26 @@ def test_replay_counts_a_card_whose_resident_was_deleted_under_a_question_mark(
     assert sum(n for states in counts.values() for n in states.values()) == len(folded.cards) == 4
 
 
-def test_explain_agrees_with_what_happened_for_every_card_of_a_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explain_agrees_with_what_happened_for_every_card_of_a_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("EKTP_DATABASE_URL", raising=False)
     assert CliRunner().invoke(cli, ["demo", "--residents", "300", "--blanks", "80"]).exit_code == 0
     with Workflow.open("sqlite:///ektp-demo.db") as workflow:
         with workflow._store.reading() as conn:
-            niks = list(conn.scalars(sa.text(
-                "SELECT DISTINCT r.nik FROM allocation_queue q JOIN residents r ON r.id = q.card_id"
-            )))
-            allocated = set(conn.scalars(sa.text(
-                "SELECT r.nik FROM events e JOIN residents r ON r.id = e.card_id WHERE e.trigger = 'allocate'"
-            )))
+            niks = list(
+                conn.scalars(
+                    sa.text("SELECT DISTINCT r.nik FROM allocation_queue q JOIN residents r ON r.id = q.card_id")
+                )
+            )
+            allocated = set(
+                conn.scalars(
+                    sa.text(
+                        "SELECT r.nik FROM events e JOIN residents r ON r.id = e.card_id WHERE e.trigger = 'allocate'"
+                    )
+                )
+            )
         assert len(niks) > 100 and len(allocated) > 30
         for nik in niks:
             explanation = workflow.audit.explain(nik)
@@ -223,7 +252,7 @@ def test_export_opens_in_duckdb_with_every_event_and_masked_niks(
     workflow: Workflow, history: list[str], tmp_path: Path
 ) -> None:
     duckdb = pytest.importorskip("duckdb", reason="duckdb is in the test extra")
-    workflow.fire(history[0], "confirm_single", actor=ACTOR, reason="=HYPERLINK(\"http://x\")")
+    workflow.fire(history[0], "confirm_single", actor=ACTOR, reason='=HYPERLINK("http://x")')
     for fmt in ("jsonl", "csv"):
         path = tmp_path / f"events.{fmt}"
         with path.open("w", encoding="utf-8", newline="") as out:
@@ -232,7 +261,7 @@ def test_export_opens_in_duckdb_with_every_event_and_masked_niks(
         rows = duckdb.sql(f"SELECT nik, reason FROM {reader}('{path}') ORDER BY seq").fetchall()
         assert len(rows) == 13
         assert all(nik.endswith("**********") and nik[:6].isdigit() for nik, _ in rows)
-    assert rows[-1][1] == "'=HYPERLINK(\"http://x\")", "CSV neutralises spreadsheet formulas"
+    assert rows[-1][1] == '\'=HYPERLINK("http://x")', "CSV neutralises spreadsheet formulas"
 
 
 def test_export_from_a_sequence_number_and_unmasked(workflow: Workflow, history: list[str]) -> None:
@@ -241,7 +270,9 @@ def test_export_from_a_sequence_number_and_unmasked(workflow: Workflow, history:
     assert {json.loads(line)["nik"] for line in out.getvalue().splitlines()} <= set(history)
 
 
-def test_grant_auditor_creates_a_role_that_reads_and_cannot_write(engine: sa.Engine, db_url: str, history: list[str]) -> None:
+def test_grant_auditor_creates_a_role_that_reads_and_cannot_write(
+    engine: sa.Engine, db_url: str, history: list[str]
+) -> None:
     if engine.dialect.name != "postgresql":
         result = CliRunner().invoke(cli, ["--db", db_url, "db", "grant-auditor", "bpk"])
         assert result.exit_code == 1 and "needs PostgreSQL" in result.stderr
@@ -270,7 +301,9 @@ def test_a_bad_role_name_is_refused(db_url: str, engine: sa.Engine) -> None:
     assert result.exit_code == 1
 
 
-def test_the_application_role_works_but_cannot_alter_the_history(engine: sa.Engine, db_url: str, history: list[str]) -> None:
+def test_the_application_role_works_but_cannot_alter_the_history(
+    engine: sa.Engine, db_url: str, history: list[str]
+) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("roles are a PostgreSQL matter")
     role = f"app_{uuid.uuid4().hex[:8]}"
@@ -293,20 +326,29 @@ def test_the_application_role_works_but_cannot_alter_the_history(engine: sa.Engi
             Workflow(conn).fire(waiting.nik, "confirm_single", actor="app")
             conn.commit()
         with engine.connect() as conn:
-            kept = conn.scalar(sa.text("SELECT count(*) FROM waiting_cards w JOIN residents r ON r.id = w.card_id "
-                                       "WHERE r.nik = :nik"), {"nik": waiting.nik})
+            kept = conn.scalar(
+                sa.text("SELECT count(*) FROM waiting_cards w JOIN residents r ON r.id = w.card_id WHERE r.nik = :nik"),
+                {"nik": waiting.nik},
+            )
         assert kept == 1
         # nor can it attach the queue's trigger functions to a table of its own
         with pytest.raises(sa.exc.DatabaseError, match="permission denied for function"):
             with as_app.begin() as conn:
                 conn.exec_driver_sql("CREATE TEMPORARY TABLE t (id bigint, updated_at timestamptz, state text)")
-                conn.exec_driver_sql("CREATE TRIGGER x AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION waiting_cards_since()")
-        for statement in ("UPDATE events SET actor = 'x'", "DELETE FROM events", "DELETE FROM cards",
-                          "UPDATE blank_entries SET quantity = 2", "TRUNCATE events",
-                          "UPDATE waiting_cards SET suket = true", "DELETE FROM waiting_cards"):
-            with pytest.raises(sa.exc.DatabaseError, match="permission denied"):
-                with as_app.begin() as conn:
-                    conn.exec_driver_sql(statement)
+                conn.exec_driver_sql(
+                    "CREATE TRIGGER x AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION waiting_cards_since()"
+                )
+        for statement in (
+            "UPDATE events SET actor = 'x'",
+            "DELETE FROM events",
+            "DELETE FROM cards",
+            "UPDATE blank_entries SET quantity = 2",
+            "TRUNCATE events",
+            "UPDATE waiting_cards SET suket = true",
+            "DELETE FROM waiting_cards",
+        ):
+            with pytest.raises(sa.exc.DatabaseError, match="permission denied"), as_app.begin() as conn:
+                conn.exec_driver_sql(statement)
     finally:
         as_app.dispose()
         with engine.begin() as conn:
@@ -330,6 +372,7 @@ def test_reading_the_log_costs_the_same_per_page_however_far_in_it_is(
     def steps() -> int:
         counted = [0]
         with engine.connect() as conn:
+
             def count() -> int:
                 counted[0] += 1
                 return 0
@@ -351,7 +394,7 @@ def test_two_events_at_the_two_0130s_of_a_night_the_clocks_go_back_verify(workfl
     new_york = ZoneInfo("America/New_York")
     first = dt.datetime(2021, 11, 7, 1, 30, tzinfo=new_york)
     residents = [make_resident(ITS) for _ in range(4)]
-    workflow.register(residents, actor="kec-05/op", at=dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc))
+    workflow.register(residents, actor="kec-05/op", at=dt.datetime(2021, 1, 1, tzinfo=dt.UTC))
     workflow.fire(residents[0].nik, "record", actor="kec-05/op", at=first)
     workflow.fire(residents[1].nik, "record", actor="kec-05/op", at=first.replace(fold=1))
     workflow.bulk_fire("record", actor="kec-05/op", where_state="unrecorded", limit=1, at=first)

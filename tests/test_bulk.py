@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from ektp_workflow import FireRequest, Workflow, create_engine, upgrade
 from ektp_workflow._store import chunks
-from ektp_workflow.cli.main import cli
-from ektp_workflow.errors import InputFileError
 from ektp_workflow._store.chain import GENESIS, HASHED_FIELDS, chain, chain_hash
 from ektp_workflow._store.schema import events
+from ektp_workflow.cli.main import cli
+from ektp_workflow.errors import InputFileError
 
 from .conftest import snapshot
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
@@ -39,7 +39,8 @@ def comparable(workflow: Workflow, niks: list[str]) -> list[object]:
     cards = [(c.nik, c.state, c.version) for c in (workflow.card(n) for n in niks)]
     events = [
         (e.nik, e.version, e.trigger, e.from_state, e.to_state, e.actor, e.reason, e.occurred_at)
-        for n in niks for e in workflow.history(n)
+        for n in niks
+        for e in workflow.history(n)
     ]
     return [cards, events]
 
@@ -142,11 +143,18 @@ def in_prr(workflow: Workflow) -> list[str]:
     return niks
 
 
-def test_central_results_apply_to_cards_in_prr_and_report_the_rest(workflow: Workflow, tmp_path: Path, in_prr: list[str]) -> None:
-    path = central_file(tmp_path, [
-        f"{in_prr[0]},single,PEN-1", f"{in_prr[1]},duplicate,PEN-2", f"{in_prr[2]},ENROLL_FAILURE,PEN-3",
-        f"{in_prr[4]},single,PEN-5",
-    ])
+def test_central_results_apply_to_cards_in_prr_and_report_the_rest(
+    workflow: Workflow, tmp_path: Path, in_prr: list[str]
+) -> None:
+    path = central_file(
+        tmp_path,
+        [
+            f"{in_prr[0]},single,PEN-1",
+            f"{in_prr[1]},duplicate,PEN-2",
+            f"{in_prr[2]},ENROLL_FAILURE,PEN-3",
+            f"{in_prr[4]},single,PEN-5",
+        ],
+    )
     result = workflow.import_central_results(path, actor="siak-sync")
     assert dict(result.applied) == {"confirm_single": 1, "flag_duplicate": 1, "reject_enrollment": 1}
     assert result.examples == [(in_prr[4], "not in prr (it is unrecorded): not applied")]
@@ -169,8 +177,9 @@ def test_reimporting_the_same_results_applies_nothing_twice(
 def test_a_results_file_with_a_bad_line_is_refused_whole(
     workflow: Workflow, engine: sa.Engine, tmp_path: Path, in_prr: list[str]
 ) -> None:
-    path = central_file(tmp_path, [f"{in_prr[0]},single,", "1671050000000000,single,", f"{in_prr[1]},lost,",
-                                   f"{in_prr[0]},duplicate,"])
+    path = central_file(
+        tmp_path, [f"{in_prr[0]},single,", "1671050000000000,single,", f"{in_prr[1]},lost,", f"{in_prr[0]},duplicate,"]
+    )
     before = snapshot(engine)
     with pytest.raises(InputFileError) as refused:
         workflow.import_central_results(path, actor="siak-sync")
@@ -180,23 +189,25 @@ def test_a_results_file_with_a_bad_line_is_refused_whole(
 
 
 def test_bulk_and_central_from_the_cli(db_url: str, workflow: Workflow, tmp_path: Path, in_prr: list[str]) -> None:
-    fired = CliRunner().invoke(cli, ["--db", db_url, "--actor", ACTOR, "bulk", "fire", "record",
-                                     "--where-state", "unrecorded", "--json"])
+    fired = CliRunner().invoke(
+        cli, ["--db", db_url, "--actor", ACTOR, "bulk", "fire", "record", "--where-state", "unrecorded", "--json"]
+    )
     assert fired.exit_code == 0 and json.loads(fired.stdout)["applied"] == {"record": 1}
     path = central_file(tmp_path, [f"{in_prr[0]},single,"])
     imported = CliRunner().invoke(cli, ["--db", db_url, "--actor", "siak", "central", "import", str(path)])
     assert imported.exit_code == 0 and "moved 1 by confirm_single" in imported.stdout
     usage = CliRunner().invoke(cli, ["--db", db_url, "--actor", ACTOR, "bulk", "fire", "record"])
     assert usage.exit_code == 2 and "--where-state STATE or --file" in usage.stderr
-    refused = CliRunner().invoke(cli, ["--db", db_url, "--actor", ACTOR, "bulk", "fire", "print_card",
-                                       "--where-state", "recorded"])
+    refused = CliRunner().invoke(
+        cli, ["--db", db_url, "--actor", ACTOR, "bulk", "fire", "print_card", "--where-state", "recorded"]
+    )
     assert refused.exit_code == 3
 
 
 def test_every_event_hash_is_the_canonical_one_whatever_path_wrote_it(workflow: Workflow, engine: sa.Engine) -> None:
     """Bulk appends reuse the encoding of the fields events share; the hash must not change."""
     niks = city(workflow, adults=7, children=0)
-    workflow.bulk_fire("record", actor=ACTOR, where_state="unrecorded", reason="Surat Edaran № 471/ü \"kutip\"", at=AT)
+    workflow.bulk_fire("record", actor=ACTOR, where_state="unrecorded", reason='Surat Edaran № 471/ü "kutip"', at=AT)
     workflow.bulk_fire("submit", actor="kec-05/другой", where_state="recorded", at=AT)
     workflow.fire(niks[0], "confirm_single", actor=ACTOR, reason="ruang\ttab", idempotency_key="k-1")
     with engine.connect() as conn:
@@ -237,14 +248,35 @@ def test_the_chain_hashes_every_row_as_chain_hash_does_whatever_its_values() -> 
     """Rows whose shared fields are equal but of other types, or times of a zone with folds."""
     new_york = ZoneInfo("America/New_York")
     night = dt.datetime(2021, 11, 7, 1, 30, tzinfo=new_york)  # the clocks go back: two 01:30
-    base = {"card_id": 7, "version": 2, "trigger": "submit", "from_state": "recorded", "to_state": "prr",
-            "actor": "op", "reason": None, "occurred_at": AT, "lifecycle_hash": "h" * 64,
-            "idempotency_key": None, "rule_set_version": None, "batch_id": "b"}
-    variants = [{"rule_set_version": 1}, {"rule_set_version": True}, {"rule_set_version": 1.0},
-                {"batch_id": 0}, {"batch_id": False}, {"reason": "Surat № 5 \"x\"\n"}, {"reason": "\u2028"},
-                {"occurred_at": night}, {"occurred_at": night.replace(fold=1)}, {"card_id": True}, {}]
+    base = {
+        "card_id": 7,
+        "version": 2,
+        "trigger": "submit",
+        "from_state": "recorded",
+        "to_state": "prr",
+        "actor": "op",
+        "reason": None,
+        "occurred_at": AT,
+        "lifecycle_hash": "h" * 64,
+        "idempotency_key": None,
+        "rule_set_version": None,
+        "batch_id": "b",
+    }
+    variants = [
+        {"rule_set_version": 1},
+        {"rule_set_version": True},
+        {"rule_set_version": 1.0},
+        {"batch_id": 0},
+        {"batch_id": False},
+        {"reason": 'Surat № 5 "x"\n'},
+        {"reason": "\u2028"},
+        {"occurred_at": night},
+        {"occurred_at": night.replace(fold=1)},
+        {"card_id": True},
+        {},
+    ]
     rows = [{**base, **variant} for variant in variants]
-    written = dt.datetime(2026, 11, 29, 1, tzinfo=dt.timezone.utc)
+    written = dt.datetime(2026, 11, 29, 1, tzinfo=dt.UTC)
     seq, last = chain(rows, 41, GENESIS, written)
     previous = GENESIS
     for row in rows:

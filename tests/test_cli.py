@@ -72,7 +72,10 @@ def test_a_refused_transition_exits_3_and_changes_nothing(db_url: str, engine: s
     before = snapshot(engine)
     result = run(db_url, "card", "fire", imported, "collect")
     assert result.exit_code == 3
-    assert result.stderr == "Error: 'collect' is not allowed from state 'unrecorded'; from 'unrecorded' allowed: record, die, move_out\n"
+    assert (
+        result.stderr
+        == "Error: 'collect' is not allowed from state 'unrecorded'; from 'unrecorded' allowed: record, die, move_out\n"
+    )
     assert snapshot(engine) == before
 
 

@@ -100,7 +100,9 @@ def test_rules_validate_diff_apply_history_rollback(db_url: str, tmp_path: Path,
     assert run(db_url, "rules", "rollback", "1", "--reason", "withdrawn").exit_code == 0
     history = json.loads(run(db_url, "rules", "history", "--json").stdout)
     assert [(h["version"], h["action"], h["actor"]) for h in history] == [
-        (1, "apply", "ektp_workflow"), (2, "apply", "dinas/kabid"), (1, "rollback", "dinas/kabid"),
+        (1, "apply", "ektp_workflow"),
+        (2, "apply", "dinas/kabid"),
+        (1, "rollback", "dinas/kabid"),
     ]
 
 

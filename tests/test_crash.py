@@ -25,8 +25,12 @@ RESIDENTS = 6000
 def ektp(db_url: str, *args: str, kill_after: float | None = None) -> tuple[int, float | None]:
     """Run the CLI in a process of its own; kill it with SIGKILL after ``kill_after`` seconds."""
     env = {**os.environ, "EKTP_DATABASE_URL": db_url, "EKTP_ACTOR": "crash-test"}
-    process = subprocess.Popen([sys.executable, "-m", "ektp_workflow", "--quiet", *args], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ektp_workflow", "--quiet", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     if kill_after is None:
         _, err = process.communicate(timeout=600)
         assert process.returncode == 0, err.decode()
@@ -85,7 +89,9 @@ def test_killed_commands_leave_a_sound_history_and_finish_exactly_once(
 
     in_prr = [c.nik for c in workflow.cards(state="prr", limit=RESIDENTS)]
     results = tmp_path / "hasil.csv"
-    results.write_text("nik,result\n" + "".join(f"{n},{rng.choice(['single', 'single', 'duplicate'])}\n" for n in in_prr))
+    results.write_text(
+        "nik,result\n" + "".join(f"{n},{rng.choice(['single', 'single', 'duplicate'])}\n" for n in in_prr)
+    )
     killed("central import", "central", "import", str(results), window=(0.2, 2.0))
     decided = sum(len(once_each(workflow, t)) for t in ("confirm_single", "flag_duplicate"))
     assert decided == len(in_prr)
@@ -108,6 +114,13 @@ def test_killed_commands_leave_a_sound_history_and_finish_exactly_once(
         ektp(db_url, "rules", "apply", str(rules), "--reason", "SE")
     assert workflow.rules.active().version == 2
     assert [a.version for a in workflow.rules.history()] == [1, 2]
-    log({"test": "kill -9 during import, bulk fire, central import, allocation, rule change",
-         "database": engine.dialect.name, "processes": 1, "kills": len(kills),
-         "kill_points": [f"{label} at {when:.2f} s" for label, when in kills], "lost": 0})
+    log(
+        {
+            "test": "kill -9 during import, bulk fire, central import, allocation, rule change",
+            "database": engine.dialect.name,
+            "processes": 1,
+            "kills": len(kills),
+            "kill_points": [f"{label} at {when:.2f} s" for label, when in kills],
+            "lost": 0,
+        }
+    )

@@ -28,7 +28,7 @@ def test_the_population_is_palembang_with_valid_unique_niks() -> None:
 
 
 def test_the_same_seed_gives_the_same_city_and_history() -> None:
-    now = dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
     first = population(500, 7, now.date())
     assert first == population(500, 7, now.date())
     assert history(first, 7, now) == history(population(500, 7, now.date()), 7, now)

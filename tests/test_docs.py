@@ -64,7 +64,11 @@ def _documented_shapes() -> list[tuple[str, list[str]]]:
     shapes: dict[str, list[str]] = {}
     for command, keys in rows:
         same_as = re.fullmatch(r"as `([^`]+)`", keys.strip())
-        shapes[command] = next(v for k, v in shapes.items() if k.startswith(same_as.group(1))) if same_as else re.findall(r"`(\w+)`", keys)
+        shapes[command] = (
+            next(v for k, v in shapes.items() if k.startswith(same_as.group(1)))
+            if same_as
+            else re.findall(r"`(\w+)`", keys)
+        )
     return list(shapes.items())
 
 
@@ -87,7 +91,9 @@ def _some_nik(url: str) -> str:
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        nik = conn.scalar(sa.text("SELECT nik FROM residents r JOIN cards c ON c.id = r.id WHERE c.state = 'collected'"))
+        nik = conn.scalar(
+            sa.text("SELECT nik FROM residents r JOIN cards c ON c.id = r.id WHERE c.state = 'collected'")
+        )
     engine.dispose()
     return str(nik)
 

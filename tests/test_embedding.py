@@ -89,7 +89,9 @@ def test_errors_keep_their_data_across_processes() -> None:
 
     from ektp_workflow.errors import GuardFailed, InputFileError, RowProblem
 
-    for error in (GuardFailed("allocate", "deduplicated", "blank_available", "no blank"),
-                  InputFileError("x.csv", [RowProblem(3, "bad NIK")])):
+    for error in (
+        GuardFailed("allocate", "deduplicated", "blank_available", "no blank"),
+        InputFileError("x.csv", [RowProblem(3, "bad NIK")]),
+    ):
         copy = pickle.loads(pickle.dumps(error))
         assert (type(copy), str(copy), vars(copy)) == (type(error), str(error), vars(error))

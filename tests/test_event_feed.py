@@ -16,8 +16,7 @@ from ektp_workflow import FireRequest, Workflow
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import PALEMBANG_SAKO as SAKO
 from .factories import make_resident
-from .test_allocation import queue, stock, write_rules
-from .test_allocation import LONGEST_WAITING_ONLY
+from .test_allocation import LONGEST_WAITING_ONLY, queue, stock, write_rules
 
 WRITERS = 4
 CARDS_PER_WRITER = 25
@@ -40,9 +39,7 @@ def test_a_polling_reader_misses_nothing_while_writers_commit_concurrently(
     start = workflow.audit.checkpoint()[0]
     niks = [r.nik for r in residents]
     context = multiprocessing.get_context("spawn")
-    writers = [
-        context.Process(target=_writer, args=(db_url, niks[i::WRITERS])) for i in range(WRITERS)
-    ]
+    writers = [context.Process(target=_writer, args=(db_url, niks[i::WRITERS])) for i in range(WRITERS)]
     for process in writers:
         process.start()
     seen, after = [], start
@@ -78,7 +75,9 @@ def test_replay_equals_stored_state_after_random_workloads(
         elif operation == "allocate":
             workflow.allocate(actor="op")
         elif operation == "print":
-            workflow.fire_many([FireRequest(c.nik, "print_card") for c in workflow.cards(state="allocated")], actor="op")
+            workflow.fire_many(
+                [FireRequest(c.nik, "print_card") for c in workflow.cards(state="allocated")], actor="op"
+            )
         elif operation == "rules" and workflow.rules.active().version == 1:
             workflow.rules.apply(rules, actor="kadis", reason="test")
         elif operation == "rollback" and workflow.rules.active().version != 1:
@@ -89,6 +88,8 @@ def test_replay_equals_stored_state_after_random_workloads(
         elif operation == "central":
             resident = make_resident(kecamatan)
             workflow.register([resident], actor="op")
-            workflow.fire_many([FireRequest(resident.nik, t) for t in ("record", "submit", "flag_duplicate")], actor="op")
+            workflow.fire_many(
+                [FireRequest(resident.nik, t) for t in ("record", "submit", "flag_duplicate")], actor="op"
+            )
     assert workflow.audit.compare() == []
     assert workflow.audit.verify().ok

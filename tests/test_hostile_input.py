@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ektp_workflow import ResidentRecord, Workflow, read_residents_csv
-from ektp_workflow.errors import InputFileError, RuleSetError, WorkflowError
+from ektp_workflow.errors import InputFileError, RuleSetError
 from ektp_workflow.rules.ruleset import parse_rule_set
 
 from .conftest import snapshot
@@ -32,10 +32,19 @@ CELLS = st.one_of(
     st.text(alphabet=",;\t\"'\n\r=+-@", max_size=10),
     st.just("x" * 140_000),  # beyond the csv module's field limit
 )
-HEADERS = st.sampled_from([
-    "nik,name,kecamatan", "nik,name,kecamatan,had_ektp", "\ufeffnik;name;kecamatan", "NIK, Name ,KECAMATAN",
-    "nik,name", "nik,name,kecamatan,extra", "nik,nik,name,kecamatan", "", "nik\tname\tkecamatan",
-])
+HEADERS = st.sampled_from(
+    [
+        "nik,name,kecamatan",
+        "nik,name,kecamatan,had_ektp",
+        "\ufeffnik;name;kecamatan",
+        "NIK, Name ,KECAMATAN",
+        "nik,name",
+        "nik,name,kecamatan,extra",
+        "nik,nik,name,kecamatan",
+        "",
+        "nik\tname\tkecamatan",
+    ]
+)
 
 
 @st.composite
@@ -86,18 +95,34 @@ def test_any_central_results_file_is_applied_or_refused_whole(
 
 
 SCALARS = st.one_of(
-    st.integers(min_value=-(2**63), max_value=2**63 - 1), st.floats(allow_nan=False), st.booleans(),
-    st.text(max_size=20).map(json.dumps), st.just("2029-02-14"), st.just("[[1, [2]], {a = 1}]"),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.text(max_size=20).map(json.dumps),
+    st.just("2029-02-14"),
+    st.just("[[1, [2]], {a = 1}]"),
 )
-RULES = st.sampled_from(["first_time_first", "priority_tiers", "turning_17_before", "equal", "minimum_per_kecamatan",
-                         "proportional_to_queue", "nonexistent", ""])
+RULES = st.sampled_from(
+    [
+        "first_time_first",
+        "priority_tiers",
+        "turning_17_before",
+        "equal",
+        "minimum_per_kecamatan",
+        "proportional_to_queue",
+        "nonexistent",
+        "",
+    ]
+)
 KEYS = st.sampled_from(["rule", "first_time_age", "date", "minimum", "first_time_weight", "colour", "x.y"])
 
 
 @st.composite
 def rule_sets(draw: st.DrawFn) -> str:
     lines = [f"name = {draw(SCALARS)}"] if draw(st.booleans()) else ['name = "fuzz"']
-    for table in draw(st.lists(st.sampled_from(["[split]", "[[queue]]", "[queue]", "[split.deep]", "[[x]]"]), max_size=4)):
+    for table in draw(
+        st.lists(st.sampled_from(["[split]", "[[queue]]", "[queue]", "[split.deep]", "[[x]]"]), max_size=4)
+    ):
         lines.append(table)
         lines.append(f'rule = "{draw(RULES)}"')
         lines += [f"{draw(KEYS)} = {draw(SCALARS)}" for _ in range(draw(st.integers(0, 3)))]
@@ -142,5 +167,12 @@ def test_names_and_reasons_with_sql_metacharacters_and_unicode_round_trip(workfl
 
 
 def test_fuzz_figures_are_reported(engine: sa.Engine) -> None:
-    log({"test": "hostile input (hypothesis)", "database": engine.dialect.name,
-         "fuzz_cases": 3 * EXAMPLES, "hostile_inputs": len(HOSTILE_TEXT) + 1, "lost": 0})
+    log(
+        {
+            "test": "hostile input (hypothesis)",
+            "database": engine.dialect.name,
+            "fuzz_cases": 3 * EXAMPLES,
+            "hostile_inputs": len(HOSTILE_TEXT) + 1,
+            "lost": 0,
+        }
+    )

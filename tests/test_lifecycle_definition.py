@@ -34,8 +34,17 @@ def test_the_shipped_lifecycle_has_the_e_ktp_states_and_metadata() -> None:
     lifecycle = default_lifecycle()
     assert lifecycle.initial == "unrecorded"
     assert set(lifecycle.states) == {
-        "unrecorded", "recorded", "prr", "deduplicated", "allocated", "printed", "collected",
-        "duplicate", "enroll_failed", "deceased", "moved",
+        "unrecorded",
+        "recorded",
+        "prr",
+        "deduplicated",
+        "allocated",
+        "printed",
+        "collected",
+        "duplicate",
+        "enroll_failed",
+        "deceased",
+        "moved",
     }
     assert {n for n, s in lifecycle.states.items() if s.terminal} == {"deceased", "moved"}
     assert lifecycle.states["duplicate"].siak == "DUPLICATE_RECORD"
@@ -58,20 +67,29 @@ def test_the_hash_ignores_formatting_but_not_content() -> None:
     ("change", "message"),
     [
         (lambda d: d.update(initial="nowhere"), "initial: 'nowhere' is not a declared state"),
-        (lambda d: d["transitions"].append({"trigger": "revive", "source": "deceased", "dest": "recorded"}),
-         "states.deceased: terminal, but has exits"),
+        (
+            lambda d: d["transitions"].append({"trigger": "revive", "source": "deceased", "dest": "recorded"}),
+            "states.deceased: terminal, but has exits",
+        ),
         (lambda d: d["states"].update(limbo={"label": "x", "siak": "X"}), "states.limbo: not reachable"),
-        (lambda d: d["transitions"].append({"trigger": "hold", "source": "collected", "dest": "limbo"})
-         or d["states"].update(limbo={"label": "x", "siak": "X"}) or _only_exit_to_self(d, "limbo"),
-         "states.limbo: a trap"),
+        (
+            lambda d: (
+                d["transitions"].append({"trigger": "hold", "source": "collected", "dest": "limbo"})
+                or d["states"].update(limbo={"label": "x", "siak": "X"})
+                or _only_exit_to_self(d, "limbo")
+            ),
+            "states.limbo: a trap",
+        ),
         (lambda d: d["transitions"][0].update(guards=["is_blessed"]), "unknown guard 'is_blessed'"),
         (lambda d: d["transitions"][0].update(effects=["send_sms"]), "unknown effect 'send_sms'"),
         (lambda d: d["transitions"][0].update(dest="recordd"), "dest: 'recordd' is not a declared state"),
         (lambda d: d["transitions"][0].update(trigger="print card"), "expected an identifier"),
         (lambda d: d["states"]["prr"].update(colour="red"), "states.prr: unknown keys ['colour']"),
         (lambda d: d["states"]["prr"].pop("siak"), "states.prr.siak: expected a non-empty string"),
-        (lambda d: d["transitions"].append({"trigger": "record", "source": "unrecorded", "dest": "prr"}),
-         "fires twice from 'unrecorded'"),
+        (
+            lambda d: d["transitions"].append({"trigger": "record", "source": "unrecorded", "dest": "prr"}),
+            "fires twice from 'unrecorded'",
+        ),
     ],
 )
 def test_an_invalid_definition_is_refused_naming_the_key(change: Any, message: str) -> None:
@@ -154,13 +172,19 @@ def test_a_refusing_guard_stops_the_step_before_later_guards_and_every_effect() 
     def effect(name: str) -> Any:
         return lambda ctx: calls.append(name)
 
-    allowing = Executor(lifecycle, {**GUARDS, "first": guard("first", False), "second": guard("second", False)},
-                        {**EFFECTS, "one": effect("one"), "two": effect("two")})
+    allowing = Executor(
+        lifecycle,
+        {**GUARDS, "first": guard("first", False), "second": guard("second", False)},
+        {**EFFECTS, "one": effect("one"), "two": effect("two")},
+    )
     assert allowing.step(edge.source, edge.trigger).run(None) == edge.dest
     assert calls == ["first", "second", "one", "two"]
     calls.clear()
-    refusing = Executor(lifecycle, {**GUARDS, "first": guard("first", True), "second": guard("second", False)},
-                        {**EFFECTS, "one": effect("one"), "two": effect("two")})
+    refusing = Executor(
+        lifecycle,
+        {**GUARDS, "first": guard("first", True), "second": guard("second", False)},
+        {**EFFECTS, "one": effect("one"), "two": effect("two")},
+    )
     with pytest.raises(GuardFailed) as refused:
         refusing.step(edge.source, edge.trigger).run(None)
     assert (refused.value.guard, refused.value.reason, refused.value.state) == ("first", "no", edge.source)
@@ -180,17 +204,19 @@ def test_a_lifecycle_stored_by_a_transaction_that_rolled_back_is_stored_again(en
     """The process remembers which lifecycles the database holds; one its own open
     transaction inserted is not held yet: if that transaction rolls back, the next
     write must store it again, or its events would name a lifecycle replay cannot find."""
+    import sqlalchemy as sa
+
     from ektp_workflow import FireRequest
     from ektp_workflow._store.schema import events, lifecycles
-    import sqlalchemy as sa
 
     people = [make_resident() for _ in range(3)]
     Workflow(engine).register(people, actor="test")
     relabelled = Workflow(engine, load(edited(lambda d: d["states"]["recorded"].update(label="Sudah rekam"))))
     # the first fire stores the new lifecycle, the second finds it, the third is refused
     with pytest.raises(Exception):
-        relabelled.fire_many([FireRequest(p.nik, "record") for p in people[:2]] + [FireRequest(people[2].nik, "collect")],
-                             actor="test")
+        relabelled.fire_many(
+            [FireRequest(p.nik, "record") for p in people[:2]] + [FireRequest(people[2].nik, "collect")], actor="test"
+        )
     if path == "driver":
         relabelled.fire(people[0].nik, "record", actor="test")
     else:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from alembic import command
 from ektp_workflow import create_engine, upgrade
 from ektp_workflow._store.migrations import alembic_config as _alembic_config
 from ektp_workflow._store.migrations import current_revision, head_revision

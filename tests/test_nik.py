@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ektp_workflow import parse_nik
-from ektp_workflow.nik import age_on, latest_birth_date
 from ektp_workflow.errors import InvalidKecamatan, InvalidNIK
+from ektp_workflow.nik import age_on, latest_birth_date
 from ektp_workflow.regions import kecamatan_in, kecamatan_of
 
 from .factories import make_nik
@@ -111,10 +111,13 @@ def test_the_age_cut_off_date_agrees_with_age_on(born: dt.date, day: dt.date, ag
     assert (age_on(born, day) >= age) == (born <= latest_birth_date(age, day))
 
 
-@pytest.mark.parametrize(("day", "age", "latest"), [
-    (dt.date(2028, 2, 29), 17, dt.date(2011, 2, 28)),
-    (dt.date(2028, 2, 29), 20, dt.date(2008, 2, 29)),
-    (dt.date(2026, 11, 28), 17, dt.date(2009, 11, 28)),
-])
+@pytest.mark.parametrize(
+    ("day", "age", "latest"),
+    [
+        (dt.date(2028, 2, 29), 17, dt.date(2011, 2, 28)),
+        (dt.date(2028, 2, 29), 20, dt.date(2008, 2, 29)),
+        (dt.date(2026, 11, 28), 17, dt.date(2009, 11, 28)),
+    ],
+)
 def test_latest_birth_date_on_leap_days(day: dt.date, age: int, latest: dt.date) -> None:
     assert latest_birth_date(age, day) == latest

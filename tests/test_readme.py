@@ -33,8 +33,5 @@ def test_every_subpackage_is_listed_for_installation() -> None:
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
     listed = set(config["options"]["packages"].split())
-    found = {
-        ".".join(init.parent.relative_to(ROOT).parts)
-        for init in (ROOT / "ektp_workflow").rglob("__init__.py")
-    }
+    found = {".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "ektp_workflow").rglob("__init__.py")}
     assert found <= listed, f"add {sorted(found - listed)} to [options] packages in setup.cfg"

@@ -11,7 +11,6 @@ import multiprocessing
 import os
 from collections import Counter
 
-import pytest
 import sqlalchemy as sa
 
 from ektp_workflow import FireRequest, Workflow
@@ -36,8 +35,9 @@ def log(figures: dict[str, object]) -> None:
 def queue(workflow: Workflow, count: int) -> list[str]:
     residents = [make_resident(ITS if i % 2 else SAKO) for i in range(count)]
     workflow.register(residents, actor="setup")
-    workflow.fire_many([FireRequest(r.nik, t) for t in ("record", "submit", "confirm_single") for r in residents],
-                       actor="setup")
+    workflow.fire_many(
+        [FireRequest(r.nik, t) for t in ("record", "submit", "confirm_single") for r in residents], actor="setup"
+    )
     return [r.nik for r in residents]
 
 
@@ -59,8 +59,16 @@ def test_processes_racing_on_the_same_cards_lose_nothing(workflow: Workflow, eng
     assert workflow.blanks.problems() == []
     assert len(workflow.cards(state="allocated", limit=100)) == sum(s.reserved for s in workflow.blanks.stock())
     assert sum(outcomes.values()) == PROCESSES * ROUNDS, "every operation done or refused with a typed error"
-    log({"test": "racing processes", "database": engine.dialect.name, "processes": PROCESSES,
-         "operations": sum(outcomes.values()), "lost": 0, "outcomes": dict(outcomes)})
+    log(
+        {
+            "test": "racing processes",
+            "database": engine.dialect.name,
+            "processes": PROCESSES,
+            "operations": sum(outcomes.values()),
+            "lost": 0,
+            "outcomes": dict(outcomes),
+        }
+    )
 
 
 def test_the_same_idempotency_key_from_racing_processes_applies_once(
@@ -74,5 +82,12 @@ def test_the_same_idempotency_key_from_racing_processes_applies_once(
         seqs = pool.starmap_async(workers.same_key, jobs).get(timeout=600)
     assert len(set(seqs)) == 1, "every retry got the first result"
     assert [e.trigger for e in workflow.history(resident.nik)] == ["register", "record"]
-    log({"test": "same idempotency key from racing processes", "database": engine.dialect.name,
-         "processes": PROCESSES, "operations": len(seqs), "lost": 0})
+    log(
+        {
+            "test": "same idempotency key from racing processes",
+            "database": engine.dialect.name,
+            "processes": PROCESSES,
+            "operations": len(seqs),
+            "lost": 0,
+        }
+    )

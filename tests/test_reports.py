@@ -103,14 +103,26 @@ def test_the_html_report_renders_in_a_real_headless_browser(city: Workflow, db_u
         pytest.skip("needs Debian's chromium (CI installs it)")
     out = tmp_path / "report.html"
     CliRunner().invoke(cli, ["--db", db_url, "report", "html", str(out)])
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     dom = subprocess.run([browser, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count("<svg") >= 3 and "Recording coverage" in dom.stdout
     shot = tmp_path / "page.png"
-    subprocess.run([browser, *flags, "--window-size=1100,2600", f"--screenshot={shot}", out.as_uri()],
-                   capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [browser, *flags, "--window-size=1100,2600", f"--screenshot={shot}", out.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     from PIL import Image  # comes with matplotlib
 
     colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20)

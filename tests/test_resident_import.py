@@ -32,7 +32,7 @@ def good_file(tmp_path: Path) -> Path:
     rows = [
         f"{make_nik('16.71.05', dt.date(2005, 9, 5), 'F')},Siti Aminah,16.71.05,false",
         f"{make_nik('16.07.01', dt.date(1988, 1, 12))},Budi Santoso,167108,true",
-        f"{make_nik('16.71.12', dt.date(1970, 3, 2), 'F')},\"Ratna, S.Pd\",16.71.12,",
+        f'{make_nik("16.71.12", dt.date(1970, 3, 2), "F")},"Ratna, S.Pd",16.71.12,',
     ]
     return write(tmp_path, "nik,name,kecamatan,had_ektp\n" + "\n".join(rows) + "\n")
 
@@ -99,7 +99,11 @@ def test_a_nik_repeated_chunks_later_is_found_without_remembering_the_file(
     first, second = make_nik(), make_nik()
     rows = [f"{first},Siti Aminah,16.71.05,false", f"{second},Budi,16.71.05,false", "123,Bad NIK,16.71.05,false"]
     rows += [f"{make_nik()},Filler {i},16.71.05,false" for i in range(5)]
-    rows += [f"{first},Siti Again,16.71.05,false", f"{make_nik()},Filler,16.71.05,false", f"{second},Budi,16.71.05,false"]
+    rows += [
+        f"{first},Siti Again,16.71.05,false",
+        f"{make_nik()},Filler,16.71.05,false",
+        f"{second},Budi,16.71.05,false",
+    ]
     path = write(tmp_path, "nik,name,kecamatan,had_ektp\n" + "\n".join(rows) + "\n", "kelurahan.csv")
     before = snapshot(engine)
     with pytest.raises(InputFileError) as refused:
@@ -117,8 +121,11 @@ def test_a_nik_repeated_chunks_later_in_a_good_file_names_the_line_that_register
     """No bad line before the repeat: the first line was written, and its registration names it."""
     monkeypatch.setattr(chunks, "CHUNK", 2)
     first = make_nik()
-    rows = [f"{first},Siti Aminah,16.71.05", *(f"{make_nik()},Filler {i},16.71.05" for i in range(4)),
-            f"{first},Siti Aminah,16.71.05"]
+    rows = [
+        f"{first},Siti Aminah,16.71.05",
+        *(f"{make_nik()},Filler {i},16.71.05" for i in range(4)),
+        f"{first},Siti Aminah,16.71.05",
+    ]
     before = snapshot(engine)
     with pytest.raises(InputFileError) as refused:
         import_file(workflow, write(tmp_path, "nik,name,kecamatan\n" + "\n".join(rows) + "\n", "a (line 9 of x).csv"))

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ektp_workflow.rules.planner import plan_allocation, plan_split
 from ektp_workflow.errors import RuleSetError
 from ektp_workflow.rules.base import Applicant, Demand
 from ektp_workflow.rules.builtin import (
@@ -22,6 +21,7 @@ from ektp_workflow.rules.builtin import (
     Turning17Before,
     largest_remainder,
 )
+from ektp_workflow.rules.planner import plan_allocation, plan_split
 from ektp_workflow.rules.registry import available_rules
 from ektp_workflow.rules.ruleset import parse_rule_set
 
@@ -29,8 +29,15 @@ TODAY = dt.date(2026, 11, 28)
 WIB = dt.timezone(dt.timedelta(hours=7))
 
 
-def applicant(nik: str, kecamatan: str = "16.71.05", born: dt.date = dt.date(1990, 1, 1), had_ektp: bool = False,
-              waiting_days: int = 10, disaster: bool = False, suket: bool = False) -> Applicant:
+def applicant(
+    nik: str,
+    kecamatan: str = "16.71.05",
+    born: dt.date = dt.date(1990, 1, 1),
+    had_ektp: bool = False,
+    waiting_days: int = 10,
+    disaster: bool = False,
+    suket: bool = False,
+) -> Applicant:
     since = dt.datetime(2026, 11, 1, tzinfo=WIB) - dt.timedelta(days=waiting_days)
     return Applicant(nik, kecamatan, born, had_ektp, disaster, suket, since)
 
@@ -42,8 +49,13 @@ def order(rules: list[Any], applicants: list[Applicant]) -> list[str]:
 
 def test_built_in_rules_are_found_through_entry_points() -> None:
     assert set(available_rules()) >= {
-        "first_time_first", "priority_tiers", "longest_waiting_first", "turning_17_before",
-        "proportional_to_queue", "equal", "minimum_per_kecamatan",
+        "first_time_first",
+        "priority_tiers",
+        "longest_waiting_first",
+        "turning_17_before",
+        "proportional_to_queue",
+        "equal",
+        "minimum_per_kecamatan",
     }
 
 
@@ -65,7 +77,11 @@ def test_priority_tiers_follow_the_2020_circular() -> None:
         applicant("3-first-time-adult", born=dt.date(1980, 6, 1)),
     ]
     assert order([PriorityTiers()], people) == [
-        "1-seventeen", "2-disaster", "3-first-time-adult", "3-suket-replacement", "4-replacement",
+        "1-seventeen",
+        "2-disaster",
+        "3-first-time-adult",
+        "3-suket-replacement",
+        "4-replacement",
     ]
 
 
@@ -95,7 +111,9 @@ def test_proportional_split_uses_largest_remainders_and_weights_first_time() -> 
     queue = demand(("16.71.01", 10, 0, 0), ("16.71.02", 0, 10, 0), ("16.71.03", 5, 5, 0))
     assert plan_split(10, queue, ProportionalToQueue()) == {"16.71.01": 4, "16.71.02": 3, "16.71.03": 3}
     assert plan_split(10, queue, ProportionalToQueue(first_time_weight=3.0)) == {
-        "16.71.01": 5, "16.71.02": 2, "16.71.03": 3,
+        "16.71.01": 5,
+        "16.71.02": 2,
+        "16.71.03": 3,
     }
 
 
@@ -154,25 +172,48 @@ def test_a_valid_rule_set_fills_defaults_and_hashes_its_meaning() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (VALID.replace('"priority_tiers"', '"elderly_first"'), "queue[0].rule: unknown rule 'elderly_first'; queue rules: first_time_first"),
-        (VALID.replace('rule = "proportional_to_queue"', 'rule = "first_time_first"'), "split.rule: first_time_first is a queue rule"),
-        (VALID.replace("first_time_weight = 2", 'first_time_weight = "two"'), "split.first_time_weight: expected float, got 'two'"),
-        (VALID.replace("first_time_weight = 2", "first_time_weight = -1"), "split.first_time_weight: must be at least 0.0"),
+        (
+            VALID.replace('"priority_tiers"', '"elderly_first"'),
+            "queue[0].rule: unknown rule 'elderly_first'; queue rules: first_time_first",
+        ),
+        (
+            VALID.replace('rule = "proportional_to_queue"', 'rule = "first_time_first"'),
+            "split.rule: first_time_first is a queue rule",
+        ),
+        (
+            VALID.replace("first_time_weight = 2", 'first_time_weight = "two"'),
+            "split.first_time_weight: expected float, got 'two'",
+        ),
+        (
+            VALID.replace("first_time_weight = 2", "first_time_weight = -1"),
+            "split.first_time_weight: must be at least 0.0",
+        ),
         (VALID.replace("first_time_weight = 2", "first_time_weight = 1e308"), "must be at most 1000.0"),
         (VALID.replace("first_time_weight = 2", "first_time_weight = inf"), "expected float, got inf"),
         (VALID.replace("first_time_weight = 2", "first_time_weight = true"), "expected float, got True"),
-        (VALID.replace("date = 2029-02-14", 'date = "2029-02-14"'), "queue[1].date: expected date (YYYY-MM-DD, unquoted)"),
+        (
+            VALID.replace("date = 2029-02-14", 'date = "2029-02-14"'),
+            "queue[1].date: expected date (YYYY-MM-DD, unquoted)",
+        ),
         (VALID.replace("date = 2029-02-14", ""), "queue[1].date: required parameter of turning_17_before missing"),
         (VALID + "colour = 'red'\n", "queue[1].colour: unknown parameter of turning_17_before; it takes date"),
         (VALID.replace('name = "2020 circular"', 'name = "x"\nversion = 3'), "version: unknown key(s)"),
         (VALID.replace('name = "2020 circular"', ""), "name: expected a non-empty string"),
         ("name = 'x'\n[[queue]]\nrule = 'first_time_first'\n", "split: expected a table"),
         ("name = 'x'\nsplit = 'equal'\n", "split: expected a table"),
-        ("name = 'x'\n[split]\nrule = 'equal'\n[queue]\nrule = 'first_time_first'\n", "queue: expected an array of tables"),
-        ("name = 'x'\n[split]\nrule = 'equal'\n[split.deep]\n[split.deep.deeper]\nx = 1\n", "split.deep: unknown parameter of equal"),
+        (
+            "name = 'x'\n[split]\nrule = 'equal'\n[queue]\nrule = 'first_time_first'\n",
+            "queue: expected an array of tables",
+        ),
+        (
+            "name = 'x'\n[split]\nrule = 'equal'\n[split.deep]\n[split.deep.deeper]\nx = 1\n",
+            "split.deep: unknown parameter of equal",
+        ),
         ("name = \n", "not valid TOML"),
-        (VALID.replace('rule = "priority_tiers"', 'rule = "priority_tiers"\nfirst_time_age = 99999999999999999999'),
-         "queue[0].first_time_age: must be at most 120, got 99999999999999999999"),
+        (
+            VALID.replace('rule = "priority_tiers"', 'rule = "priority_tiers"\nfirst_time_age = 99999999999999999999'),
+            "queue[0].first_time_age: must be at most 120, got 99999999999999999999",
+        ),
     ],
 )
 def test_an_invalid_rule_set_names_the_key_and_what_is_expected(text: str, message: str) -> None:

@@ -18,10 +18,11 @@ import sqlalchemy as sa
 
 from ektp_workflow import FireRequest, Workflow, create_engine
 from ektp_workflow._services.lifecycle import default_lifecycle, driver_triggers
-from ektp_workflow._store import driver, engine as engines, eventlog, roundtrips
+from ektp_workflow._store import driver, eventlog, roundtrips
+from ektp_workflow._store import engine as engines
 from ektp_workflow._store.cards import _LOCK_HEAD_AND_CARD
-from ektp_workflow.errors import DatabaseBusy, DatabaseError, TransitionNotAllowed
 from ektp_workflow._store.schema import UTCDateTime, events, residents
+from ektp_workflow.errors import DatabaseBusy, DatabaseError, TransitionNotAllowed
 
 from .conftest import snapshot
 from .factories import make_resident
@@ -60,9 +61,7 @@ def test_the_driver_path_writes_the_rows_the_sqlalchemy_path_writes(workflow: Wo
     first, second = registered(workflow, 2)
     for trigger in ("record", "submit", "confirm_single"):
         direct = workflow.fire(first, trigger, actor=ACTOR, reason="both ways", at=AT, idempotency_key=f"a-{trigger}")
-        assert workflow.fire_many(
-            [FireRequest(second, trigger, "both ways", AT, f"b-{trigger}")], actor=ACTOR
-        ) == 1
+        assert workflow.fire_many([FireRequest(second, trigger, "both ways", AT, f"b-{trigger}")], actor=ACTOR) == 1
         assert trigger in workflow._transitions.on_driver
         (card_a, event_a), (card_b, event_b) = stored(engine, first), stored(engine, second)
         assert card_a == card_b
@@ -91,13 +90,18 @@ def test_in_lists_run_on_the_driver_as_sqlalchemy_runs_them(workflow: Workflow, 
     niks = registered(workflow, 3)
     query = driver.DriverStatement(
         sa.select(residents.c.nik, residents.c.birth_date, residents.c.registered_at)
-        .where(residents.c.nik.in_(sa.bindparam("niks", expanding=True)),
-               residents.c.registered_at >= sa.bindparam("since"),
-               residents.c.nik.in_(sa.bindparam("again", expanding=True)))
+        .where(
+            residents.c.nik.in_(sa.bindparam("niks", expanding=True)),
+            residents.c.registered_at >= sa.bindparam("since"),
+            residents.c.nik.in_(sa.bindparam("again", expanding=True)),
+        )
         .order_by(residents.c.nik)
     )
-    params = {"niks": [niks[0], niks[2], "3171010101900001"], "since": AT - dt.timedelta(days=2),
-              "again": [niks[2], niks[0]]}
+    params = {
+        "niks": [niks[0], niks[2], "3171010101900001"],
+        "since": AT - dt.timedelta(days=2),
+        "again": [niks[2], niks[0]],
+    }
     with engine.connect() as conn:
         ours = query.all(conn, params)
         theirs = [tuple(row) for row in conn.execute(query.statement, params)]
@@ -136,8 +140,15 @@ def test_a_failure_inside_the_transaction_leaves_the_database_as_it_was(
     elif engine.dialect.name == "postgresql":
         sending = roundtrips.Trips.run
 
-        def send(self: roundtrips.Trips, connection: object, statement: object, sql: str, arguments: dict[str, object],
-                 commit: bool, *rest: object) -> object:
+        def send(
+            self: roundtrips.Trips,
+            connection: object,
+            statement: object,
+            sql: str,
+            arguments: dict[str, object],
+            commit: bool,
+            *rest: object,
+        ) -> object:
             if commit:
                 fail()
             return sending(self, connection, statement, sql, arguments, commit, *rest)  # type: ignore[arg-type]

@@ -8,8 +8,7 @@ from collections import deque
 import pytest
 import sqlalchemy as sa
 
-from ektp_workflow import clock
-from ektp_workflow import TransitionNotAllowed, Workflow, WorkflowError, default_lifecycle
+from ektp_workflow import TransitionNotAllowed, Workflow, WorkflowError, clock, default_lifecycle
 from ektp_workflow.errors import CardNotFound, GuardFailed, InvalidNIK, MissingActor, UnknownTrigger
 
 from .conftest import snapshot
@@ -52,9 +51,7 @@ def stock_blanks(workflow: Workflow, kecamatan: str, count: int = 5) -> None:
     workflow.blanks.distribute(reference, counts={kecamatan: count}, actor=ACTOR)
 
 
-@pytest.mark.parametrize(
-    "edge", LIFECYCLE.transitions, ids=[f"{t.source}-{t.trigger}" for t in LIFECYCLE.transitions]
-)
+@pytest.mark.parametrize("edge", LIFECYCLE.transitions, ids=[f"{t.source}-{t.trigger}" for t in LIFECYCLE.transitions])
 def test_allowed_transition_moves_the_card_and_appends_one_event(workflow: Workflow, edge) -> None:  # type: ignore[no-untyped-def]
     nik = card_in(workflow, edge.source)
     if edge.trigger == "allocate":
@@ -109,7 +106,7 @@ def test_recording_on_the_16th_birthday_is_allowed_in_local_time(workflow: Workf
 
 
 def test_age_guard_counts_on_the_event_date_not_today(workflow: Workflow) -> None:
-    workflow_time = dt.datetime(2024, 5, 31, 10, tzinfo=dt.timezone.utc)
+    workflow_time = dt.datetime(2024, 5, 31, 10, tzinfo=dt.UTC)
     nik = card_in(workflow, "unrecorded", registered_at=workflow_time, born=dt.date(2008, 6, 1))
     with pytest.raises(GuardFailed):
         workflow.fire(nik, "record", actor=ACTOR, at=workflow_time)
@@ -150,14 +147,14 @@ def test_unknown_and_malformed_niks_are_told_apart(workflow: Workflow) -> None:
 def test_event_time_cannot_go_back_before_the_cards_last_event(workflow: Workflow) -> None:
     nik = card_in(workflow, "recorded")
     with pytest.raises(WorkflowError, match="before its last event"):
-        workflow.fire(nik, "submit", actor=ACTOR, at=dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc))
+        workflow.fire(nik, "submit", actor=ACTOR, at=dt.datetime(2001, 1, 1, tzinfo=dt.UTC))
 
 
 def test_an_event_happens_when_recorded_unless_its_time_is_given(workflow: Workflow) -> None:
     nik = card_in(workflow, "recorded")
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     now = workflow.fire(nik, "submit", actor=ACTOR)
-    assert before <= now.occurred_at == now.recorded_at <= dt.datetime.now(dt.timezone.utc)
+    assert before <= now.occurred_at == now.recorded_at <= dt.datetime.now(dt.UTC)
     earlier = now.occurred_at + dt.timedelta(microseconds=1)
     given = workflow.fire(nik, "confirm_single", actor=ACTOR, at=earlier)
     assert given.occurred_at == earlier and given.recorded_at > earlier

@@ -25,9 +25,7 @@ class Auditor:
         with self._store.reading() as conn:
             return eventlog.head(conn)
 
-    def verify(
-        self, against: tuple[int, str] | None = None, progress: Progress | None = None
-    ) -> verify.Verification:
+    def verify(self, against: tuple[int, str] | None = None, progress: Progress | None = None) -> verify.Verification:
         """Re-hash the log; compare with the chain head and a kept checkpoint ``(seq, hash)``.
 
         :param progress: called with the number of events read, page by page.
@@ -36,7 +34,11 @@ class Auditor:
             return verify.verify(conn, against, progress)
 
     def replay(
-        self, *, until_seq: int | None = None, as_of: dt.datetime | None = None, by: str = "recorded",
+        self,
+        *,
+        until_seq: int | None = None,
+        as_of: dt.datetime | None = None,
+        by: str = "recorded",
         progress: Progress | None = None,
     ) -> tuple[replay.Replay, dict[str, dict[str, int]]]:
         """Fold the log up to a point; return the fold and the card counts per kecamatan and state.
@@ -68,7 +70,11 @@ class Auditor:
             return explain.explain(conn, value)
 
     def export(
-        self, out: TextIO, fmt: str = "jsonl", from_seq: int = 0, unmasked: bool = False,
+        self,
+        out: TextIO,
+        fmt: str = "jsonl",
+        from_seq: int = 0,
+        unmasked: bool = False,
         progress: Progress | None = None,
     ) -> int:
         """Write the event log to ``out`` as JSON lines or CSV; return the number of events."""

@@ -82,8 +82,17 @@ def explain(tx: Connection, nik: str) -> Explanation:
     if card.state != QUEUE_STATE:
         return Explanation(nik, card.kecamatan, card.state, runs)
     runs += [
-        RunExplanation(run.run_id, run.day, run.rule_set_version, f"rule set version {run.rule_set_version}",
-                       0, run.waiting or 0, None, False, False)
+        RunExplanation(
+            run.run_id,
+            run.day,
+            run.rule_set_version,
+            f"rule set version {run.rule_set_version}",
+            0,
+            run.waiting or 0,
+            None,
+            False,
+            False,
+        )
         for run in queue.runs_without_blanks(tx, card.kecamatan, card.updated_at)
     ]
     runs.sort(key=lambda r: (r.day, r.run_id))
@@ -91,7 +100,13 @@ def explain(tx: Connection, nik: str) -> Explanation:
     stock = queue.stock(tx, card.kecamatan)
     position = queue_position(tx, card.id, card.kecamatan, queue_rules(active.rule_set), clock.now().date())
     return Explanation(
-        nik, card.kecamatan, card.state, runs, position, stock.get(card.kecamatan, 0), active.version,
+        nik,
+        card.kecamatan,
+        card.state,
+        runs,
+        position,
+        stock.get(card.kecamatan, 0),
+        active.version,
     )
 
 
@@ -112,10 +127,16 @@ def _explain_run(tx: Connection, run: RecordedRun, card_id: int, allocated: bool
     me, ahead = ordered[index], ordered[:index]
     keys = {q.rule: rule.key(me, run.day) for q, rule in zip(rule_set.queue, rules, strict=True)}
     return RunExplanation(
-        run_id=run.run_id, day=run.day, rule_set_version=run.rule_set_version,
+        run_id=run.run_id,
+        day=run.day,
+        rule_set_version=run.rule_set_version,
         rule_set=f"{rule_set.name}: {rule_set.describe()}",
-        blanks=blanks, waiting=len(ordered), position=index + 1,
-        replanned=index < blanks, allocated=allocated, first_time=me.first_time,
+        blanks=blanks,
+        waiting=len(ordered),
+        position=index + 1,
+        replanned=index < blanks,
+        allocated=allocated,
+        first_time=me.first_time,
         keys={k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in keys.items()},
         ahead_first_time=sum(a.first_time for a in ahead),
         ahead_replacement=sum(not a.first_time for a in ahead),

@@ -13,15 +13,32 @@ from ..nik import mask
 
 FORMATS = ("jsonl", "csv")
 FIELDS = (
-    "seq", "nik", "version", "trigger", "from_state", "to_state", "actor", "reason", "occurred_at",
-    "recorded_at", "lifecycle_hash", "idempotency_key", "rule_set_version", "batch_id", "hash",
+    "seq",
+    "nik",
+    "version",
+    "trigger",
+    "from_state",
+    "to_state",
+    "actor",
+    "reason",
+    "occurred_at",
+    "recorded_at",
+    "lifecycle_hash",
+    "idempotency_key",
+    "rule_set_version",
+    "batch_id",
+    "hash",
 )
 # Cells a spreadsheet would run as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export(
-    conn: Connection, out: TextIO, fmt: str = "jsonl", from_seq: int = 0, unmasked: bool = False,
+    conn: Connection,
+    out: TextIO,
+    fmt: str = "jsonl",
+    from_seq: int = 0,
+    unmasked: bool = False,
     progress: Progress | None = None,
 ) -> int:
     """Write events after ``from_seq`` to ``out``; return how many.

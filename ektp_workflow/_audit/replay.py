@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,7 +108,10 @@ class Replay:
 
 
 def replay(
-    conn: Connection, until_seq: int | None = None, as_of: dt.datetime | None = None, by: str = "recorded",
+    conn: Connection,
+    until_seq: int | None = None,
+    as_of: dt.datetime | None = None,
+    by: str = "recorded",
     progress: Progress | None = None,
 ) -> Replay:
     """Fold events in sequence order, each through the lifecycle it was written under.
@@ -128,7 +131,7 @@ def replay(
     return result
 
 
-def _fold(result: Replay, tables: _Lifecycles, rows: list[tuple[Any, ...]]) -> None:
+def _fold(result: Replay, tables: _Lifecycles, rows: Sequence[tuple[Any, ...]]) -> None:
     """Fold a page of events (never empty) into ``result``: the inner loop, in one function for speed."""
     states = result.cards
     codes, names = states._codes, states._names

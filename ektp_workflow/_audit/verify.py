@@ -58,13 +58,18 @@ def verify(tx: Connection, against: tuple[int, str] | None = None, progress: Pro
         if against is not None and row.seq == against[0]:
             seen_checkpoint = True
             if row.hash != against[1]:
-                report.add(row.seq, f"hash {row.hash} differs from the checkpoint kept, {against[1]}: history up to it was rewritten")
+                report.add(
+                    row.seq,
+                    f"hash {row.hash} differs from the checkpoint kept, {against[1]}: history up to it was rewritten",
+                )
         previous, previous_seq = row.hash, row.seq
         report.checked += 1
     report.last = (previous_seq, previous)
     _check_head(report)
     if against is not None and not seen_checkpoint:
-        report.add(against[0], f"the checkpoint's event is missing (the log ends at seq {previous_seq}): events were deleted")
+        report.add(
+            against[0], f"the checkpoint's event is missing (the log ends at seq {previous_seq}): events were deleted"
+        )
     return report
 
 
@@ -77,8 +82,12 @@ def _mismatch(previous_seq: int, seq: int) -> str:
 def _check_head(report: Verification) -> None:
     (head_seq, head_hash), (last_seq, last_hash) = report.chain_head, report.last
     if head_seq > last_seq:
-        report.add(last_seq + 1, f"the chain head is at seq {head_seq} but the log ends at {last_seq}: its tail was deleted")
+        report.add(
+            last_seq + 1, f"the chain head is at seq {head_seq} but the log ends at {last_seq}: its tail was deleted"
+        )
     elif head_seq < last_seq:
-        report.add(head_seq + 1, f"events after the chain head (seq {head_seq}) up to {last_seq} were added outside the engine")
+        report.add(
+            head_seq + 1, f"events after the chain head (seq {head_seq}) up to {last_seq} were added outside the engine"
+        )
     elif head_hash != last_hash:
         report.add(last_seq, "the last event's hash differs from the chain head: the tail was rewritten")

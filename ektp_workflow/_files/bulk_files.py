@@ -15,7 +15,6 @@ CENTRAL_RESULTS = {"single": "confirm_single", "duplicate": "flag_duplicate", "e
 CENTRAL_STATE = "prr"
 
 
-
 class Target(NamedTuple):
     """One card to move: its NIK, the trigger and the reason to record (a plain tuple: a
     chunk of a file makes 2,000 of them; a chunk by state shares one, NIK left empty)."""

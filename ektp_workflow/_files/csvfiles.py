@@ -14,9 +14,7 @@ from ..errors import InputFileError, RowProblem
 Row = dict[str, str] | RowProblem
 
 
-def read_table(
-    path: str | Path, required: Sequence[str], optional: Sequence[str] = ()
-) -> Iterator[tuple[int, Row]]:
+def read_table(path: str | Path, required: Sequence[str], optional: Sequence[str] = ()) -> Iterator[tuple[int, Row]]:
     """Yield ``(line, row)`` for each non-empty row; ``line`` is where the row starts.
 
     Accepts a UTF-8 BOM and comma, semicolon or tab separators; the header is matched
@@ -26,7 +24,7 @@ def read_table(
     """
     source = str(path)
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")
+        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below; opening is what may fail
     except OSError as err:
         raise InputFileError(source, [RowProblem(0, f"cannot open: {err.strerror}")]) from err
     with handle:
@@ -67,7 +65,7 @@ def _rows(handle: TextIO, source: str, required: Sequence[str], optional: Sequen
         values = list(map(str.strip, cells))
         if not any(values):
             continue
-        yield start, dict(zip(header, values))
+        yield start, dict(zip(header, values, strict=True))
 
 
 def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:

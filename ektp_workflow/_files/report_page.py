@@ -36,14 +36,30 @@ class ReportData:
 def render(data: ReportData) -> str:
     """The whole page as one HTML string."""
     sections = [
-        _section("Recording coverage", _coverage_chart(data.coverage), _coverage_table(data.coverage),
-                 "Share of wajib KTP residents (17 and over, living here) recorded at least once."),
-        _section("Backlog: who waits for a blank", _backlog_chart(data.backlog), _backlog_table(data.backlog),
-                 "Applicants whose identity is confirmed and who wait for a blank, and the blanks there are."),
-        _section("Aging: how long cards wait", _aging_chart(data.aging), _aging_table(data.aging),
-                 "Cards in a waiting state by time in that state; over six months is flagged."),
-        _section("The card lifecycle", _lifecycle_svg(data.lifecycle), "",
-                 f"Lifecycle {html.escape(data.lifecycle.name)}, hash {data.lifecycle.hash[:12]}."),
+        _section(
+            "Recording coverage",
+            _coverage_chart(data.coverage),
+            _coverage_table(data.coverage),
+            "Share of wajib KTP residents (17 and over, living here) recorded at least once.",
+        ),
+        _section(
+            "Backlog: who waits for a blank",
+            _backlog_chart(data.backlog),
+            _backlog_table(data.backlog),
+            "Applicants whose identity is confirmed and who wait for a blank, and the blanks there are.",
+        ),
+        _section(
+            "Aging: how long cards wait",
+            _aging_chart(data.aging),
+            _aging_table(data.aging),
+            "Cards in a waiting state by time in that state; over six months is flagged.",
+        ),
+        _section(
+            "The card lifecycle",
+            _lifecycle_svg(data.lifecycle),
+            "",
+            f"Lifecycle {html.escape(data.lifecycle.name)}, hash {data.lifecycle.hash[:12]}.",
+        ),
     ]
     stamp = data.generated_at.strftime("%d %B %Y %H:%M %Z")
     return _PAGE.format(title=html.escape(data.title), stamp=html.escape(stamp), body="\n".join(sections))
@@ -60,7 +76,7 @@ def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight")
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
 def _kecamatan(rows: Sequence[CoverageRow | BacklogRow]) -> list[str]:
@@ -91,9 +107,18 @@ def _backlog_chart(rows: list[BacklogRow]) -> str:
     labels = _kecamatan(places)
     first = [r.first_time_waiting for r in places]
     axes.barh(labels, first, color=_COLOURS[1], label="first-time applicants waiting")
-    axes.barh(labels, [r.replacement_waiting for r in places], left=first, color=_COLOURS[2], label="replacements waiting")
-    axes.scatter([r.blanks_in_stock + r.reserved for r in places], labels, color="black", marker="|", s=200,
-                 label="blanks at the kecamatan", zorder=3)
+    axes.barh(
+        labels, [r.replacement_waiting for r in places], left=first, color=_COLOURS[2], label="replacements waiting"
+    )
+    axes.scatter(
+        [r.blanks_in_stock + r.reserved for r in places],
+        labels,
+        color="black",
+        marker="|",
+        s=200,
+        label="blanks at the kecamatan",
+        zorder=3,
+    )
     axes.set_xlabel("cards")
     axes.invert_yaxis()
     axes.legend(loc="lower right", fontsize="small")
@@ -115,7 +140,7 @@ def _aging_chart(rows: list[AgingRow]) -> str:
     for i, (bucket, _) in enumerate(AGE_BUCKETS):
         values = [by_place[label][i] for label in labels]
         axes.barh(labels, values, left=left, color=_COLOURS[(i + 3) % len(_COLOURS)], label=bucket)
-        left = [a + b for a, b in zip(left, values)]
+        left = [a + b for a, b in zip(left, values, strict=True)]
     axes.set_xlabel("cards waiting, by time in their current state")
     axes.invert_yaxis()
     axes.legend(loc="lower right", fontsize="small")
@@ -131,7 +156,7 @@ def _lifecycle_svg(lifecycle: Lifecycle) -> str:
             "source (paste it into any Mermaid viewer); install Graphviz to draw it in this page.</p>"
             f"<pre>{html.escape(diagram(lifecycle, 'mermaid'))}</pre>"
         )
-    return svg[svg.index("<svg"):]
+    return svg[svg.index("<svg") :]
 
 
 def _empty(message: str) -> str:
@@ -145,7 +170,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], flagged: Se
         css = ' class="flag"' if flagged and flagged[i] else ""
         cells = "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row)
         body.append(f"<tr{css}>{cells}</tr>")
-    return f'<details><summary>Table</summary><table><tr>{head}</tr>{"".join(body)}</table></details>'
+    return f"<details><summary>Table</summary><table><tr>{head}</tr>{''.join(body)}</table></details>"
 
 
 def _cell(value: object) -> str:
@@ -158,19 +183,63 @@ def _cell(value: object) -> str:
 
 def _coverage_table(rows: list[CoverageRow]) -> str:
     return _table(
-        ["kecamatan", "name", "residents", "wajib KTP", "recorded", "recorded %", "in PRR", "waiting for a blank",
-         "printed", "collected", "exceptional"],
-        [(r.kecamatan, r.name, r.residents, r.wajib_ktp, r.recorded, r.recorded_pct, r.in_prr, r.waiting_for_blank,
-          r.printed, r.collected, r.exceptional) for r in rows],
+        [
+            "kecamatan",
+            "name",
+            "residents",
+            "wajib KTP",
+            "recorded",
+            "recorded %",
+            "in PRR",
+            "waiting for a blank",
+            "printed",
+            "collected",
+            "exceptional",
+        ],
+        [
+            (
+                r.kecamatan,
+                r.name,
+                r.residents,
+                r.wajib_ktp,
+                r.recorded,
+                r.recorded_pct,
+                r.in_prr,
+                r.waiting_for_blank,
+                r.printed,
+                r.collected,
+                r.exceptional,
+            )
+            for r in rows
+        ],
     )
 
 
 def _backlog_table(rows: list[BacklogRow]) -> str:
     return _table(
-        ["kecamatan", "name", "first-time waiting", "replacements waiting", "blanks in stock", "reserved",
-         "printed per day", "days the blanks cover"],
-        [(r.kecamatan, r.name, r.first_time_waiting, r.replacement_waiting, r.blanks_in_stock, r.reserved,
-          r.printed_per_day, r.days_covered) for r in rows],
+        [
+            "kecamatan",
+            "name",
+            "first-time waiting",
+            "replacements waiting",
+            "blanks in stock",
+            "reserved",
+            "printed per day",
+            "days the blanks cover",
+        ],
+        [
+            (
+                r.kecamatan,
+                r.name,
+                r.first_time_waiting,
+                r.replacement_waiting,
+                r.blanks_in_stock,
+                r.reserved,
+                r.printed_per_day,
+                r.days_covered,
+            )
+            for r in rows
+        ],
     )
 
 

@@ -77,7 +77,8 @@ def plan_in_database(
     waiting = queue.waiting_counts(tx, kecamatan)
     first = {
         code: queue.first_in_line(tx, code, sql_keys, day, blanks)
-        for code, blanks in stock.items() if blanks > 0 and code in waiting
+        for code, blanks in stock.items()
+        if blanks > 0 and code in waiting
     }
     return plan_from_first_in_line(waiting, stock, first, day, version, rule_set_hash)
 

@@ -36,7 +36,12 @@ class Blanks:
         self._store = store
 
     def receive(
-        self, reference: str, count: int, *, actor: str, received_on: dt.date | None = None,
+        self,
+        reference: str,
+        count: int,
+        *,
+        actor: str,
+        received_on: dt.date | None = None,
         reason: str | None = None,
     ) -> None:
         """Record a batch of ``count`` blanks shipped to the city by Kemendagri.
@@ -48,8 +53,13 @@ class Blanks:
             ledger.receive(conn, reference.strip(), count, received_on or by.at.date(), by)
 
     def distribute(
-        self, reference: str, *, actor: str, counts: dict[str, int] | None = None,
-        dry_run: bool = False, reason: str | None = None,
+        self,
+        reference: str,
+        *,
+        actor: str,
+        counts: dict[str, int] | None = None,
+        dry_run: bool = False,
+        reason: str | None = None,
     ) -> Distribution:
         """Share a batch's undistributed blanks between kecamatan.
 

@@ -36,8 +36,15 @@ Numbered = Iterable[tuple[int, Any]]
 
 
 def register(
-    store: Store, lifecycle: Lifecycle, numbered: Numbered, *, actor: str, at: dt.datetime | None = None,
-    source: str = "residents", dry_run: bool = False, progress: Callable[[int], None] | None = None,
+    store: Store,
+    lifecycle: Lifecycle,
+    numbered: Numbered,
+    *,
+    actor: str,
+    at: dt.datetime | None = None,
+    source: str = "residents",
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> Registration:
     """See ``Workflow.register_numbered``."""
     actor, when = require_actor(actor), event_time(at)
@@ -108,19 +115,29 @@ class _Import:
         ids = residents.insert(self.tx, [r for _, r in new], self.at, lifecycle.initial)
         lines = [line for line, _ in new]
         self.lines.add(ids, lines)
-        eventlog.append(self.tx, [
-            eventlog.event_row(
-                i, 1, REGISTER, None, lifecycle.initial, self.actor, f"line {line} of {self.origin}", self.at,
-                lifecycle.hash, batch_id=self.batch,
-            )
-            for i, line in zip(ids, lines, strict=True)
-        ], lifecycle)
+        eventlog.append(
+            self.tx,
+            [
+                eventlog.event_row(
+                    i,
+                    1,
+                    REGISTER,
+                    None,
+                    lifecycle.initial,
+                    self.actor,
+                    f"line {line} of {self.origin}",
+                    self.at,
+                    lifecycle.hash,
+                    batch_id=self.batch,
+                )
+                for i, line in zip(ids, lines, strict=True)
+            ],
+            lifecycle,
+        )
         self.added += len(new)
 
 
-def _first_in_chunk(
-    checked: list[tuple[int, ValidResident]], problems: ProblemList
-) -> list[tuple[int, ValidResident]]:
+def _first_in_chunk(checked: list[tuple[int, ValidResident]], problems: ProblemList) -> list[tuple[int, ValidResident]]:
     """The lines whose NIK no earlier line of the chunk has; the others are problems."""
     first_line: dict[str, int] = {}
     firsts = []
@@ -133,9 +150,7 @@ def _first_in_chunk(
     return firsts
 
 
-def _validate(
-    chunk: list[tuple[int, Any]], problems: ProblemList, today: dt.date
-) -> list[tuple[int, ValidResident]]:
+def _validate(chunk: list[tuple[int, Any]], problems: ProblemList, today: dt.date) -> list[tuple[int, ValidResident]]:
     valid = []
     for line, item in chunk:
         if isinstance(item, RowProblem):

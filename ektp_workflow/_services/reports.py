@@ -6,10 +6,10 @@ import datetime as dt
 import statistics
 from collections import defaultdict
 
+from .. import clock
 from .._store import queue
 from .._store import reports as counted
 from .._store.store import Connection, Store
-from .. import clock
 from ..records import AGE_BUCKETS, QUEUE_STATE, AgingRow, BacklogRow, CoverageRow
 from ..regions import name_of
 from ..states import Lifecycle
@@ -50,9 +50,7 @@ class Reports:
 
         now = clock.now()
         with self._store.reading() as tx:
-            data = ReportData(
-                title, now, coverage(tx, now.date()), backlog(tx, now), aging(tx, now), self._lifecycle
-            )
+            data = ReportData(title, now, coverage(tx, now.date()), backlog(tx, now), aging(tx, now), self._lifecycle)
         return render(data)
 
 
@@ -74,9 +72,19 @@ def coverage(tx: Connection, today: dt.date) -> list[CoverageRow]:
 def _coverage_row(kecamatan: str, t: dict[str, int]) -> CoverageRow:
     living = sum(n for s, n in t.items() if s not in (*GONE, _WAJIB, _RECORDED_ONCE))
     return CoverageRow(
-        kecamatan, name_of(kecamatan) if kecamatan else "total", living, t[_WAJIB], t[_RECORDED_ONCE],
-        t["prr"], t[QUEUE_STATE], t["allocated"], t["printed"], t["collected"],
-        sum(t[s] for s in EXCEPTIONAL), t["deceased"], t["moved"],
+        kecamatan,
+        name_of(kecamatan) if kecamatan else "total",
+        living,
+        t[_WAJIB],
+        t[_RECORDED_ONCE],
+        t["prr"],
+        t[QUEUE_STATE],
+        t["allocated"],
+        t["printed"],
+        t["collected"],
+        sum(t[s] for s in EXCEPTIONAL),
+        t["deceased"],
+        t["moved"],
     )
 
 
@@ -135,6 +143,12 @@ def _aging_row(kecamatan: str, state: str, days: list[int]) -> AgingRow:
     for age in days:
         buckets[next(i for i, (_, upper) in enumerate(AGE_BUCKETS) if upper is None or age < upper)] += 1
     return AgingRow(
-        kecamatan, name_of(kecamatan), state, len(days), float(statistics.median(days)), max(days),
-        buckets[-1], tuple(buckets),
+        kecamatan,
+        name_of(kecamatan),
+        state,
+        len(days),
+        float(statistics.median(days)),
+        max(days),
+        buckets[-1],
+        tuple(buckets),
     )

@@ -86,7 +86,9 @@ class RuleBook:
         active = self.active()
         current = allocation.plan(self._store)
         alternative = allocation.plan(self._store, rule_set=proposed)
-        return RuleSetDiff(active, proposed, _rule_changes(active.rule_set, proposed), _allocation_changes(current, alternative))
+        return RuleSetDiff(
+            active, proposed, _rule_changes(active.rule_set, proposed), _allocation_changes(current, alternative)
+        )
 
 
 def _rule_changes(old: RuleSet, new: RuleSet) -> list[str]:
@@ -110,8 +112,10 @@ def _allocation_changes(current: AllocationPlan, alternative: AllocationPlan) ->
         if now_chosen != then_chosen:
             changes.append(
                 KecamatanChange(
-                    plan.kecamatan, plan.blanks,
-                    tuple(sorted(then_chosen - now_chosen)), tuple(sorted(now_chosen - then_chosen)),
+                    plan.kecamatan,
+                    plan.blanks,
+                    tuple(sorted(then_chosen - now_chosen)),
+                    tuple(sorted(now_chosen - then_chosen)),
                 )
             )
     return changes

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from .._provenance import event_time, require_actor
 from .._store import cards, eventlog
+from .._store.cards import LockedCard
 from .._store.driver import Driver
 from .._store.store import Connection, Store, Tx
 from ..clock import now
@@ -35,8 +36,15 @@ class Transitions:
         self.on_driver = driver_triggers(lifecycle) if store.owns_transactions else frozenset()
 
     def fire(
-        self, nik: str, trigger: str, *, actor: str, reason: str | None = None, idempotency_key: str | None = None,
-        expected_version: int | None = None, at: dt.datetime | None = None,
+        self,
+        nik: str,
+        trigger: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        at: dt.datetime | None = None,
     ) -> Event:
         """See ``Workflow.fire``."""
         request = FireRequest(nik, trigger, reason, at, idempotency_key)
@@ -68,16 +76,27 @@ class Transitions:
         return applied
 
     def apply(
-        self, tx: Tx, request: FireRequest, actor: str, expected_version: int | None,
-        rule_set_version: int | None = None, batch_id: str | None = None,
+        self,
+        tx: Tx,
+        request: FireRequest,
+        actor: str,
+        expected_version: int | None,
+        rule_set_version: int | None = None,
+        batch_id: str | None = None,
     ) -> Event:
         """Fire one transition in the transaction ``tx``; the event records the rule-set
         version and the run, where a rule or a run decided."""
         return self._move(Driver.of(tx), tx, request, actor, expected_version, rule_set_version, batch_id)
 
     def _move(
-        self, db: Driver, tx: Tx, request: FireRequest, actor: str, expected_version: int | None,
-        rule_set_version: int | None = None, batch_id: str | None = None,
+        self,
+        db: Driver,
+        tx: Tx,
+        request: FireRequest,
+        actor: str,
+        expected_version: int | None,
+        rule_set_version: int | None = None,
+        batch_id: str | None = None,
     ) -> Event:
         """Fire one transition in the transaction of ``db``; ``tx`` is its handle for guards
         and effects (``db`` itself on the driver path, which runs none that use the database)."""
@@ -86,28 +105,26 @@ class Transitions:
         if locked is None:
             raise CardNotFound(parse_nik(nik).value)  # or InvalidNIK, saying what is wrong
         head, card = locked
-        if expected_version is not None and card.version != expected_version:
-            raise ConcurrencyError(nik, expected_version, card.version)
-        at = event_time(request.at)
-        written = at if request.at is None else now()  # one clock reading when it happens now
-        if at < card.updated_at:
-            raise InvalidTime(
-                f"card {nik}: event time {at.isoformat()} is before its last event ({card.updated_at.isoformat()})"
-            )
+        at, written = _checked_times(nik, card, request, expected_version)
         step = self._executor.step(card.state, request.trigger)
         if not step.plain:
             step.run(FireContext(tx, card, request.trigger, actor, request.reason, at))
         event = eventlog.event_row(
-            card.id, card.version + 1, request.trigger, card.state, step.dest, actor, request.reason, at,
-            self.lifecycle.hash, request.idempotency_key, rule_set_version, batch_id,
+            card.id,
+            card.version + 1,
+            request.trigger,
+            card.state,
+            step.dest,
+            actor,
+            request.reason,
+            at,
+            self.lifecycle.hash,
+            request.idempotency_key,
+            rule_set_version,
+            batch_id,
         )
         eventlog.move_card_and_append(db, nik, card.version, event, self.lifecycle, head, written, commit=tx is db)
-        occurred = at.astimezone(dt.UTC)
-        return Event(
-            event["seq"], nik, event["version"], event["trigger"], event["from_state"], event["to_state"],
-            actor, event["reason"], occurred, occurred if written is at else written.astimezone(dt.UTC),
-            event["lifecycle_hash"], event["idempotency_key"], event["rule_set_version"], event["batch_id"],
-        )
+        return eventlog.written(event, nik)
 
     def _event_for_key(self, request: FireRequest, tx: Connection | None = None) -> Event | None:
         key = str(request.idempotency_key)
@@ -121,3 +138,21 @@ class Transitions:
         if (event.nik, event.trigger) != (request.nik.strip(), request.trigger):
             raise IdempotencyConflict(key, f"{event.trigger} on {event.nik}", f"{request.trigger} on {request.nik}")
         return event
+
+
+def _checked_times(
+    nik: str, card: LockedCard, request: FireRequest, expected_version: int | None
+) -> tuple[dt.datetime, dt.datetime]:
+    """When the event happened and when it is written (one clock reading when it happens now).
+
+    :raises ConcurrencyError: the card is not at ``expected_version``.
+    :raises InvalidTime: the event would happen before the card's last one, or in the future.
+    """
+    if expected_version is not None and card.version != expected_version:
+        raise ConcurrencyError(nik, expected_version, card.version)
+    at = event_time(request.at)
+    if at < card.updated_at:
+        raise InvalidTime(
+            f"card {nik}: event time {at.isoformat()} is before its last event ({card.updated_at.isoformat()})"
+        )
+    return at, at if request.at is None else now()

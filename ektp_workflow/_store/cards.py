@@ -32,8 +32,14 @@ class LockedCard(NamedTuple):
 
 CARD_FROM = cards.join(residents, cards.c.id == residents.c.id)
 _LOCKED_COLUMNS = (
-    cards.c.id, cards.c.state, cards.c.version, cards.c.updated_at, cards.c.blank_batch_id,
-    residents.c.kecamatan, residents.c.birth_date, residents.c.nik,
+    cards.c.id,
+    cards.c.state,
+    cards.c.version,
+    cards.c.updated_at,
+    cards.c.blank_batch_id,
+    residents.c.kecamatan,
+    residents.c.birth_date,
+    residents.c.nik,
 )
 
 # The chain head and the card in one statement: the head is locked before the card, the
@@ -78,21 +84,27 @@ def move_chunk(tx: Connection, ids: list[int], source: str, dest: str, at: dt.da
 
 def _in_state(*where: sa.ColumnElement[bool]) -> DriverStatement:
     return DriverStatement(
-        sa.select(*_LOCKED_COLUMNS).select_from(CARD_FROM)
+        sa.select(*_LOCKED_COLUMNS)
+        .select_from(CARD_FROM)
         .where(cards.c.state == sa.bindparam("state"), cards.c.id > sa.bindparam("after"), *where)
-        .order_by(cards.c.id).limit(sa.bindparam("size", type_=sa.Integer)).with_for_update(of=cards)
+        .order_by(cards.c.id)
+        .limit(sa.bindparam("size", type_=sa.Integer))
+        .with_for_update(of=cards)
     )
 
 
 _IN_STATE = _in_state()
 _IN_STATE_AND_KECAMATAN = _in_state(residents.c.kecamatan == sa.bindparam("kecamatan"))
 _FOR_NIKS = DriverStatement(
-    sa.select(*_LOCKED_COLUMNS).select_from(CARD_FROM)
-    .where(residents.c.nik.in_(sa.bindparam("niks", expanding=True))).with_for_update(of=cards)
+    sa.select(*_LOCKED_COLUMNS)
+    .select_from(CARD_FROM)
+    .where(residents.c.nik.in_(sa.bindparam("niks", expanding=True)))
+    .with_for_update(of=cards)
 )
 _MOVED_BY = DriverStatement(
-    sa.select(events.c.card_id)
-    .where(events.c.batch_id == sa.bindparam("job"), events.c.card_id.in_(sa.bindparam("ids", expanding=True)))
+    sa.select(events.c.card_id).where(
+        events.c.batch_id == sa.bindparam("job"), events.c.card_id.in_(sa.bindparam("ids", expanding=True))
+    )
 )
 
 
@@ -121,8 +133,15 @@ def moved_by(tx: Connection, batch_id: str, card_ids: list[int]) -> set[int]:
 # -- reading ------------------------------------------------------------------------------
 
 _CARD = sa.select(
-    residents.c.nik, residents.c.name, residents.c.kecamatan, residents.c.birth_date, residents.c.sex,
-    residents.c.had_ektp, cards.c.state, cards.c.version, cards.c.updated_at,
+    residents.c.nik,
+    residents.c.name,
+    residents.c.kecamatan,
+    residents.c.birth_date,
+    residents.c.sex,
+    residents.c.had_ektp,
+    cards.c.state,
+    cards.c.version,
+    cards.c.updated_at,
 ).select_from(CARD_FROM)
 
 
@@ -132,9 +151,7 @@ def card(tx: Connection, nik: str) -> Card | None:
     return None if row is None else Card(*row)
 
 
-def listed(
-    tx: Connection, state: str | None, kecamatan: str | None, after_nik: str | None, limit: int
-) -> list[Card]:
+def listed(tx: Connection, state: str | None, kecamatan: str | None, after_nik: str | None, limit: int) -> list[Card]:
     """Cards by state and current kecamatan, in NIK order, after ``after_nik``."""
     query = _CARD.order_by(residents.c.nik).limit(limit)
     if state is not None:

@@ -24,8 +24,20 @@ from .times import utc_text
 GENESIS = "0" * 64
 #: The fields an event's hash covers, in encoding order.
 HASHED_FIELDS = (
-    "seq", "card_id", "version", "trigger", "from_state", "to_state", "actor", "reason",
-    "occurred_at", "recorded_at", "lifecycle_hash", "idempotency_key", "rule_set_version", "batch_id",
+    "seq",
+    "card_id",
+    "version",
+    "trigger",
+    "from_state",
+    "to_state",
+    "actor",
+    "reason",
+    "occurred_at",
+    "recorded_at",
+    "lifecycle_hash",
+    "idempotency_key",
+    "rule_set_version",
+    "batch_id",
 )
 
 

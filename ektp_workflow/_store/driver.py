@@ -57,7 +57,8 @@ class Driver(NamedTuple):
         rollback = self.connection.rollback
         try:
             roundtrips.call(
-                "ROLLBACK", lambda: roundtrips.rollback_keeping_prepared(self.connection) if in_trips else rollback(),
+                "ROLLBACK",
+                lambda: roundtrips.rollback_keeping_prepared(self.connection) if in_trips else rollback(),
                 self.dialect,
             )
         finally:
@@ -132,7 +133,10 @@ class DriverStatement:
         return None if row is None else _converted([row], self._compiled[bind.dialect].results, tuple)[0]
 
     def all(
-        self, bind: Connection | Driver, params: dict[str, Any], make: Callable[[Iterable[Any]], Any] = tuple,
+        self,
+        bind: Connection | Driver,
+        params: dict[str, Any],
+        make: Callable[[Iterable[Any]], Any] = tuple,
     ) -> list[Any]:
         """Run it and return all its rows, values converted, each made by ``make``
         (a tuple, or a named tuple's ``_make``)."""
@@ -196,10 +200,10 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
         return
     statement = f"COPY {table} ({names}) FROM STDIN"
     try:
-        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
     except conn.dialect.loaded_dbapi.Error as err:
         raise wrapped(statement, None, err, conn.dialect) from err
 

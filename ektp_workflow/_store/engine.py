@@ -42,9 +42,9 @@ def refuse_missing_sqlite_file(url: str | sa.URL) -> None:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as err:
         raise DatabaseError(f"cannot use database URL {url!s}: {err}") from err
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not Path(parsed.database).exists() and not parsed.database.startswith("file:"):
-            raise SchemaError(f"no database file {parsed.database}; create it with `ektp db upgrade`")
+    file = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if file and file != ":memory:" and not file.startswith("file:") and not Path(file).exists():
+        raise SchemaError(f"no database file {file}; create it with `ektp db upgrade`")
 
 
 def reading(connection: Connection) -> Connection:

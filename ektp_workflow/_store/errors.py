@@ -43,11 +43,14 @@ def wrapped(sql: str, arguments: Any, err: Exception, dialect: sa.Dialect) -> sa
     return sa.exc.DBAPIError.instance(sql, arguments, err, dialect.loaded_dbapi.Error, dialect=dialect)
 
 
-def sqlstate(err: BaseException) -> str | None:
+def sqlstate(err: BaseException | None) -> str | None:
     """The SQLSTATE of a PostgreSQL driver error (None for others)."""
     return getattr(err, "sqlstate", None)
 
 
 def _busy(err: sa.exc.DBAPIError) -> bool:
     text = str(err.orig).lower()
-    return "database is locked" in text or "database is busy" in text or sqlstate(err.orig) in _RETRYABLE_STATES
+    state = sqlstate(err.orig)
+    return (
+        "database is locked" in text or "database is busy" in text or (state is not None and state in _RETRYABLE_STATES)
+    )

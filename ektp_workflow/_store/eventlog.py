@@ -30,23 +30,43 @@ MANY = 50
 
 
 def event_row(
-    card_id: int, version: int, trigger: str, from_state: str | None, to_state: str, actor: str,
-    reason: str | None, occurred_at: dt.datetime, lifecycle_hash: str, idempotency_key: str | None = None,
-    rule_set_version: int | None = None, batch_id: str | None = None,
+    card_id: int,
+    version: int,
+    trigger: str,
+    from_state: str | None,
+    to_state: str,
+    actor: str,
+    reason: str | None,
+    occurred_at: dt.datetime,
+    lifecycle_hash: str,
+    idempotency_key: str | None = None,
+    rule_set_version: int | None = None,
+    batch_id: str | None = None,
 ) -> dict[str, Any]:
     """An event as ``append`` takes it: every column but ``seq``, ``recorded_at`` and
     ``hash``, which the append gives it."""
     return {
-        "card_id": card_id, "version": version, "trigger": trigger, "from_state": from_state,
-        "to_state": to_state, "actor": actor, "reason": reason, "occurred_at": occurred_at,
-        "lifecycle_hash": lifecycle_hash, "idempotency_key": idempotency_key,
-        "rule_set_version": rule_set_version, "batch_id": batch_id,
+        "card_id": card_id,
+        "version": version,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "actor": actor,
+        "reason": reason,
+        "occurred_at": occurred_at,
+        "lifecycle_hash": lifecycle_hash,
+        "idempotency_key": idempotency_key,
+        "rule_set_version": rule_set_version,
+        "batch_id": batch_id,
     }
 
 
 def append(
-    tx: Connection | Driver, rows: Sequence[dict[str, Any]], lifecycle: Lifecycle,
-    locked: tuple[int, str] | None = None, written: dt.datetime | None = None,
+    tx: Connection | Driver,
+    rows: Sequence[dict[str, Any]],
+    lifecycle: Lifecycle,
+    locked: tuple[int, str] | None = None,
+    written: dt.datetime | None = None,
 ) -> list[int]:
     """Number, chain and insert events (each made by ``event_row`` under ``lifecycle``,
     which is stored too if it is new) in the caller's transaction; return their seqs.
@@ -66,8 +86,14 @@ def append(
 
 
 def move_card_and_append(
-    db: Driver, nik: str, old_version: int, event: dict[str, Any], lifecycle: Lifecycle,
-    locked: tuple[int, str], written: dt.datetime, commit: bool,
+    db: Driver,
+    nik: str,
+    old_version: int,
+    event: dict[str, Any],
+    lifecycle: Lifecycle,
+    locked: tuple[int, str],
+    written: dt.datetime,
+    commit: bool,
 ) -> None:
     """A single transition: move the card (from ``old_version`` to the event's state and
     version) and append its one event after the head ``locked``.
@@ -80,8 +106,12 @@ def move_card_and_append(
     :raises ConcurrencyError: the card was not at ``old_version`` (only a writer that
         ignores the card's lock gets here); nothing is written.
     """
-    move = {"card_id": event["card_id"], "old_version": old_version, "state": event["to_state"],
-            "updated_at": event["occurred_at"]}
+    move = {
+        "card_id": event["card_id"],
+        "old_version": old_version,
+        "state": event["to_state"],
+        "updated_at": event["occurred_at"],
+    }
     if db.dialect.name == "postgresql":
         lifecycles.remember(db, lifecycle)
         chain([event], locked[0], locked[1], written)
@@ -101,20 +131,55 @@ def lock_head(tx: Connection | Driver) -> tuple[int, str]:
     plans and writes as one step. Returns the head (sequence number, hash)."""
     locked = _LOCK_HEAD.first(tx, {})
     assert locked is not None  # the migration writes the one row
-    return locked  # type: ignore[return-value]
+    return locked[0], locked[1]
 
 
 def head(tx: Connection) -> tuple[int, str]:
     """The chain head: the last sequence number and its hash (0 and the genesis hash if empty)."""
-    return tuple(tx.execute(_HEAD).one())  # type: ignore[return-value]
+    last_seq, last_hash = tx.execute(_HEAD).one()
+    return last_seq, last_hash
+
+
+def written(event: dict[str, Any], nik: str) -> Event:
+    """The ``Event`` an appended row (with its ``seq``, ``recorded_at`` and ``hash``) is, as
+    read back: times in UTC."""
+    occurred, recorded = event["occurred_at"], event["recorded_at"]
+    utc = occurred.astimezone(dt.UTC)
+    return Event(
+        event["seq"],
+        nik,
+        event["version"],
+        event["trigger"],
+        event["from_state"],
+        event["to_state"],
+        event["actor"],
+        event["reason"],
+        utc,
+        utc if recorded is occurred else recorded.astimezone(dt.UTC),
+        event["lifecycle_hash"],
+        event["idempotency_key"],
+        event["rule_set_version"],
+        event["batch_id"],
+    )
 
 
 # -- reading events back ---------------------------------------------------------------
 
 EVENT_COLUMNS = (
-    events.c.seq, residents.c.nik, events.c.version, events.c.trigger, events.c.from_state, events.c.to_state,
-    events.c.actor, events.c.reason, events.c.occurred_at, events.c.recorded_at, events.c.lifecycle_hash,
-    events.c.idempotency_key, events.c.rule_set_version, events.c.batch_id,
+    events.c.seq,
+    residents.c.nik,
+    events.c.version,
+    events.c.trigger,
+    events.c.from_state,
+    events.c.to_state,
+    events.c.actor,
+    events.c.reason,
+    events.c.occurred_at,
+    events.c.recorded_at,
+    events.c.lifecycle_hash,
+    events.c.idempotency_key,
+    events.c.rule_set_version,
+    events.c.batch_id,
 )
 EVENT_FROM = events.join(residents, events.c.card_id == residents.c.id)
 _EVENTS = sa.select(*EVENT_COLUMNS).select_from(EVENT_FROM).order_by(events.c.seq)
@@ -123,17 +188,21 @@ _EVENTS = sa.select(*EVENT_COLUMNS).select_from(EVENT_FROM).order_by(events.c.se
 def with_key(tx: Connection, key: str) -> Event | None:
     """The event written with this idempotency key, if any."""
     row = tx.execute(_EVENTS.where(events.c.idempotency_key == key)).first()
-    return None if row is None else Event(*row)
+    return None if row is None else _event(row)
 
 
 def of_card(tx: Connection, nik: str) -> list[Event]:
     """Every event of the card of ``nik``, oldest first."""
-    return [Event(*row) for row in tx.execute(_EVENTS.where(residents.c.nik == nik))]
+    return [_event(row) for row in tx.execute(_EVENTS.where(residents.c.nik == nik))]
 
 
 def after(tx: Connection, seq: int, limit: int) -> list[Event]:
     """Events with a sequence number above ``seq``, in order, at most ``limit``."""
-    return [Event(*row) for row in tx.execute(_EVENTS.where(events.c.seq > seq).limit(limit))]
+    return [_event(row) for row in tx.execute(_EVENTS.where(events.c.seq > seq).limit(limit))]
+
+
+def _event(row: Any) -> Event:
+    return Event(*row)
 
 
 def count_of_batch(tx: Connection, batch_id: str) -> int:
@@ -147,7 +216,9 @@ _HEAD = sa.select(event_chain.c.last_seq, event_chain.c.last_hash).where(event_c
 # The statements every append runs go through the driver (see DriverStatement).
 _LOCK_HEAD = DriverStatement(_HEAD.with_for_update())
 _MOVE_HEAD = DriverStatement(
-    event_chain.update().where(event_chain.c.id == 1).values(last_seq=sa.bindparam("seq"), last_hash=sa.bindparam("hash"))
+    event_chain.update()
+    .where(event_chain.c.id == 1)
+    .values(last_seq=sa.bindparam("seq"), last_hash=sa.bindparam("hash"))
 )
 _INSERT = DriverStatement(events.insert())
 _COLUMNS = tuple(c.name for c in events.columns)
@@ -167,8 +238,10 @@ def _move_and_append() -> sa.Select[Any]:
     moved = _CARD_MOVE.returning(cards.c.id).cte("moved")
     values = [moved.c.id if c.name == "card_id" else sa.bindparam(c.name, type_=c.type) for c in events.columns]
     logged = (
-        events.insert().from_select([c.name for c in events.columns], sa.select(*values))
-        .returning(events.c.seq).cte("logged")
+        events.insert()
+        .from_select([c.name for c in events.columns], sa.select(*values))
+        .returning(events.c.seq)
+        .cte("logged")
     )
     moved_head = (
         event_chain.update()

@@ -4,7 +4,7 @@ fold or export; residents and cards to compare the fold with."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,9 +18,7 @@ PAGE = 5000
 Progress = Callable[[int], None]
 
 
-def pages(
-    tx: Connection, query: Any, key: Any, plain: bool = False, after: Any = None
-) -> Iterator[list[Any]]:
+def pages(tx: Connection, query: Any, key: Any, plain: bool = False, after: Any = None) -> Iterator[Sequence[Any]]:
     """The rows of ``query`` in ``key`` order, a page at a time, so memory stays flat.
 
     Keyset paging (``key`` greater than the last one seen): every page is a short
@@ -38,7 +36,7 @@ def pages(
         if after is not None:
             page = page.where(key > after)
         result = tx.execute(page)
-        batch: list[Any] = result.cursor.fetchall() if plain else list(result.all())
+        batch: Sequence[Any] = result.cursor.fetchall() if plain else result.all()
         result.close()
         if batch:
             yield batch
@@ -48,7 +46,11 @@ def pages(
 
 
 def _events(
-    tx: Connection, columns: Any, after: int = 0, until: int | None = None, source: Any = None,
+    tx: Connection,
+    columns: Any,
+    after: int = 0,
+    until: int | None = None,
+    source: Any = None,
     progress: Progress | None = None,
 ) -> Iterator[Any]:
     """Rows of ``events`` in sequence order (``seq`` first among ``columns``), read in pages.
@@ -78,13 +80,18 @@ def exported(tx: Connection, after: int, progress: Progress | None = None) -> It
 
 def transitions(
     tx: Connection, until_seq: int | None, as_of: dt.datetime | None, by: str
-) -> Iterator[list[tuple[Any, ...]]]:
+) -> Iterator[Sequence[tuple[Any, ...]]]:
     """Pages of ``(seq, card_id, version, trigger, from_state, to_state, lifecycle_hash)``,
     plain driver tuples, up to ``until_seq`` and to events recorded (``by="recorded"``) or
     occurred (``by="occurred"``) at or before ``as_of``."""
     query = sa.select(
-        events.c.seq, events.c.card_id, events.c.version, events.c.trigger, events.c.from_state,
-        events.c.to_state, events.c.lifecycle_hash,
+        events.c.seq,
+        events.c.card_id,
+        events.c.version,
+        events.c.trigger,
+        events.c.from_state,
+        events.c.to_state,
+        events.c.lifecycle_hash,
     )
     if until_seq is not None:
         query = query.where(events.c.seq <= until_seq)
@@ -93,12 +100,12 @@ def transitions(
     return pages(tx, query, events.c.seq, plain=True)
 
 
-def resident_kecamatan(tx: Connection) -> Iterator[list[tuple[int, str]]]:
+def resident_kecamatan(tx: Connection) -> Iterator[Sequence[tuple[int, str]]]:
     """Pages of ``(resident id, current kecamatan)`` in id order."""
     return pages(tx, sa.select(residents.c.id, residents.c.kecamatan), residents.c.id, plain=True)
 
 
-def stored_cards(tx: Connection) -> Iterator[list[tuple[int, str, int, int | None]]]:
+def stored_cards(tx: Connection) -> Iterator[Sequence[tuple[int, str, int, int | None]]]:
     """Pages of ``(card id, state, version, blank batch held)`` in id order."""
     query = sa.select(cards.c.id, cards.c.state, cards.c.version, cards.c.blank_batch_id)
     return pages(tx, query, cards.c.id, plain=True)

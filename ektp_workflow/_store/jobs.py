@@ -19,8 +19,14 @@ def start(tx: Connection, job_id: str, trigger: str, selection: dict[str, Any], 
         return True
     tx.execute(
         bulk_jobs.insert().values(
-            id=job_id, trigger=trigger, selection=json.dumps(selection, sort_keys=True), actor=actor,
-            status="running", started_at=at, finished_at=None, applied=0,
+            id=job_id,
+            trigger=trigger,
+            selection=json.dumps(selection, sort_keys=True),
+            actor=actor,
+            status="running",
+            started_at=at,
+            finished_at=None,
+            applied=0,
         )
     )
     return False
@@ -38,7 +44,7 @@ def running(tx: Connection, selection: dict[str, Any]) -> str | None:
 def finish(tx: Connection, job_id: str, applied: int, at: dt.datetime) -> None:
     """Mark a job completed, adding the cards this run moved to what it had moved before."""
     tx.execute(
-        bulk_jobs.update().where(bulk_jobs.c.id == job_id).values(
-            status="completed", finished_at=at, applied=bulk_jobs.c.applied + applied
-        )
+        bulk_jobs.update()
+        .where(bulk_jobs.c.id == job_id)
+        .values(status="completed", finished_at=at, applied=bulk_jobs.c.applied + applied)
     )

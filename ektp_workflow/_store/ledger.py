@@ -39,11 +39,11 @@ def receive(conn: Connection, reference: str, count: int, received_on: dt.date, 
     exists = conn.scalar(sa.select(blank_batches.c.id).where(blank_batches.c.reference == reference))
     if exists is not None:
         raise StockError(f"batch {reference!r} was already received")
-    batch_id = conn.execute(
-        blank_batches.insert().values(
-            reference=reference, received=count, undistributed=count, received_on=received_on
-        )
-    ).inserted_primary_key[0]
+    inserted = conn.execute(
+        blank_batches.insert().values(reference=reference, received=count, undistributed=count, received_on=received_on)
+    ).inserted_primary_key
+    assert inserted is not None  # an INSERT of one row has its key
+    batch_id = inserted[0]
     _entry(conn, batch_id, None, "received", count, by)
     return int(batch_id)
 
@@ -61,9 +61,7 @@ def distribute(conn: Connection, reference: str, counts: dict[str, int], by: Mov
         .values(undistributed=blank_batches.c.undistributed - wanted)
     ).rowcount
     if taken != 1:
-        raise StockError(
-            f"batch {reference}: cannot distribute {wanted} blanks, {undistributed} undistributed"
-        )
+        raise StockError(f"batch {reference}: cannot distribute {wanted} blanks, {undistributed} undistributed")
     for kecamatan, count in sorted(counts.items()):
         if count > 0:
             _add_stock(conn, batch_id, kecamatan, count)
@@ -110,16 +108,12 @@ def reserve(conn: Connection, card_id: int, card_version: int, kecamatan: str, b
     raise StockError(f"no unallocated blank at kecamatan {kecamatan}")
 
 
-def release(
-    conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement, held: int | None
-) -> bool:
+def release(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement, held: int | None) -> bool:
     """Give the blank of batch ``held`` a card holds back to its kecamatan's stock; False if none."""
     return _settle(conn, card_id, card_version, kecamatan, "released", by, held)
 
 
-def consume(
-    conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement, held: int | None
-) -> None:
+def consume(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement, held: int | None) -> None:
     """Mark the blank of batch ``held`` a card holds as used by printing.
 
     :raises StockError: the card holds no reserved blank.
@@ -141,7 +135,9 @@ class Batch:
 def batches(conn: Connection) -> list[Batch]:
     """Every batch received, oldest first."""
     query = sa.select(
-        blank_batches.c.reference, blank_batches.c.received, blank_batches.c.received_on,
+        blank_batches.c.reference,
+        blank_batches.c.received,
+        blank_batches.c.received_on,
         blank_batches.c.undistributed,
     ).order_by(blank_batches.c.id)
     return [Batch(*row) for row in conn.execute(query)]
@@ -236,8 +232,12 @@ _EFFECT = {
 
 def _balances_from_entries(conn: Connection) -> dict[tuple[str, str], tuple[int, ...]]:
     query = (
-        sa.select(blank_batches.c.reference, blank_entries.c.kecamatan, blank_entries.c.movement,
-                  sa.func.sum(blank_entries.c.quantity))
+        sa.select(
+            blank_batches.c.reference,
+            blank_entries.c.kecamatan,
+            blank_entries.c.movement,
+            sa.func.sum(blank_entries.c.quantity),
+        )
         .join(blank_batches, blank_batches.c.id == blank_entries.c.batch_id)
         .where(blank_entries.c.kecamatan.is_not(None))
         .group_by(blank_batches.c.reference, blank_entries.c.kecamatan, blank_entries.c.movement)
@@ -297,7 +297,12 @@ def spoil(conn: Connection, kecamatan: str, count: int, by: Movement) -> None:
 
 
 def _settle(
-    conn: Connection, card_id: int, card_version: int, kecamatan: str, movement: str, by: Movement,
+    conn: Connection,
+    card_id: int,
+    card_version: int,
+    kecamatan: str,
+    movement: str,
+    by: Movement,
     batch_id: int | None,
 ) -> bool:
     if batch_id is None:
@@ -316,9 +321,7 @@ def _settle(
 
 def _hold(conn: Connection, card_id: int, batch_id: int) -> None:
     held = conn.execute(
-        cards.update()
-        .where(cards.c.id == card_id, cards.c.blank_batch_id.is_(None))
-        .values(blank_batch_id=batch_id)
+        cards.update().where(cards.c.id == card_id, cards.c.blank_batch_id.is_(None)).values(blank_batch_id=batch_id)
     ).rowcount
     if held != 1:
         raise StockError(f"card {card_id} already holds a reserved blank")
@@ -326,9 +329,7 @@ def _hold(conn: Connection, card_id: int, batch_id: int) -> None:
 
 def _batch(conn: Connection, reference: str) -> tuple[int, int]:
     row = conn.execute(
-        sa.select(blank_batches.c.id, blank_batches.c.undistributed).where(
-            blank_batches.c.reference == reference
-        )
+        sa.select(blank_batches.c.id, blank_batches.c.undistributed).where(blank_batches.c.reference == reference)
     ).first()
     if row is None:
         raise StockError(f"no batch with reference {reference!r}")

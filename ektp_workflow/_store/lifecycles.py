@@ -40,10 +40,15 @@ def remember(tx: Connection | Driver, lifecycle: Lifecycle) -> None:
         if lifecycle.hash not in db.info.get(_PENDING, ()):  # committed by an earlier transaction
             _STORED.setdefault(dialect, set()).add(lifecycle.hash)
         return
-    _STORE.rowcount(db, {
-        "hash": lifecycle.hash, "name": lifecycle.name, "definition": definition_json(lifecycle),
-        "first_used_at": now(),
-    })
+    _STORE.rowcount(
+        db,
+        {
+            "hash": lifecycle.hash,
+            "name": lifecycle.name,
+            "definition": definition_json(lifecycle),
+            "first_used_at": now(),
+        },
+    )
     db.info.setdefault(_PENDING, set()).add(lifecycle.hash)
 
 
@@ -82,8 +87,14 @@ def definition_json(lifecycle: Lifecycle) -> str:
             for n, s in lifecycle.states.items()
         },
         "transitions": [
-            {"trigger": t.trigger, "source": t.source, "dest": t.dest, "guards": list(t.guards),
-             "effects": list(t.effects), "help": t.help}
+            {
+                "trigger": t.trigger,
+                "source": t.source,
+                "dest": t.dest,
+                "guards": list(t.guards),
+                "effects": list(t.effects),
+                "help": t.help,
+            }
             for t in lifecycle.transitions
         ],
     }

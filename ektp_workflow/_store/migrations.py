@@ -9,11 +9,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
+
+from alembic import command
 
 from ..errors import SchemaError
 

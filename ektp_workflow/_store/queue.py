@@ -21,8 +21,14 @@ from ..rules.planner import AllocationPlan
 from .schema import allocation_queue, allocation_runs, allocation_stock, blank_stock, events, residents, waiting_cards
 
 _APPLICANTS = sa.select(
-    waiting_cards.c.nik, waiting_cards.c.kecamatan, waiting_cards.c.birth_date, waiting_cards.c.had_ektp,
-    waiting_cards.c.disaster_victim, waiting_cards.c.suket, waiting_cards.c.waiting_since, waiting_cards.c.card_id,
+    waiting_cards.c.nik,
+    waiting_cards.c.kecamatan,
+    waiting_cards.c.birth_date,
+    waiting_cards.c.had_ektp,
+    waiting_cards.c.disaster_victim,
+    waiting_cards.c.suket,
+    waiting_cards.c.waiting_since,
+    waiting_cards.c.card_id,
 )
 
 
@@ -34,9 +40,7 @@ def applicants(tx: Connection, kecamatan: str | None = None) -> list[Applicant]:
 
 def stock(tx: Connection, kecamatan: str | None = None) -> dict[str, int]:
     """Unreserved blanks per kecamatan."""
-    query = sa.select(blank_stock.c.kecamatan, sa.func.sum(blank_stock.c.unallocated)).group_by(
-        blank_stock.c.kecamatan
-    )
+    query = sa.select(blank_stock.c.kecamatan, sa.func.sum(blank_stock.c.unallocated)).group_by(blank_stock.c.kecamatan)
     if kecamatan is not None:
         query = query.where(blank_stock.c.kecamatan == kecamatan)
     return {k: int(n) for k, n in tx.execute(query)}
@@ -114,8 +118,12 @@ def record_run(
     """
     tx.execute(
         allocation_runs.insert().values(
-            run_id=run_id, rule_set_version=plan.rule_set_version, day=plan.day, kecamatan=kecamatan,
-            actor=actor, occurred_at=at,
+            run_id=run_id,
+            rule_set_version=plan.rule_set_version,
+            day=plan.day,
+            kecamatan=kecamatan,
+            actor=actor,
+            occurred_at=at,
         )
     )
     stock_rows = [
@@ -125,17 +133,18 @@ def record_run(
         tx.execute(allocation_stock.insert(), stock_rows)
     with_blanks = [k.kecamatan for k in plan.kecamatan if k.blanks > 0]
     if with_blanks:
-        w = waiting_cards.c
-        tx.execute(
-            allocation_queue.insert().from_select(
-                ["run_id", "card_id", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket",
-                 "waiting_since"],
-                sa.select(
-                    sa.literal(run_id, sa.String), w.card_id, w.kecamatan, w.birth_date, w.had_ektp,
-                    w.disaster_victim, w.suket, w.waiting_since,
-                ).where(w.kecamatan.in_(with_blanks)),
-            )
-        )
+        _keep_queue(tx, run_id, with_blanks)
+
+
+_KEPT = ("card_id", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket", "waiting_since")
+
+
+def _keep_queue(tx: Connection, run_id: str, kecamatan: list[str]) -> None:
+    """Copy the queue of these kecamatan, as it stands in this transaction, into the run's record."""
+    w = waiting_cards.c
+    columns = [sa.literal(run_id, sa.String), *(w[name] for name in _KEPT)]
+    query = sa.select(*columns).where(w.kecamatan.in_(kecamatan))
+    tx.execute(allocation_queue.insert().from_select(["run_id", *_KEPT], query))
 
 
 class RecordedRun(NamedTuple):
@@ -152,8 +161,12 @@ class RecordedRun(NamedTuple):
 def runs_holding(tx: Connection, card_id: int) -> list[RecordedRun]:
     """The runs whose kept queue held the card, oldest first."""
     query = (
-        sa.select(allocation_runs.c.run_id, allocation_runs.c.day, allocation_runs.c.rule_set_version,
-                  allocation_queue.c.kecamatan)
+        sa.select(
+            allocation_runs.c.run_id,
+            allocation_runs.c.day,
+            allocation_runs.c.rule_set_version,
+            allocation_queue.c.kecamatan,
+        )
         .join(allocation_queue, allocation_queue.c.run_id == allocation_runs.c.run_id)
         .where(allocation_queue.c.card_id == card_id)
         .order_by(allocation_runs.c.occurred_at, allocation_runs.c.run_id)
@@ -164,11 +177,17 @@ def runs_holding(tx: Connection, card_id: int) -> list[RecordedRun]:
 def runs_without_blanks(tx: Connection, kecamatan: str, since: dt.datetime) -> list[RecordedRun]:
     """Runs since ``since`` in which the kecamatan had no blank to give."""
     query = (
-        sa.select(allocation_runs.c.run_id, allocation_runs.c.day, allocation_runs.c.rule_set_version,
-                  allocation_stock.c.kecamatan, allocation_stock.c.waiting)
+        sa.select(
+            allocation_runs.c.run_id,
+            allocation_runs.c.day,
+            allocation_runs.c.rule_set_version,
+            allocation_stock.c.kecamatan,
+            allocation_stock.c.waiting,
+        )
         .join(allocation_stock, allocation_stock.c.run_id == allocation_runs.c.run_id)
         .where(
-            allocation_stock.c.kecamatan == kecamatan, allocation_stock.c.blanks == 0,
+            allocation_stock.c.kecamatan == kecamatan,
+            allocation_stock.c.blanks == 0,
             allocation_runs.c.occurred_at >= since,
         )
     )
@@ -184,8 +203,16 @@ def recorded_queue(tx: Connection, run_id: str, kecamatan: str) -> tuple[int, li
     )
     q = allocation_queue.c
     queue = tx.execute(
-        sa.select(residents.c.nik, q.kecamatan, q.birth_date, q.had_ektp, q.disaster_victim, q.suket,
-                  q.waiting_since, q.card_id)
+        sa.select(
+            residents.c.nik,
+            q.kecamatan,
+            q.birth_date,
+            q.had_ektp,
+            q.disaster_victim,
+            q.suket,
+            q.waiting_since,
+            q.card_id,
+        )
         .join(residents, residents.c.id == q.card_id)
         .where(q.run_id == run_id, q.kecamatan == kecamatan)
     )
@@ -199,4 +226,6 @@ def run(tx: Connection, run_id: str) -> Any:
 
 def runs_that_allocated(tx: Connection, card_id: int) -> set[str]:
     """The runs whose ``allocate`` events gave this card a blank."""
-    return set(tx.scalars(sa.select(events.c.batch_id).where(events.c.card_id == card_id, events.c.trigger == "allocate")))
+    return set(
+        tx.scalars(sa.select(events.c.batch_id).where(events.c.card_id == card_id, events.c.trigger == "allocate"))
+    )

@@ -28,8 +28,10 @@ def cards_by_kecamatan_state_and_age(tx: Connection, born_by: dt.date) -> list[t
 def cards_in_state_by_kecamatan(tx: Connection, state: str) -> dict[str, int]:
     """Cards in ``state`` per current kecamatan."""
     query = (
-        sa.select(residents.c.kecamatan, sa.func.count()).select_from(CARD_FROM)
-        .where(cards.c.state == state).group_by(residents.c.kecamatan)
+        sa.select(residents.c.kecamatan, sa.func.count())
+        .select_from(CARD_FROM)
+        .where(cards.c.state == state)
+        .group_by(residents.c.kecamatan)
     )
     return {kecamatan: int(count) for kecamatan, count in tx.execute(query)}
 

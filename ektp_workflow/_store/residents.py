@@ -23,8 +23,9 @@ class StoredResident(NamedTuple):
 
 
 _STORED = DriverStatement(
-    sa.select(residents.c.id, residents.c.nik, *(residents.c[f] for f in RESIDENT_FIELDS))
-    .where(residents.c.nik.in_(sa.bindparam("niks", expanding=True)))
+    sa.select(residents.c.id, residents.c.nik, *(residents.c[f] for f in RESIDENT_FIELDS)).where(
+        residents.c.nik.in_(sa.bindparam("niks", expanding=True))
+    )
 )
 
 
@@ -36,7 +37,16 @@ def stored(tx: Connection, niks: list[str]) -> dict[str, StoredResident]:
 
 
 _RESIDENT_COLUMNS = (
-    "id", "nik", "name", "kecamatan", "birth_date", "sex", "had_ektp", "disaster_victim", "suket", "registered_at",
+    "id",
+    "nik",
+    "name",
+    "kecamatan",
+    "birth_date",
+    "sex",
+    "had_ektp",
+    "disaster_victim",
+    "suket",
+    "registered_at",
 )
 
 
@@ -44,10 +54,15 @@ def insert(tx: Connection, new: Sequence[ValidResident], at: dt.datetime, initia
     """Register residents, each with a card in ``initial_state`` at version 1; return
     their ids (each card shares its resident's id), in order."""
     ids = _new_ids(tx, len(new))
-    copy_rows(tx, "residents", _RESIDENT_COLUMNS, [
-        (i, r.nik, r.name, r.kecamatan, r.birth_date, r.sex, r.had_ektp, r.disaster_victim, r.suket, at)
-        for i, r in zip(ids, new, strict=True)
-    ])
+    copy_rows(
+        tx,
+        "residents",
+        _RESIDENT_COLUMNS,
+        [
+            (i, r.nik, r.name, r.kecamatan, r.birth_date, r.sex, r.had_ektp, r.disaster_victim, r.suket, at)
+            for i, r in zip(ids, new, strict=True)
+        ],
+    )
     copy_rows(tx, "cards", ("id", "state", "version", "updated_at"), [(i, initial_state, 1, at) for i in ids])
     return ids
 
@@ -60,10 +75,12 @@ def mark_ektp_holder(tx: Connection, card_id: int) -> None:
 def _new_ids(tx: Connection, count: int) -> list[int]:
     """``count`` fresh resident ids, increasing."""
     if tx.dialect.name == "postgresql":
-        return list(tx.scalars(
-            sa.text("SELECT nextval(pg_get_serial_sequence('residents', 'id')) FROM generate_series(1, :n)"),
-            {"n": count},
-        ))
+        return list(
+            tx.scalars(
+                sa.text("SELECT nextval(pg_get_serial_sequence('residents', 'id')) FROM generate_series(1, :n)"),
+                {"n": count},
+            )
+        )
     # SQLite: the transaction holds the database's write lock, so no one else takes ids.
     last = tx.scalar(sa.select(sa.func.coalesce(sa.func.max(residents.c.id), 0))) or 0
     return list(range(last + 1, last + 1 + count))

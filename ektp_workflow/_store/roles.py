@@ -59,8 +59,11 @@ def grant_application(engine: Engine, role: str, password: str | None = None) ->
 
 
 def _grant(
-    engine: Engine, role: str, password: str | None,
-    grants: Callable[[Callable[[str], str], str], list[str]], command: str,
+    engine: Engine,
+    role: str,
+    password: str | None,
+    grants: Callable[[Callable[[str], str], str], list[str]],
+    command: str,
 ) -> list[str]:
     if engine.dialect.name != "postgresql":
         raise WorkflowError(

@@ -62,8 +62,14 @@ class Trips:
         return bool(self.begin) or (commit and self.begin is not None)
 
     def run(
-        self, connection: Any, statement: Any, sql: str, arguments: dict[str, Any], commit: bool,
-        dialect: sa.Dialect, again: bool = False,
+        self,
+        connection: Any,
+        statement: Any,
+        sql: str,
+        arguments: dict[str, Any],
+        commit: bool,
+        dialect: sa.Dialect,
+        again: bool = False,
     ) -> Any:
         """Run ``statement`` (compiled to ``sql``) prepared, with the pending BEGIN before it
         and, if ``commit``, COMMIT after it, in one round trip; return the cursor.

@@ -84,11 +84,15 @@ def apply(conn: Connection, rule_set: RuleSet, actor: str, reason: str, at: dt.d
     _require_reason(reason)
     version = conn.scalar(sa.select(rule_sets.c.version).where(rule_sets.c.hash == rule_set.hash))
     if version is None:
-        version = int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(rule_sets.c.version), 0)))) + 1
+        version = int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(rule_sets.c.version), 0))) or 0) + 1
         conn.execute(
             rule_sets.insert().values(
-                version=version, name=rule_set.name, hash=rule_set.hash, text=rule_set.text,
-                created_at=at, created_by=actor,
+                version=version,
+                name=rule_set.name,
+                hash=rule_set.hash,
+                text=rule_set.text,
+                created_at=at,
+                created_by=actor,
             )
         )
     _activate(conn, int(version), "apply", actor, reason, at)
@@ -112,9 +116,7 @@ def _activate(conn: Connection, version: int, action: str, actor: str, reason: s
             f"version {version}", [f"version {version} ({current.rule_set.name}) is already active; nothing changed"]
         )
     conn.execute(
-        rule_set_activations.insert().values(
-            version=version, action=action, actor=actor, reason=reason, occurred_at=at
-        )
+        rule_set_activations.insert().values(version=version, action=action, actor=actor, reason=reason, occurred_at=at)
     )
 
 

@@ -308,8 +308,14 @@ Index("ix_events_batch_id", events.c.batch_id)
 
 #: Tables the database itself keeps append-only (triggers refuse UPDATE, DELETE, TRUNCATE).
 APPEND_ONLY = (
-    "events", "blank_entries", "rule_sets", "rule_set_activations",
-    "allocation_runs", "allocation_stock", "allocation_queue", "lifecycles",
+    "events",
+    "blank_entries",
+    "rule_sets",
+    "rule_set_activations",
+    "allocation_runs",
+    "allocation_stock",
+    "allocation_queue",
+    "lifecycles",
 )
 
 #: Tables only the database's triggers write: roles may read them.

@@ -30,9 +30,11 @@ class SeenNiks:
         (noted here from now on); each other line becomes a problem naming the line it repeats."""
         if not met:
             return []
-        earlier = dict(self.tx.execute(
-            sa.select(self.table.c.nik, self.table.c.line).where(self.table.c.nik.in_({int(nik) for _, nik in met}))
-        ).all())
+        earlier = dict(
+            self.tx.execute(
+                sa.select(self.table.c.nik, self.table.c.line).where(self.table.c.nik.in_({int(nik) for _, nik in met}))
+            ).all()
+        )
         first: list[tuple[int, int]] = []
         for line, nik in met:
             seen_on = earlier.setdefault(int(nik), line)
@@ -65,16 +67,21 @@ class ImportLines:
             f"ids {blob} NOT NULL, lines {blob} NOT NULL)"
         )
         self.table = sa.table(
-            name, sa.column("low", sa.BigInteger), sa.column("high", sa.BigInteger),
-            sa.column("ids", sa.LargeBinary), sa.column("lines", sa.LargeBinary),
+            name,
+            sa.column("low", sa.BigInteger),
+            sa.column("high", sa.BigInteger),
+            sa.column("ids", sa.LargeBinary),
+            sa.column("lines", sa.LargeBinary),
         )
 
     def add(self, ids: Sequence[int], lines: Sequence[int]) -> None:
         """Note that the residents ``ids`` were registered from ``lines`` (in the same order)."""
         if ids:
-            self.tx.execute(self.table.insert().values(
-                low=min(ids), high=max(ids), ids=array("q", ids).tobytes(), lines=array("q", lines).tobytes()
-            ))
+            self.tx.execute(
+                self.table.insert().values(
+                    low=min(ids), high=max(ids), ids=array("q", ids).tobytes(), lines=array("q", lines).tobytes()
+                )
+            )
 
     def lines_of(self, ids: Iterable[int]) -> dict[int, int]:
         """The line each of ``ids`` was registered from, for those this import registered."""

@@ -70,7 +70,7 @@ def _sqlite_utc_bind(value: dt.datetime | None) -> str | None:
 
 
 def _sqlite_utc_result(value: str | None) -> dt.datetime | None:
-    return None if value is None else _TIMES_READ[value]  # type: ignore[no-any-return]
+    return None if value is None else _TIMES_READ[value]
 
 
 def _sqlite_date_result(value: str | None) -> dt.date | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING, Any
 
-from typing import TYPE_CHECKING
+import click
 
 from ..regions import name_of
 from .context import Settings, pass_settings
@@ -50,11 +50,18 @@ def command(settings: Settings, kecamatan: str | None, dry_run: bool, as_json: b
 
 def print_plan(plan: AllocationPlan) -> None:
     """The per-kecamatan table: blanks, who gets one, who waits."""
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for k in plan.kecamatan:
         rows.append(
-            (k.kecamatan, name_of(k.kecamatan), k.blanks, k.served(True), k.served(False),
-             k.left_waiting(True), k.left_waiting(False))
+            (
+                k.kecamatan,
+                name_of(k.kecamatan),
+                k.blanks,
+                k.served(True),
+                k.served(False),
+                k.left_waiting(True),
+                k.left_waiting(False),
+            )
         )
     totals = [sum(r[i] for r in rows) for i in range(2, 7)]
     rows.append(("", "total", *totals))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import TYPE_CHECKING, TextIO
 
 import click
-
-from typing import TYPE_CHECKING
 
 from ..clock import WIB
 from ..regions import name_of
@@ -55,7 +54,7 @@ def checkpoint_command(settings: Settings, as_json: bool) -> None:
 def _checkpoint(_: click.Context, __: click.Parameter, value: str | None) -> tuple[int, str] | None:
     if value is None:
         return None
-    seq, _, hash_ = value.partition(":")
+    seq, _colon, hash_ = value.partition(":")
     if not seq.isdigit() or len(hash_) != 64 or any(c not in "0123456789abcdef" for c in hash_):
         raise click.BadParameter(f"{value!r}: expected SEQ:HASH as printed by `ektp audit checkpoint`")
     return int(seq), hash_
@@ -80,15 +79,23 @@ def verify_command(settings: Settings, against: tuple[int, str] | None, as_json:
     with progress("verifying events", settings.quiet, total=audit.checkpoint()[0]) as advance:
         report = audit.verify(against, advance)
     if as_json:
-        emit_json({
-            "ok": report.ok, "checked": report.checked, "last": list(report.last),
-            "chain_head": list(report.chain_head), "problems": [dataclasses.asdict(p) for p in report.problems],
-        })
+        emit_json(
+            {
+                "ok": report.ok,
+                "checked": report.checked,
+                "last": list(report.last),
+                "chain_head": list(report.chain_head),
+                "problems": [dataclasses.asdict(p) for p in report.problems],
+            }
+        )
     elif report.ok:
         extra = f", matches checkpoint {against[0]}" if against else ""
         click.echo(f"ok: {report.checked:,} events, chain head {report.last[0]}:{report.last[1]}{extra}")
     else:
-        click.echo(f"NOT OK: {len(report.problems)} problem(s) in {report.checked:,} events; first: {report.problems[0]}", err=True)
+        click.echo(
+            f"NOT OK: {len(report.problems)} problem(s) in {report.checked:,} events; first: {report.problems[0]}",
+            err=True,
+        )
         for problem in report.problems:
             click.echo(f"  {problem}", err=True)
     if not report.ok:
@@ -124,8 +131,15 @@ def replay_command(
     stage("comparing with stored state", settings.quiet)
     mismatches = audit.compare() if when is None and until_seq is None else []
     if as_json:
-        emit_json({"last_seq": folded.last_seq, "events": folded.events, "counts": counts,
-                   "problems": folded.problems, "mismatches": mismatches})
+        emit_json(
+            {
+                "last_seq": folded.last_seq,
+                "events": folded.events,
+                "counts": counts,
+                "problems": folded.problems,
+                "mismatches": mismatches,
+            }
+        )
     else:
         _print_counts(counts, folded.events, folded.last_seq)
         for line in folded.problems + mismatches:
@@ -141,7 +155,6 @@ def _print_counts(counts: dict[str, dict[str, int]], events: int, last_seq: int)
     rows = [[k, name_of(k), *(c.get(s, 0) for s in states), sum(c.values())] for k, c in sorted(counts.items())]
     click.echo(f"replayed {events:,} events up to seq {last_seq}\n")
     emit_table(["kecamatan", "name", *states, "total"], rows, right=tuple(range(2, len(states) + 3)))
-
 
 
 @command.command("history")
@@ -162,8 +175,18 @@ def history_command(settings: Settings, nik: str, as_json: bool) -> None:
     emit_table(
         ["seq", "occurred (WIB)", "recorded (WIB)", "trigger", "from", "to", "actor", "reason", "rules", "run"],
         [
-            (e.seq, _wib(e.occurred_at), _wib(e.recorded_at), e.trigger, e.from_state or "-", e.to_state,
-             e.actor, e.reason or "", e.rule_set_version or "", e.batch_id or "")
+            (
+                e.seq,
+                _wib(e.occurred_at),
+                _wib(e.recorded_at),
+                e.trigger,
+                e.from_state or "-",
+                e.to_state,
+                e.actor,
+                e.reason or "",
+                e.rule_set_version or "",
+                e.batch_id or "",
+            )
             for e in events
         ],
         right=(0,),
@@ -222,7 +245,7 @@ def _print_explanation(e: Explanation) -> None:
 @click.option("--unmasked", is_flag=True, help="Show whole NIKs (default: birth date and serial masked).")
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout).")
 @pass_settings
-def export_command(settings: Settings, fmt: str, from_seq: int, unmasked: bool, output: click.utils.LazyFile) -> None:
+def export_command(settings: Settings, fmt: str, from_seq: int, unmasked: bool, output: TextIO) -> None:
     """Export the event log as JSON lines or CSV, streaming, NIKs masked.
 
     CSV cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.

@@ -136,8 +136,13 @@ def _print_status(batches, per_batch, per_kecamatan, problems) -> None:  # type:
     emit_table(
         ["batch", "received on", "received", "undistributed", *_STATUSES],
         [
-            (b.reference, b.received_on.isoformat(), b.received, b.undistributed,
-             *(per_batch[b.reference][s] for s in _STATUSES))
+            (
+                b.reference,
+                b.received_on.isoformat(),
+                b.received,
+                b.undistributed,
+                *(per_batch[b.reference][s] for s in _STATUSES),
+            )
             for b in batches
         ],
         right=tuple(range(2, 8)),
@@ -153,5 +158,3 @@ def _print_status(batches, per_batch, per_kecamatan, problems) -> None:  # type:
         click.echo("ledger does NOT balance:\n" + "\n".join(f"  {p}" for p in problems), err=True)
     else:
         click.echo("ledger balances: received = undistributed + unallocated + reserved + consumed + spoiled")
-
-

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import click
-
 from typing import TYPE_CHECKING
+
+import click
 
 from .context import Settings, pass_settings
 from .output import emit_json
@@ -29,14 +29,26 @@ def command() -> None:
 @click.option("--where-state", metavar="STATE", help="Every card in this state ...")
 @click.option("--kecamatan", metavar="CODE", help="... in this kecamatan only ...")
 @click.option("--limit", type=click.IntRange(min=1), help="... at most this many.")
-@click.option("--file", "niks_file", type=click.Path(dir_okay=False), help="Or the cards in this CSV (a nik column, optional reason).")
+@click.option(
+    "--file",
+    "niks_file",
+    type=click.Path(dir_okay=False),
+    help="Or the cards in this CSV (a nik column, optional reason).",
+)
 @click.option("--reason", help="Recorded on every event (a file's reason column wins).")
 @click.option("--dry-run", is_flag=True, help="Count what would move; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_settings
 def fire_command(
-    settings: Settings, trigger: str, where_state: str | None, kecamatan: str | None, limit: int | None,
-    niks_file: str | None, reason: str | None, dry_run: bool, as_json: bool,
+    settings: Settings,
+    trigger: str,
+    where_state: str | None,
+    kecamatan: str | None,
+    limit: int | None,
+    niks_file: str | None,
+    reason: str | None,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Fire TRIGGER on every card selected, one transaction per chunk.
 
@@ -56,8 +68,15 @@ def fire_command(
         raise click.UsageError("--kecamatan and --limit go with --where-state, not with --file")
     with progress(f"{trigger}", settings.quiet) as advance:
         result = settings.workflow().bulk_fire(
-            trigger, actor=actor, where_state=where_state, kecamatan=kecamatan, limit=limit,
-            niks_file=niks_file, reason=reason, dry_run=dry_run, progress=advance,
+            trigger,
+            actor=actor,
+            where_state=where_state,
+            kecamatan=kecamatan,
+            limit=limit,
+            niks_file=niks_file,
+            reason=reason,
+            dry_run=dry_run,
+            progress=advance,
         )
     report(result, as_json)
 
@@ -65,11 +84,17 @@ def fire_command(
 def report(result: BulkResult, as_json: bool) -> None:
     """Print what a bulk job did: moved per trigger, done before, skipped with examples."""
     if as_json:
-        emit_json({
-            "job_id": result.job_id, "dry_run": result.dry_run, "resumed": result.resumed,
-            "applied": dict(result.applied), "done_before": result.done_before, "skipped": result.skipped,
-            "examples": [{"nik": nik, "reason": why} for nik, why in result.examples],
-        })
+        emit_json(
+            {
+                "job_id": result.job_id,
+                "dry_run": result.dry_run,
+                "resumed": result.resumed,
+                "applied": dict(result.applied),
+                "done_before": result.done_before,
+                "skipped": result.skipped,
+                "examples": [{"nik": nik, "reason": why} for nik, why in result.examples],
+            }
+        )
         return
     verb = "would move" if result.dry_run else "moved"
     moved = ", ".join(f"{n:,} by {t}" for t, n in sorted(result.applied.items())) or "no card"

@@ -70,8 +70,14 @@ def show_command(settings: Settings, nik: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the event as JSON.")
 @pass_settings
 def fire_command(
-    settings: Settings, nik: str, trigger: str, reason: str | None, idempotency_key: str | None,
-    expected_version: int | None, at: dt.datetime | None, as_json: bool,
+    settings: Settings,
+    nik: str,
+    trigger: str,
+    reason: str | None,
+    idempotency_key: str | None,
+    expected_version: int | None,
+    at: dt.datetime | None,
+    as_json: bool,
 ) -> None:
     """Fire TRIGGER on the card of NIK (one transaction, one event).
 
@@ -86,8 +92,13 @@ def fire_command(
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=WIB)
     event = settings.workflow().fire(
-        nik, trigger, actor=actor, reason=reason, idempotency_key=idempotency_key,
-        expected_version=expected_version, at=at,
+        nik,
+        trigger,
+        actor=actor,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        expected_version=expected_version,
+        at=at,
     )
     if as_json:
         emit_json(event.as_dict())
@@ -116,8 +127,16 @@ def history_command(settings: Settings, nik: str, as_json: bool) -> None:
     emit_table(
         ["seq", "v", "occurred", "trigger", "from", "to", "actor", "reason"],
         [
-            (e.seq, e.version, e.occurred_at.astimezone(WIB).isoformat(timespec="seconds"), e.trigger,
-             e.from_state or "-", e.to_state, e.actor, e.reason or "")
+            (
+                e.seq,
+                e.version,
+                e.occurred_at.astimezone(WIB).isoformat(timespec="seconds"),
+                e.trigger,
+                e.from_state or "-",
+                e.to_state,
+                e.actor,
+                e.reason or "",
+            )
             for e in events
         ],
         right=(0, 1),

@@ -52,8 +52,7 @@ class Settings:
         """The ``--actor``; a change without one is refused before anything happens."""
         if not self.actor or not self.actor.strip():
             raise click.UsageError(
-                "this command changes data and needs an actor: pass --actor NAME "
-                "(before the command) or set EKTP_ACTOR"
+                "this command changes data and needs an actor: pass --actor NAME (before the command) or set EKTP_ACTOR"
             )
         return self.actor.strip()
 

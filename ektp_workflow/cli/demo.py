@@ -25,12 +25,16 @@ REPORT_FILE = "ektp-demo-report.html"
 
 @click.command("demo")
 @click.option(
-    "--residents", default=18_000, show_default=True, type=click.IntRange(1, 2_000_000),
+    "--residents",
+    default=18_000,
+    show_default=True,
+    type=click.IntRange(1, 2_000_000),
     help="Residents to generate (18,000 is Palembang at 1:100).",
 )
 @click.option("--seed", default=2017, show_default=True, help="Random seed: the same seed, the same city.")
 @click.option(
-    "--blanks", type=click.IntRange(min=1),
+    "--blanks",
+    type=click.IntRange(min=1),
     help="Blanks in the shipment (default: Palembang's 20,000 of 2017, scaled to --residents).",
 )
 @pass_settings
@@ -62,7 +66,10 @@ def command(settings: Settings, residents: int, seed: int, blanks: int | None) -
         started = time.perf_counter()
         with Workflow(engine) as workflow:
             _require_empty(workflow, url)
-            say = lambda message: stage(message, settings.quiet)  # noqa: E731
+
+            def say(message: str) -> None:
+                stage(message, settings.quiet)
+
             summary = demo.run(workflow, residents, seed, settings.actor or "ektp-demo", blanks, say)
             counts = workflow.counts()
             lifecycle = workflow.lifecycle
@@ -103,7 +110,7 @@ def _report(
     rows, totals = [], dict.fromkeys(states, 0)
     for code in sorted(counts):
         row = [counts[code].get(s, 0) for s in states]
-        totals = {s: totals[s] + n for s, n in zip(states, row)}
+        totals = {s: totals[s] + n for s, n in zip(states, row, strict=True)}
         rows.append([code, names.get(code, ""), *row, sum(row)])
     rows.append(["", "Kota Palembang", *totals.values(), sum(totals.values())])
     from ..demo import PALEMBANG_POPULATION
@@ -132,6 +139,4 @@ def _report_blanks(summary: DemoSummary) -> None:
     )
     print_plan(summary.plan)
     verdict = "yes" if summary.first_time_served_first() else "NO"
-    click.echo(
-        f"\nfirst-time applicants served before replacements in every kecamatan: {verdict}"
-    )
+    click.echo(f"\nfirst-time applicants served before replacements in every kecamatan: {verdict}")

@@ -19,7 +19,7 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Seq
     text = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in text) for i in range(len(headers))]
     for n, row in enumerate(text):
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
         click.echo("  ".join(cells).rstrip())
         if n == 0:
             click.echo("  ".join("-" * w for w in widths))

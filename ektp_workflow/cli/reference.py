@@ -15,12 +15,14 @@ def reference_markdown() -> str:
     """Every command's ``--help``, in command order, as Markdown."""
     parts = [
         "# CLI reference\n",
-        "Generated from the commands' own help by `python -m ektp_workflow.cli.reference`;"
-        " do not edit by hand.\n",
+        "Generated from the commands' own help by `python -m ektp_workflow.cli.reference`; do not edit by hand.\n",
     ]
     for path, command in _walk(cli, ("ektp",)):
         context = click.Context(
-            command, info_name=" ".join(path), terminal_width=100, max_content_width=100,
+            command,
+            info_name=" ".join(path),
+            terminal_width=100,
+            max_content_width=100,
             help_option_names=["-h", "--help"],
         )
         parts.append(f"## `{' '.join(path)}`\n\n```text\n{command.get_help(context)}\n```\n")
@@ -31,7 +33,7 @@ def _walk(group: click.Command, path: tuple[str, ...]) -> list[tuple[tuple[str, 
     found = [(path, group)]
     if isinstance(group, click.Group):
         for name in group.list_commands(click.Context(group)):
-            found += _walk(group.commands[name], path + (name,))
+            found += _walk(group.commands[name], (*path, name))
     return found
 
 

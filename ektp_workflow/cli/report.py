@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..records import AGE_BUCKETS, CoverageRow
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
 from .progress import stage
+
+if TYPE_CHECKING:
+    from .. import CoverageRow
+
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 @click.group("report")
@@ -23,7 +29,7 @@ def command() -> None:
     """
 
 
-def _json_option(function):  # type: ignore[no-untyped-def]
+def _json_option(function: Command) -> Command:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(function)
 
 
@@ -50,10 +56,35 @@ def coverage_command(settings: Settings, as_json: bool) -> None:
 def print_coverage(rows: list[CoverageRow]) -> None:
     """The coverage table: one row per kecamatan and a total."""
     emit_table(
-        ["kecamatan", "name", "residents", "wajib KTP", "recorded %", "in PRR", "waiting blank", "allocated",
-         "printed", "collected", "exceptional"],
-        [(r.kecamatan, r.name, r.residents, r.wajib_ktp, f"{r.recorded_pct:.1f}", r.in_prr, r.waiting_for_blank,
-          r.allocated, r.printed, r.collected, r.exceptional) for r in rows],
+        [
+            "kecamatan",
+            "name",
+            "residents",
+            "wajib KTP",
+            "recorded %",
+            "in PRR",
+            "waiting blank",
+            "allocated",
+            "printed",
+            "collected",
+            "exceptional",
+        ],
+        [
+            (
+                r.kecamatan,
+                r.name,
+                r.residents,
+                r.wajib_ktp,
+                f"{r.recorded_pct:.1f}",
+                r.in_prr,
+                r.waiting_for_blank,
+                r.allocated,
+                r.printed,
+                r.collected,
+                r.exceptional,
+            )
+            for r in rows
+        ],
         right=tuple(range(2, 11)),
     )
 
@@ -76,9 +107,29 @@ def backlog_command(settings: Settings, as_json: bool) -> None:
         emit_json([r.as_dict() for r in rows])
         return
     emit_table(
-        ["kecamatan", "name", "first-time wait", "replacement wait", "blanks", "reserved", "printed/day", "days covered"],
-        [(r.kecamatan, r.name, r.first_time_waiting, r.replacement_waiting, r.blanks_in_stock, r.reserved,
-          f"{r.printed_per_day:.2f}", "-" if r.days_covered is None else f"{r.days_covered:.1f}") for r in rows],
+        [
+            "kecamatan",
+            "name",
+            "first-time wait",
+            "replacement wait",
+            "blanks",
+            "reserved",
+            "printed/day",
+            "days covered",
+        ],
+        [
+            (
+                r.kecamatan,
+                r.name,
+                r.first_time_waiting,
+                r.replacement_waiting,
+                r.blanks_in_stock,
+                r.reserved,
+                f"{r.printed_per_day:.2f}",
+                "-" if r.days_covered is None else f"{r.days_covered:.1f}",
+            )
+            for r in rows
+        ],
         right=tuple(range(2, 8)),
     )
 
@@ -97,14 +148,27 @@ def aging_command(settings: Settings, as_json: bool, over_six_months: bool) -> N
     Example:
       ektp report aging --over-six-months
     """
+    from ..records import AGE_BUCKETS
+
     rows = [r for r in settings.workflow().reports.aging() if r.over_six_months or not over_six_months]
     if as_json:
         emit_json([r.as_dict() for r in rows])
         return
     emit_table(
         ["", "kecamatan", "name", "state", "cards", "median days", "max days", *(label for label, _ in AGE_BUCKETS)],
-        [("!" if r.over_six_months else "", r.kecamatan, r.name, r.state, r.cards, f"{r.median_days:.0f}",
-          r.max_days, *r.buckets) for r in rows],
+        [
+            (
+                "!" if r.over_six_months else "",
+                r.kecamatan,
+                r.name,
+                r.state,
+                r.cards,
+                f"{r.median_days:.0f}",
+                r.max_days,
+                *r.buckets,
+            )
+            for r in rows
+        ],
         right=tuple(range(4, 11)),
     )
 

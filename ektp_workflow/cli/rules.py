@@ -39,10 +39,17 @@ def list_command(as_json: bool) -> None:
         emit_json(
             [
                 {
-                    "name": name, "kind": rule.kind, "summary": rule.summary,
+                    "name": name,
+                    "kind": rule.kind,
+                    "summary": rule.summary,
                     "parameters": {
-                        p: {"type": s.type.__name__, "help": s.help, "default": s.default,
-                            "minimum": s.minimum, "maximum": s.maximum}
+                        p: {
+                            "type": s.type.__name__,
+                            "help": s.help,
+                            "default": s.default,
+                            "minimum": s.minimum,
+                            "maximum": s.maximum,
+                        }
                         for p, s in rule.parameters.items()
                     },
                 }
@@ -80,10 +87,14 @@ def show_command(settings: Settings, version: int | None, as_json: bool) -> None
     if as_json:
         emit_json(
             {
-                "version": stored.version, "active": stored.version == active.version,
-                "name": stored.rule_set.name, "hash": stored.rule_set.hash,
-                "created_at": stored.created_at.isoformat(), "created_by": stored.created_by,
-                "rules": stored.rule_set.canonical(), "text": stored.rule_set.text,
+                "version": stored.version,
+                "active": stored.version == active.version,
+                "name": stored.rule_set.name,
+                "hash": stored.rule_set.hash,
+                "created_at": stored.created_at.isoformat(),
+                "created_by": stored.created_by,
+                "rules": stored.rule_set.canonical(),
+                "text": stored.rule_set.text,
             }
         )
         return
@@ -129,7 +140,8 @@ def diff_command(settings: Settings, file: str, as_json: bool) -> None:
     if as_json:
         emit_json(
             {
-                "active_version": diff.active.version, "proposed_hash": diff.proposed.hash,
+                "active_version": diff.active.version,
+                "proposed_hash": diff.proposed.hash,
                 "changes": diff.changes,
                 "allocation": [
                     {"kecamatan": c.kecamatan, "blanks": c.blanks, "gain": list(c.gain), "lose": list(c.lose)}
@@ -184,8 +196,10 @@ def history_command(settings: Settings, as_json: bool) -> None:
         return
     emit_table(
         ["#", "when", "action", "version", "name", "actor", "reason"],
-        [(a.seq, a.occurred_at.isoformat(timespec="seconds"), a.action, a.version, a.name, a.actor, a.reason)
-         for a in history],
+        [
+            (a.seq, a.occurred_at.isoformat(timespec="seconds"), a.action, a.version, a.name, a.actor, a.reason)
+            for a in history
+        ],
         right=(0, 3),
     )
 

@@ -107,8 +107,11 @@ class Turning17Before:
 
 
 _WEIGHT = Parameter(
-    float, "how many times a first-time applicant counts against a replacement", default=1.0,
-    minimum=0.0, maximum=1000.0,
+    float,
+    "how many times a first-time applicant counts against a replacement",
+    default=1.0,
+    minimum=0.0,
+    maximum=1000.0,
 )
 
 
@@ -117,7 +120,9 @@ class ProportionalToQueue:
 
     name: ClassVar[str] = "proportional_to_queue"
     kind: ClassVar[str] = SPLIT
-    summary: ClassVar[str] = "in proportion to each kecamatan's waiting applicants, optionally weighting first-time ones"
+    summary: ClassVar[str] = (
+        "in proportion to each kecamatan's waiting applicants, optionally weighting first-time ones"
+    )
     parameters: ClassVar[Mapping[str, Parameter]] = {"first_time_weight": _WEIGHT}
 
     def __init__(self, first_time_weight: float = 1.0) -> None:

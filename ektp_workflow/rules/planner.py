@@ -97,6 +97,7 @@ def plan_allocation(
 
 def order_queue(applicants: Iterable[Applicant], queue_rules: Sequence[QueueRule], day: dt.date) -> list[Applicant]:
     """Applicants in queue order: by the rules' keys, then waiting time, then NIK."""
+
     def key(applicant: Applicant) -> tuple[Any, ...]:
         return (*(rule.key(applicant, day) for rule in queue_rules), applicant.waiting_since, applicant.nik)
 

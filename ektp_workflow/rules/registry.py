@@ -33,7 +33,7 @@ def _discover() -> tuple[dict[str, Any], dict[str, str]]:
     for point in entry_points(group=GROUP):
         try:
             rule = point.load()
-        except Exception as err:  # a broken plugin must not break the others
+        except Exception as err:  # noqa: BLE001 - a broken plugin must not break the others
             broken[point.name] = f"cannot import {point.value}: {err}"
             continue
         missing = [a for a in _REQUIRED if not hasattr(rule, a)]

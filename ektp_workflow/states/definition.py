@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import tomllib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,15 +87,15 @@ class Lifecycle:
         return [t.source for t in self.transitions if t.trigger == trigger]
 
 
-def load_lifecycle(
-    path: str | Path, guards: Collection[str] = (), effects: Collection[str] = ()
-) -> Lifecycle:
+def load_lifecycle(path: str | Path, guards: Collection[str] = (), effects: Collection[str] = ()) -> Lifecycle:
     """Load and validate a lifecycle definition from a TOML file.
 
     :param guards: the guard names the caller can execute; any other is an error.
     :param effects: the effect names the caller can execute; any other is an error.
     :raises DefinitionError: listing every problem, each naming its key.
     """
+    import tomllib  # loaded when a definition is read, not when the CLI starts
+
     source = str(path)
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -157,9 +155,7 @@ def _parse_states(raw: Any, problems: list[str]) -> dict[str, StateSpec]:
     return states
 
 
-def _parse_transitions(
-    raw: Any, states: Mapping[str, StateSpec], problems: list[str]
-) -> list[TransitionSpec]:
+def _parse_transitions(raw: Any, states: Mapping[str, StateSpec], problems: list[str]) -> list[TransitionSpec]:
     if not isinstance(raw, list) or not raw:
         problems.append("transitions: expected an array of [[transitions]] tables")
         return []
@@ -196,14 +192,11 @@ def _parse_transition(
     names = {part: _names(spec.get(part, []), f"{key}.{part}", problems) for part in ("guards", "effects")}
     help_text = str(spec.get("help", ""))
     return [
-        TransitionSpec(trigger, source, str(dest), names["guards"], names["effects"], help_text)
-        for source in sources
+        TransitionSpec(trigger, source, str(dest), names["guards"], names["effects"], help_text) for source in sources
     ]
 
 
-def _sources(
-    raw: Any, states: Mapping[str, StateSpec], active: list[str], key: str, problems: list[str]
-) -> list[str]:
+def _sources(raw: Any, states: Mapping[str, StateSpec], active: list[str], key: str, problems: list[str]) -> list[str]:
     if raw == ANY_ACTIVE:
         return active
     sources = [raw] if isinstance(raw, str) else raw
@@ -223,20 +216,18 @@ def _names(raw: Any, key: str, problems: list[str]) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _without_duplicate_edges(
-    transitions: list[TransitionSpec], problems: list[str]
-) -> list[TransitionSpec]:
+def _without_duplicate_edges(transitions: list[TransitionSpec], problems: list[str]) -> list[TransitionSpec]:
     seen: set[tuple[str, str]] = set()
     for t in transitions:
         if (t.source, t.trigger) in seen:
-            problems.append(f"transitions ({t.trigger}): fires twice from {t.source!r}; a trigger needs one destination per state")
+            problems.append(
+                f"transitions ({t.trigger}): fires twice from {t.source!r}; a trigger needs one destination per state"
+            )
         seen.add((t.source, t.trigger))
     return transitions
 
 
-def _check_names(
-    transitions: list[TransitionSpec], guards: Collection[str], effects: Collection[str]
-) -> list[str]:
+def _check_names(transitions: list[TransitionSpec], guards: Collection[str], effects: Collection[str]) -> list[str]:
     problems = []
     for t in transitions:
         for guard in t.guards:
@@ -244,13 +235,13 @@ def _check_names(
                 problems.append(f"transitions ({t.trigger}).guards: unknown guard {guard!r}; known: {sorted(guards)}")
         for effect in t.effects:
             if effect not in effects:
-                problems.append(f"transitions ({t.trigger}).effects: unknown effect {effect!r}; known: {sorted(effects)}")
+                problems.append(
+                    f"transitions ({t.trigger}).effects: unknown effect {effect!r}; known: {sorted(effects)}"
+                )
     return list(dict.fromkeys(problems))
 
 
-def _check_graph(
-    initial: str, states: Mapping[str, StateSpec], transitions: list[TransitionSpec]
-) -> list[str]:
+def _check_graph(initial: str, states: Mapping[str, StateSpec], transitions: list[TransitionSpec]) -> list[str]:
     exits: dict[str, set[str]] = {name: set() for name in states}
     for t in transitions:
         exits[t.source].add(t.dest)
@@ -290,4 +281,6 @@ def _content_hash(lifecycle: Lifecycle) -> str:
         ),
     }
     encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    import hashlib  # as tomllib above
+
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from ..errors import DiagramError
 from .definition import Lifecycle
 
@@ -31,12 +33,16 @@ def diagram(lifecycle: Lifecycle, fmt: str = "mermaid") -> str:
         return _svg(diagram(lifecycle, "dot"))
     from transitions.extensions import GraphMachine  # loaded only to draw
 
-    engine = "mermaid" if fmt == "mermaid" else "graphviz"
+    engine: Literal["mermaid", "graphviz"] = "mermaid" if fmt == "mermaid" else "graphviz"
     sheet = _Sheet()
     everywhere = _from_every_active_state(lifecycle)
     edges = [
-        {"trigger": t.trigger, "source": ANY_STATE if t.trigger in everywhere else t.source,
-         "dest": t.dest, "conditions": list(t.guards)}
+        {
+            "trigger": t.trigger,
+            "source": ANY_STATE if t.trigger in everywhere else t.source,
+            "dest": t.dest,
+            "conditions": list(t.guards),
+        }
         for t in lifecycle.transitions
     ]
     unique = list({(e["trigger"], e["source"]): e for e in edges}.values())
@@ -62,10 +68,10 @@ def _from_every_active_state(lifecycle: Lifecycle) -> set[str]:
 
 
 def _svg(dot_source: str) -> str:
-    import graphviz  # type: ignore[import-untyped]  # loaded only to draw
+    import graphviz  # loaded only to draw
 
     try:
-        return graphviz.Source(dot_source).pipe(format="svg").decode("utf-8")
+        return str(graphviz.Source(dot_source).pipe(format="svg").decode("utf-8"))
     except graphviz.ExecutableNotFound as err:
         raise DiagramError(
             "drawing SVG needs Graphviz's `dot` program, which is not installed "

@@ -71,7 +71,11 @@ class Executor:
         self.lifecycle = lifecycle
         self._steps = {
             (t.source, t.trigger): Step(
-                t.trigger, t.source, t.dest, tuple((g, guards[g]) for g in t.guards), tuple(effects[e] for e in t.effects)
+                t.trigger,
+                t.source,
+                t.dest,
+                tuple((g, guards[g]) for g in t.guards),
+                tuple(effects[e] for e in t.effects),
             )
             for t in lifecycle.transitions
         }
