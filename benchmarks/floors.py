@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ektp_workflow.eventlog import GENESIS, HASHED_FIELDS, chain_hash
+from ektp_workflow._store.chain import GENESIS, HASHED_FIELDS, chain_hash
 
 CHUNK = 2000
 HASH = "0" * 64

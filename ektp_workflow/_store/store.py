@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -82,7 +82,10 @@ class Store:
                 except BaseException:
                     savepoint.rollback()
                     raise
-                savepoint.rollback() if dry_run else savepoint.commit()
+                if dry_run:
+                    savepoint.rollback()
+                else:
+                    savepoint.commit()
                 return
             assert self._engine is not None  # one of the two is always set
             with self._engine.connect() as plain:
@@ -98,11 +101,11 @@ class Store:
                 finally:
                     lifecycles.transaction_ended(db, committed)
 
-    def reading(self) -> Any:
+    def reading(self) -> AbstractContextManager[Connection]:
         """A read-only transaction with one consistent snapshot, no write lock (audits, reports)."""
         return self.transaction(read_only=True)
 
-    def scratch(self) -> Any:
+    def scratch(self) -> AbstractContextManager[Connection]:
         """A transaction that writes temporary tables only: on SQLite, whose temporary tables
         live outside the database file, it takes no write lock."""
         bind = self._engine if self._engine is not None else self._connection
