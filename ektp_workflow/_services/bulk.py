@@ -16,6 +16,7 @@ import itertools
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -68,11 +69,11 @@ class BulkJobs:
             raise UnknownTrigger(trigger, self.lifecycle.triggers)
         if (where_state is None) == (niks_file is None):
             raise WorkflowError("say which cards: a state (where_state) or a file of NIKs, not both")
+        run = _Run(actor, when, dry_run, progress)
         if niks_file is not None:
             read = bulk_files.nik_list(niks_file, trigger, reason)
             job = job_id_for("bulk", f"{trigger}:{content_hash(niks_file)}".encode())
-            return self._from_file(job, niks_file, read, None, _Run(actor, when, dry_run, progress))
-        run = _Run(actor, when, dry_run, progress)
+            return self._from_file(job, niks_file, read, None, run)
         return self._by_state(trigger, str(where_state), kecamatan, limit, reason, run)
 
     def central_results(
@@ -148,13 +149,14 @@ class BulkJobs:
         return result
 
 
+@dataclass(frozen=True, slots=True)
 class _Run:
-    """Who runs a job, when its events happen, and how it reports."""
+    """Who runs a job, when its events happen, whether it writes, and how it reports."""
 
-    __slots__ = ("actor", "at", "dry_run", "progress")
-
-    def __init__(self, actor: str, at: dt.datetime, dry_run: bool, progress: Progress | None) -> None:
-        self.actor, self.at, self.dry_run, self.progress = actor, at, dry_run, progress
+    actor: str
+    at: dt.datetime
+    dry_run: bool
+    progress: Progress | None
 
 
 class _Chunk:
