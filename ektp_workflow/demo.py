@@ -255,7 +255,8 @@ def _blank_cycle(
     workflow.fire_many([FireRequest(nik, "print_card") for nik in printed], actor=actor)
     collected = [nik for nik in printed if rng.random() < COLLECTION_RATE]
     workflow.fire_many([FireRequest(nik, "collect") for nik in collected], actor=actor)
-    events = summary.events + len(plan.chosen()) + 2 * len(spoiled) + len(printed) + len(collected)
+    # a misprint is one event (release); the spoiled blank is a ledger entry, not an event
+    events = summary.events + len(plan.chosen()) + len(spoiled) + len(printed) + len(collected)
     return dataclasses.replace(
         summary,
         events=events,
