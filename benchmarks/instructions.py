@@ -77,7 +77,14 @@ def prepare(work_dir: Path) -> dict[str, Path]:
 
 
 def run_work(work: str, db: str, csv_path: str, nothing: bool) -> None:
-    """In the child under callgrind: open the workflow and do the work (or nothing)."""
+    """In the child under callgrind: open the workflow and do the work (or nothing).
+
+    The library's modules are loaded first in both runs: the workflow loads a service's
+    modules on first use, and loading them is not the work counted here."""
+    sys.path.insert(0, str(HERE))
+    from run import preload
+
+    preload()
     from ektp_workflow import Workflow, read_residents_csv
 
     engine = _engine(db)
