@@ -82,7 +82,7 @@ def run_work(work: str, db: str, csv_path: str, nothing: bool) -> None:
     The library's modules are loaded first in both runs: the workflow loads a service's
     modules on first use, and loading them is not the work counted here."""
     sys.path.insert(0, str(HERE))
-    from run import preload
+    from preload import preload
 
     preload()
     from ektp_workflow import Workflow, read_residents_csv

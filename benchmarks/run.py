@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import importlib
 import json
 import os
 import platform
@@ -34,6 +33,7 @@ sys.path.insert(0, str(HERE))
 
 import floors  # noqa: E402
 import peers  # noqa: E402
+from preload import preload  # noqa: E402
 
 from ektp_workflow import Workflow, create_engine, read_residents_csv, upgrade  # noqa: E402
 from ektp_workflow.demo import population  # noqa: E402
@@ -50,28 +50,6 @@ ACTOR = "bench"
 
 
 # -- measurements, each run in a child process ----------------------------------------------
-
-
-_NOT_PRELOADED = (
-    "ektp_workflow.cli",
-    "ektp_workflow.migrations",
-    "ektp_workflow.__main__",
-    "ektp_workflow._files.report_page",
-)
-
-
-def preload() -> None:
-    """Load the library's modules before a clock starts: the workflow loads a service's
-    modules when it is first used, and what is timed here is the work on the database,
-    not the import (``startup.py`` measures that). Not the report page (matplotlib) nor
-    the CLI, which no measurement uses."""
-    import pkgutil
-
-    import ektp_workflow
-
-    for module in pkgutil.walk_packages(ektp_workflow.__path__, "ektp_workflow."):
-        if not module.name.startswith(_NOT_PRELOADED):
-            importlib.import_module(module.name)
 
 
 def measure(name: str, url: str, data: str, size: str, work: str) -> dict[str, Any]:
