@@ -58,8 +58,8 @@ _WHERE = {
     # what the services return
     "Blanks": "_services.blanks",
     "Distribution": "_services.blanks",
-    "Batch": "_store.ledger",
-    "StockLine": "_store.ledger",
+    "Batch": "_store.balances",
+    "StockLine": "_store.balances",
     "RuleBook": "_services.rulebook",
     "RuleSetDiff": "_services.rulebook",
     "KecamatanChange": "_services.rulebook",
@@ -134,8 +134,8 @@ if TYPE_CHECKING:
     from ._services.rulebook import (
         RuleSetDiff as RuleSetDiff,
     )
-    from ._store.ledger import Batch as Batch
-    from ._store.ledger import StockLine as StockLine
+    from ._store.balances import Batch as Batch
+    from ._store.balances import StockLine as StockLine
     from ._store.rulesets import Activation as Activation
     from ._store.rulesets import StoredRuleSet as StoredRuleSet
     from .admin import create_engine, upgrade

@@ -80,6 +80,12 @@ def workflow(engine: sa.Engine) -> Workflow:
     return Workflow(engine)
 
 
+def first_link(conn: sa.Connection) -> str:
+    """The hash the first event is chained to: a fresh database's schema chains the default
+    rule set (seq -1) and its activation (seq 0) before it."""
+    return str(conn.scalar(sa.text("SELECT chain_hash FROM rule_set_activations WHERE seq = 0")))
+
+
 def snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to show that a refused command changed nothing."""
     with engine.connect() as conn:

@@ -15,11 +15,12 @@ from click.testing import CliRunner
 
 from ektp_workflow import FireRequest, Workflow
 from ektp_workflow._store import history as log_pages
-from ektp_workflow._store.chain import GENESIS, chain_hash
+from ektp_workflow._store.chain import chain_hash
 from ektp_workflow._store.schema import APPEND_ONLY, events
 from ektp_workflow.cli.main import cli
 from ektp_workflow.clock import now
 
+from .conftest import first_link
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import make_resident
 from .test_allocation import queue, stock
@@ -173,7 +174,7 @@ def _forge_last_event(engine: sa.Engine) -> dict[str, object]:
 def _rewrite_chain(engine: sa.Engine, statement: str) -> None:
     tamper(engine, statement)
     with engine.begin() as conn:
-        previous = GENESIS
+        previous = first_link(conn)
         for row in conn.execute(sa.select(events).order_by(events.c.seq)).all():
             previous = chain_hash(previous, row._mapping)
             conn.execute(events.update().where(events.c.seq == row.seq).values(hash=previous))

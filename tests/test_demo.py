@@ -51,7 +51,7 @@ def test_demo_writes_a_fresh_file_and_prints_cards_by_state_per_kecamatan(
         counts = workflow.counts()
         assert workflow.blanks.problems() == []
         received = sum(b.received for b in workflow.blanks.batches())
-        events = workflow.audit.checkpoint()[0]
+        events = workflow.audit.verify().checked
     assert f"{events:,} events in" in out
     assert sum(sum(c.values()) for c in counts.values()) == 600
     states = {s for c in counts.values() for s in c}

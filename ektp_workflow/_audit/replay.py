@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._store import history, ledger, lifecycles
+from .._store import balances, history, lifecycles
 from .._store.history import Progress
 from .._store.store import Connection
 from ..records import REGISTER
@@ -210,4 +210,4 @@ def compare(conn: Connection, folded: Replay) -> list[str]:
                 mismatches.append(f"card {card_id}: {state} but {'holds' if batch_id else 'holds no'} reserved blank")
     if seen != len(folded.cards):
         mismatches.append(f"{seen} cards stored, {len(folded.cards)} in the event log")
-    return mismatches + ledger.conservation_problems(conn)
+    return mismatches + balances.conservation_problems(conn)

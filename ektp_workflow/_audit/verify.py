@@ -1,21 +1,30 @@
-"""Verifying the hash chain of the event log, streaming."""
+"""Verifying the hash chain of the history, streaming: the events and, in the same
+sequence, the ledger's entries, rule sets, their activations and allocation runs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from .._store import eventlog, history
-from .._store.chain import GENESIS, chain_hash_values
-from .._store.history import Progress
+from .._store import eventlog, history, queue
+from .._store.chain import ENTRY_FIELDS, GENESIS, chain_hash_values, entry_hash
+from .._store.history import Entry, Progress
 from .._store.store import Connection
 
 #: Problems a verification or a replay lists (all are found; the first are kept).
 MAX_LISTED = 100
+_KINDS = {
+    "blank_entry": "blank ledger entry",
+    "rule_set": "rule-set version",
+    "rule_activation": "rule-set activation",
+    "allocation_run": "allocation run",
+}
 
 
 @dataclass(frozen=True)
 class ChainProblem:
-    """A place where the log is not what was written."""
+    """A place where the history is not what was written."""
 
     seq: int
     what: str
@@ -30,7 +39,9 @@ class Verification:
 
     #: events re-hashed.
     checked: int = 0
-    #: the last event read: (seq, hash).
+    #: ledger, rule and allocation entries re-hashed (chained with the events).
+    entries: int = 0
+    #: the last row of the history read: (seq, hash).
     last: tuple[int, str] = (0, GENESIS)
     #: the chain head the database keeps: (seq, hash).
     chain_head: tuple[int, str] = (0, GENESIS)
@@ -46,31 +57,73 @@ class Verification:
 
 
 def verify(tx: Connection, against: tuple[int, str] | None = None, progress: Progress | None = None) -> Verification:
-    """Re-hash the whole log and check it against the chain head and a kept checkpoint.
+    """Re-hash the whole history and check it against the chain head and a kept checkpoint.
 
     :param against: a checkpoint ``(seq, hash)`` kept outside the system.
     """
-    report = Verification(chain_head=eventlog.head(tx))
-    previous, previous_seq, seen_checkpoint = GENESIS, 0, False
+    pending = history.entries(tx)
+    entry = next(pending, None)
+    # The history starts at seq 1, or where the schema's own entries (the default rule
+    # set and its activation, chained before any event) start.
+    first = entry.seq if entry is not None and entry.seq < 1 else 1
+    walk = _Walk(tx, Verification(chain_head=eventlog.head(tx)), against, first - 1)
     for row in history.hashed(tx, progress):
-        if chain_hash_values(previous, row[:-1]) != row.hash:
-            report.add(row.seq, _mismatch(previous_seq, row.seq))
-        if against is not None and row.seq == against[0]:
-            seen_checkpoint = True
-            if row.hash != against[1]:
-                report.add(
-                    row.seq,
-                    f"hash {row.hash} differs from the checkpoint kept, {against[1]}: history up to it was rewritten",
+        while entry is not None and entry.seq < row.seq:
+            entry = walk.entry(entry, pending)
+        walk.step(row.seq, chain_hash_values(walk.previous, row[:-1]), row.hash, "")
+        walk.report.checked += 1
+    while entry is not None:
+        entry = walk.entry(entry, pending)
+    return walk.finish()
+
+
+class _Walk:
+    """The chain followed row by row, events and entries alike."""
+
+    def __init__(self, tx: Connection, report: Verification, against: tuple[int, str] | None, before: int) -> None:
+        self.tx, self.report, self.against = tx, report, against
+        self.previous, self.previous_seq, self.seen_checkpoint = GENESIS, before, False
+
+    def entry(self, entry: Entry, pending: Iterator[Entry]) -> Entry | None:
+        """Check one entry; return the next."""
+        label = f"{_KINDS[entry.kind]}: "
+        self.step(entry.seq, entry_hash(self.previous, entry.kind, entry.values), entry.chain_hash, label)
+        if entry.kind == "allocation_run":
+            self._inputs(entry)
+        self.report.entries += 1
+        return next(pending, None)
+
+    def step(self, seq: int, computed: str, stored: str, label: str) -> None:
+        if computed != stored:
+            self.report.add(seq, label + _mismatch(self.previous_seq, seq))
+        if self.against is not None and seq == self.against[0]:
+            self.seen_checkpoint = True
+            if stored != self.against[1]:
+                self.report.add(
+                    seq,
+                    f"hash {stored} differs from the checkpoint kept, {self.against[1]}: history up to it was rewritten",
                 )
-        previous, previous_seq = row.hash, row.seq
-        report.checked += 1
-    report.last = (previous_seq, previous)
-    _check_head(report)
-    if against is not None and not seen_checkpoint:
-        report.add(
-            against[0], f"the checkpoint's event is missing (the log ends at seq {previous_seq}): events were deleted"
-        )
-    return report
+        self.previous, self.previous_seq = stored, seq
+
+    def _inputs(self, entry: Entry) -> None:
+        run_id, recorded = _field(entry, "run_id"), _field(entry, "inputs_hash")
+        if queue.recorded_inputs_hash(self.tx, run_id) != recorded:
+            self.report.add(entry.seq, f"allocation run {run_id}: its recorded queue or stock was changed")
+
+    def finish(self) -> Verification:
+        report, against = self.report, self.against
+        report.last = (max(self.previous_seq, 0), self.previous)
+        _check_head(report)
+        if against is not None and not self.seen_checkpoint:
+            report.add(
+                against[0],
+                f"the checkpoint's event is missing (the log ends at seq {report.last[0]}): events were deleted",
+            )
+        return report
+
+
+def _field(entry: Entry, name: str) -> Any:
+    return entry.values[ENTRY_FIELDS[entry.kind].index(name)]
 
 
 def _mismatch(previous_seq: int, seq: int) -> str:

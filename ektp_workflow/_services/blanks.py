@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .._provenance import require_actor
-from .._store import ledger, queue, rulesets
+from .._store import balances, ledger, queue, rulesets
 from .._store.store import Connection, Store
 from ..clock import now
 from ..errors import StockError
@@ -99,20 +99,20 @@ class Blanks:
         with self._store.transaction() as conn:
             ledger.spoil(conn, kecamatan_of(kecamatan).code, count, by)
 
-    def batches(self) -> list[ledger.Batch]:
+    def batches(self) -> list[balances.Batch]:
         """Every batch received, oldest first."""
         with self._store.reading() as conn:
-            return ledger.batches(conn)
+            return balances.batches(conn)
 
-    def stock(self) -> list[ledger.StockLine]:
+    def stock(self) -> list[balances.StockLine]:
         """Blanks per batch: undistributed at the city, and per kecamatan by status."""
         with self._store.reading() as conn:
-            return ledger.stock(conn)
+            return balances.stock(conn)
 
     def problems(self) -> list[str]:
         """Every way the balances disagree with the ledger entries or the cards; [] when sound."""
         with self._store.reading() as conn:
-            return ledger.conservation_problems(conn)
+            return balances.conservation_problems(conn)
 
     def _movement(self, actor: str, reason: str | None) -> ledger.Movement:
         return ledger.Movement(require_actor(actor), now(), reason)

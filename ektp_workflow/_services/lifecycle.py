@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 from .._store import ledger, residents
 from .._store.cards import LockedCard
@@ -32,6 +33,8 @@ class FireContext:
     actor: str
     reason: str | None
     at: dt.datetime
+    #: the ledger entries the effects made, appended right after the transition's event.
+    entries: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def conn(self) -> Connection:
@@ -67,18 +70,22 @@ def blank_available(ctx: FireContext) -> str | None:
 
 
 def reserve_blank(ctx: FireContext) -> None:
-    ledger.reserve(ctx.conn, ctx.card.id, ctx.new_version, ctx.card.kecamatan, ctx.movement)
+    ctx.entries.append(ledger.reserve(ctx.conn, ctx.card.id, ctx.new_version, ctx.card.kecamatan, ctx.movement))
 
 
 def release_blank(ctx: FireContext) -> None:
     held = ctx.card.blank_batch_id
     if held is not None:  # most cards that die or move hold no blank
-        ledger.release(ctx.conn, ctx.card.id, ctx.new_version, ctx.card.kecamatan, ctx.movement, held)
+        released = ledger.release(ctx.conn, ctx.card.id, ctx.new_version, ctx.card.kecamatan, ctx.movement, held)
+        if released is not None:
+            ctx.entries.append(released)
 
 
 def consume_blank(ctx: FireContext) -> None:
     card = ctx.card
-    ledger.consume(ctx.conn, card.id, ctx.new_version, card.kecamatan, ctx.movement, card.blank_batch_id)
+    ctx.entries.append(
+        ledger.consume(ctx.conn, card.id, ctx.new_version, card.kecamatan, ctx.movement, card.blank_batch_id)
+    )
 
 
 def mark_ektp_holder(ctx: FireContext) -> None:

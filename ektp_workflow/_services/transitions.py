@@ -107,8 +107,10 @@ class Transitions:
         head, card = locked
         at, written = _checked_times(nik, card, request, expected_version)
         step = self._executor.step(card.state, request.trigger)
+        context = None
         if not step.plain:
-            step.run(FireContext(tx, card, request.trigger, actor, request.reason, at))
+            context = FireContext(tx, card, request.trigger, actor, request.reason, at)
+            step.run(context)
         event = eventlog.event_row(
             card.id,
             card.version + 1,
@@ -123,7 +125,8 @@ class Transitions:
             rule_set_version,
             batch_id,
         )
-        eventlog.move_card_and_append(db, nik, card.version, event, self.lifecycle, head, written, commit=tx is db)
+        entries = context.entries if context is not None else ()
+        eventlog.move_card_and_append(db, nik, card.version, event, self.lifecycle, head, written, tx is db, entries)
         return eventlog.written(event, nik)
 
     def _event_for_key(self, request: FireRequest, tx: Connection | None = None) -> Event | None:

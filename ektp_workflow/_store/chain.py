@@ -7,6 +7,11 @@ hash after it, so ``audit verify`` finds the first bad row; an auditor who keeps
 checkpoint (a sequence number and its hash) outside the system can also detect a
 rewritten history or a truncated tail. Pure functions: the event writer and the
 auditor's verify both use them.
+
+The ledger's entries, rule sets, their activations and allocation runs take their
+places in the same sequence, each hashed as a JSON array that starts with its kind
+(``ENTRY_FIELDS``), so that one chain, and one checkpoint, covers everything that can
+change who gets a blank.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -41,6 +46,30 @@ HASHED_FIELDS = (
 )
 
 
+#: The entries chained with the events, by kind: the fields each one's hash covers, in
+#: order. A blank entry's ``reference`` and ``received_on`` are its batch's, on the entry
+#: that received the batch (None on the others).
+ENTRY_FIELDS = {
+    "blank_entry": (
+        "seq",
+        "batch_id",
+        "reference",
+        "received_on",
+        "kecamatan",
+        "movement",
+        "quantity",
+        "card_id",
+        "card_version",
+        "actor",
+        "reason",
+        "occurred_at",
+    ),
+    "rule_set": ("seq", "version", "name", "hash", "text", "created_at", "created_by"),
+    "rule_activation": ("seq", "version", "action", "actor", "reason", "occurred_at"),
+    "allocation_run": ("seq", "run_id", "rule_set_version", "day", "kecamatan", "actor", "occurred_at", "inputs_hash"),
+}
+
+
 def canonical(event: Mapping[str, Any]) -> bytes:
     """The bytes an event's hash covers: its fields in a fixed order, times as UTC."""
     return canonical_values([event.get(name) for name in HASHED_FIELDS])
@@ -63,6 +92,45 @@ def chain_hash(previous: str, event: Mapping[str, Any]) -> str:
 def chain_hash_values(previous: str, values: Sequence[Any]) -> str:
     """``chain_hash`` for the values of ``HASHED_FIELDS``, in that order (a row read back)."""
     return hashlib.sha256(previous.encode("ascii") + b"\n" + canonical_values(values)).hexdigest()
+
+
+def entry_hash(previous: str, kind: str, values: Sequence[Any]) -> str:
+    """The hash of an entry of ``kind`` (its ``ENTRY_FIELDS`` values, in order) following
+    an event or entry whose hash is ``previous``."""
+    plain = [kind, *(_plain(value) for value in values)]
+    return hashlib.sha256(previous.encode("ascii") + b"\n" + _encode_list(plain).encode("utf-8")).hexdigest()
+
+
+def chain_entries(kind: str, rows: Sequence[dict[str, Any]], last_seq: int, last_hash: str) -> tuple[int, str]:
+    """Give each entry of ``kind`` its ``seq`` and ``chain_hash``, following the head
+    ``(last_seq, last_hash)``; return the new head."""
+    fields = ENTRY_FIELDS[kind][1:]
+    for row in rows:
+        last_seq += 1
+        row["seq"] = last_seq
+        row["chain_hash"] = last_hash = entry_hash(last_hash, kind, [last_seq, *(row[f] for f in fields)])
+    return last_seq, last_hash
+
+
+def inputs_hash(stock: Iterable[Sequence[Any]], queue: Iterable[Sequence[Any]]) -> str:
+    """SHA-256 of what an allocation run saw: its stock rows ``(kecamatan, blanks,
+    waiting)`` by kecamatan, and its queue rows ``(kecamatan, card_id, birth_date,
+    had_ektp, disaster_victim, suket, waiting_since)`` by kecamatan and card; one JSON
+    array a line. Both are streamed: a city's queue need not fit in memory."""
+    digest = hashlib.sha256()
+    for line in stock:
+        digest.update(_encode_list(["stock", *map(_plain, line)]).encode("utf-8") + b"\n")
+    for waiting in queue:
+        digest.update(_encode_list(["queue", *map(_plain, waiting)]).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return _utc_text(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def chain(rows: Sequence[dict[str, Any]], last_seq: int, last_hash: str, written: dt.datetime) -> tuple[int, str]:

@@ -1,9 +1,10 @@
-"""The one event writer: every path (single fire, bulk, registration, allocation, the
-centre's results) builds its events with ``event_row`` and appends them here.
+"""The one history writer: every path (single fire, bulk, registration, allocation, the
+centre's results) builds its events with ``event_row`` and appends them here, and the
+ledger, the rule book and the allocation runs append their entries here too.
 
 Appending locks the single row of ``event_chain``: writers take turns, sequence
-numbers are gapless, and they commit in order. Each event is numbered and chained
-(``chain.chain``) following the head, inserted, and the head moves.
+numbers are gapless across events and entries, and they commit in order. Each row is
+numbered and chained (``chain``) following the head, inserted, and the head moves.
 """
 
 from __future__ import annotations
@@ -21,9 +22,26 @@ from ..errors import ConcurrencyError
 from ..records import Event
 from ..states import Lifecycle
 from . import lifecycles
-from .chain import chain
+from .chain import chain, chain_entries
 from .driver import Driver, DriverStatement, copy_rows
-from .schema import cards, event_chain, events, residents
+from .schema import (
+    allocation_runs,
+    blank_entries,
+    cards,
+    event_chain,
+    events,
+    residents,
+    rule_set_activations,
+    rule_sets,
+)
+
+#: Where each kind of entry is stored.
+ENTRY_TABLES = {
+    "blank_entry": blank_entries,
+    "rule_set": rule_sets,
+    "rule_activation": rule_set_activations,
+    "allocation_run": allocation_runs,
+}
 
 #: Below this many events an append inserts them one by one; from it, at once (COPY).
 MANY = 50
@@ -85,6 +103,27 @@ def append(
     return [row["seq"] for row in rows]
 
 
+def append_entries(
+    tx: Connection | Driver, kind: str, rows: Sequence[dict[str, Any]], locked: tuple[int, str] | None = None
+) -> None:
+    """Number, chain and insert entries of ``kind`` (each with the columns of its table,
+    and a blank entry with its batch's ``reference`` and ``received_on`` too) in the
+    caller's transaction.
+
+    :param locked: the head, if this transaction holds it and appended nothing since.
+    """
+    if not rows:
+        return
+    last_seq, last_hash = chain_entries(kind, rows, *(locked or lock_head(tx)))
+    insert, columns = _INSERT_ENTRY[kind]
+    if len(rows) < MANY or not isinstance(tx, Connection):
+        for row in rows:
+            insert.rowcount(tx, {name: row[name] for name in columns})
+    else:
+        copy_rows(tx, ENTRY_TABLES[kind].name, columns, ([row[name] for name in columns] for row in rows))
+    _MOVE_HEAD.rowcount(tx, {"seq": last_seq, "hash": last_hash})
+
+
 def move_card_and_append(
     db: Driver,
     nik: str,
@@ -94,9 +133,11 @@ def move_card_and_append(
     locked: tuple[int, str],
     written: dt.datetime,
     commit: bool,
+    entries: Sequence[dict[str, Any]] = (),
 ) -> None:
     """A single transition: move the card (from ``old_version`` to the event's state and
-    version) and append its one event after the head ``locked``.
+    version), append its one event after the head ``locked``, then the ledger entries
+    its effects made.
 
     On PostgreSQL the card's UPDATE, the event's INSERT and the head's UPDATE are one
     statement (data-modifying CTEs), one round trip instead of three; with ``commit`` it
@@ -115,7 +156,7 @@ def move_card_and_append(
     if db.dialect.name == "postgresql":
         lifecycles.remember(db, lifecycle)
         chain([event], locked[0], locked[1], written)
-        last = commit and not lifecycles.stored_by_this_transaction(db)
+        last = commit and not entries and not lifecycles.stored_by_this_transaction(db)
         moved = _MOVE_AND_APPEND.first(db, {**event, **move}, commit=last)[0]  # type: ignore[index]
     else:
         moved = _MOVE_CARD.rowcount(db, {**move, "version": event["version"]})
@@ -123,6 +164,8 @@ def move_card_and_append(
             append(db, [event], lifecycle, locked, written)
     if moved != 1:
         raise ConcurrencyError(nik, old_version, None)
+    if entries:
+        append_entries(db, "blank_entry", entries, (event["seq"], event["hash"]))
 
 
 def lock_head(tx: Connection | Driver) -> tuple[int, str]:
@@ -229,6 +272,10 @@ _CARD_MOVE = (
     .values(state=sa.bindparam("state"), version=sa.bindparam("version"), updated_at=sa.bindparam("updated_at"))
 )
 _MOVE_CARD = DriverStatement(_CARD_MOVE)
+_INSERT_ENTRY = {
+    kind: (DriverStatement(table.insert()), tuple(c.name for c in table.columns))
+    for kind, table in ENTRY_TABLES.items()
+}
 
 
 def _move_and_append() -> sa.Select[Any]:

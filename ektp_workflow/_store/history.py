@@ -4,15 +4,16 @@ fold or export; residents and cards to compare the fold with."""
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .chain import HASHED_FIELDS
-from .eventlog import EVENT_COLUMNS, EVENT_FROM
-from .schema import cards, events, residents
+from .chain import ENTRY_FIELDS, HASHED_FIELDS
+from .eventlog import ENTRY_TABLES, EVENT_COLUMNS, EVENT_FROM
+from .schema import blank_batches, blank_entries, cards, events, residents
 
 PAGE = 5000
 Progress = Callable[[int], None]
@@ -71,6 +72,43 @@ def _events(
 def hashed(tx: Connection, progress: Progress | None = None) -> Iterator[Any]:
     """Every event's hashed fields (``chain.HASHED_FIELDS``) and its ``hash``, in order."""
     return _events(tx, [events.c[name] for name in (*HASHED_FIELDS, "hash")], progress=progress)
+
+
+class Entry(NamedTuple):
+    """A ledger, rule or allocation entry read back: its place, kind, the values its hash
+    covers (``chain.ENTRY_FIELDS``, ``seq`` first) and the hash stored."""
+
+    seq: int
+    kind: str
+    values: tuple[Any, ...]
+    chain_hash: str
+
+
+def entries(tx: Connection) -> Iterator[Entry]:
+    """Every entry chained with the events, of every kind, in sequence order."""
+    streams = [_entries_of(tx, kind) for kind in ENTRY_TABLES]
+    return heapq.merge(*streams, key=lambda entry: entry.seq)
+
+
+def _entries_of(tx: Connection, kind: str) -> Iterator[Entry]:
+    table = ENTRY_TABLES[kind]
+    if kind == "blank_entry":
+        received = blank_entries.c.movement == "received"
+        columns = [
+            sa.case((received, blank_batches.c.reference))
+            if name == "reference"
+            else sa.case((received, blank_batches.c.received_on))
+            if name == "received_on"
+            else blank_entries.c[name]
+            for name in ENTRY_FIELDS[kind]
+        ]
+        source: Any = blank_entries.outerjoin(blank_batches, blank_batches.c.id == blank_entries.c.batch_id)
+    else:
+        columns, source = [table.c[name] for name in ENTRY_FIELDS[kind]], table
+    query = sa.select(*columns, table.c.chain_hash).select_from(source)
+    for batch in pages(tx, query, table.c.seq):
+        for row in batch:
+            yield Entry(row[0], kind, tuple(row[:-1]), row[-1])
 
 
 def exported(tx: Connection, after: int, progress: Progress | None = None) -> Iterator[Any]:

@@ -4,20 +4,23 @@ Every movement of blanks is an entry (received by the city, distributed to a
 kecamatan, reserved for a card, released, consumed by printing, spoiled). The
 balances in ``blank_stock`` are updated in the same transaction with conditional
 UPDATEs, so stock never goes negative even under concurrent writers, and they can
-always be recomputed from the entries. Conservation holds per batch and kecamatan:
-received = undistributed + unallocated + reserved + consumed + spoiled.
+always be recomputed from the entries (``stock`` reads them and checks conservation).
+Every entry is chained with the events (``eventlog.append_entries``): those a card's
+transition makes (reserved, released, consumed) go with its event, right after it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import StockError
-from .schema import blank_batches, blank_entries, blank_stock, cards, residents
+from . import eventlog
+from .schema import blank_batches, blank_stock, cards
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,10 @@ def receive(conn: Connection, reference: str, count: int, received_on: dt.date, 
         blank_batches.insert().values(reference=reference, received=count, undistributed=count, received_on=received_on)
     ).inserted_primary_key
     assert inserted is not None  # an INSERT of one row has its key
-    batch_id = inserted[0]
-    _entry(conn, batch_id, None, "received", count, by)
-    return int(batch_id)
+    batch_id = int(inserted[0])
+    received = entry(batch_id, None, "received", count, by)
+    eventlog.append_entries(conn, "blank_entry", [{**received, "reference": reference, "received_on": received_on}])
+    return batch_id
 
 
 def distribute(conn: Connection, reference: str, counts: dict[str, int], by: Movement) -> None:
@@ -62,10 +66,12 @@ def distribute(conn: Connection, reference: str, counts: dict[str, int], by: Mov
     ).rowcount
     if taken != 1:
         raise StockError(f"batch {reference}: cannot distribute {wanted} blanks, {undistributed} undistributed")
+    shared = []
     for kecamatan, count in sorted(counts.items()):
         if count > 0:
             _add_stock(conn, batch_id, kecamatan, count)
-            _entry(conn, batch_id, kecamatan, "distributed", count, by)
+            shared.append(entry(batch_id, kecamatan, "distributed", count, by))
+    eventlog.append_entries(conn, "blank_entry", shared)
 
 
 def undistributed(conn: Connection, reference: str) -> int:
@@ -86,8 +92,9 @@ def unallocated_at(conn: Connection, kecamatan: str) -> int:
     return int(total or 0)
 
 
-def reserve(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement) -> int:
-    """Reserve one blank at ``kecamatan`` for a card, oldest batch first; return the batch id.
+def reserve(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement) -> dict[str, Any]:
+    """Reserve one blank at ``kecamatan`` for a card, oldest batch first; return the entry
+    to append with the card's event (``eventlog.move_card_and_append``).
 
     :raises StockError: no unallocated blank at the kecamatan.
     """
@@ -103,161 +110,30 @@ def reserve(conn: Connection, card_id: int, card_version: int, kecamatan: str, b
         ).rowcount
         if moved == 1:
             _hold(conn, card_id, batch_id)
-            _entry(conn, batch_id, kecamatan, "reserved", 1, by, card_id, card_version)
-            return batch_id
+            return entry(batch_id, kecamatan, "reserved", 1, by, card_id, card_version)
     raise StockError(f"no unallocated blank at kecamatan {kecamatan}")
 
 
-def release(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement, held: int | None) -> bool:
-    """Give the blank of batch ``held`` a card holds back to its kecamatan's stock; False if none."""
+def release(
+    conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement, held: int | None
+) -> dict[str, Any] | None:
+    """Give the blank of batch ``held`` a card holds back to its kecamatan's stock; return
+    the entry to append with the card's event, or None if it holds none."""
     return _settle(conn, card_id, card_version, kecamatan, "released", by, held)
 
 
-def consume(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement, held: int | None) -> None:
-    """Mark the blank of batch ``held`` a card holds as used by printing.
+def consume(
+    conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement, held: int | None
+) -> dict[str, Any]:
+    """Mark the blank of batch ``held`` a card holds as used by printing; return the entry
+    to append with the card's event.
 
     :raises StockError: the card holds no reserved blank.
     """
-    if not _settle(conn, card_id, card_version, kecamatan, "consumed", by, held):
+    consumed = _settle(conn, card_id, card_version, kecamatan, "consumed", by, held)
+    if consumed is None:
         raise StockError(f"card {card_id} holds no reserved blank to print on")
-
-
-@dataclass(frozen=True)
-class Batch:
-    """A shipment of blanks received by the city."""
-
-    reference: str
-    received: int
-    received_on: dt.date
-    undistributed: int
-
-
-def batches(conn: Connection) -> list[Batch]:
-    """Every batch received, oldest first."""
-    query = sa.select(
-        blank_batches.c.reference,
-        blank_batches.c.received,
-        blank_batches.c.received_on,
-        blank_batches.c.undistributed,
-    ).order_by(blank_batches.c.id)
-    return [Batch(*row) for row in conn.execute(query)]
-
-
-@dataclass(frozen=True)
-class StockLine:
-    """Blanks of one batch at one kecamatan (``kecamatan`` None: still at the city)."""
-
-    reference: str
-    kecamatan: str | None
-    unallocated: int
-    reserved: int
-    consumed: int
-    spoiled: int
-
-
-def stock(conn: Connection) -> list[StockLine]:
-    """Every batch's blanks, undistributed at the city and per kecamatan."""
-    lines = [
-        StockLine(row.reference, None, row.undistributed, 0, 0, 0)
-        for row in conn.execute(sa.select(blank_batches).order_by(blank_batches.c.id))
-    ]
-    query = (
-        sa.select(blank_batches.c.reference, blank_stock)
-        .join(blank_batches, blank_batches.c.id == blank_stock.c.batch_id)
-        .order_by(blank_stock.c.batch_id, blank_stock.c.kecamatan)
-    )
-    lines += [
-        StockLine(r.reference, r.kecamatan, r.unallocated, r.reserved, r.consumed, r.spoiled)
-        for r in conn.execute(query)
-    ]
-    return lines
-
-
-def conservation_problems(conn: Connection) -> list[str]:
-    """Where the balances disagree with the entries or with the cards; empty when sound.
-
-    Checks, per batch: received = undistributed + unallocated + reserved + consumed +
-    spoiled; per batch and kecamatan: each balance equals the sum of its entries; and
-    the reserved count equals the cards holding a blank of that batch there.
-    """
-    problems = []
-    for row in conn.execute(_BATCH_TOTALS):
-        if row.received != row.accounted:
-            problems.append(f"batch {row.reference}: received {row.received}, accounted for {row.accounted}")
-    from_entries = _balances_from_entries(conn)
-    for line in stock(conn):
-        if line.kecamatan is None:
-            continue
-        recomputed = from_entries.get((line.reference, line.kecamatan), (0, 0, 0, 0))
-        stored = (line.unallocated, line.reserved, line.consumed, line.spoiled)
-        if stored != recomputed:
-            problems.append(
-                f"batch {line.reference} at {line.kecamatan}: balances {stored} but entries give {recomputed}"
-            )
-    held = _cards_holding(conn)
-    for line in stock(conn):
-        if line.kecamatan is not None and held.get((line.reference, line.kecamatan), 0) != line.reserved:
-            problems.append(
-                f"batch {line.reference} at {line.kecamatan}: {line.reserved} reserved but "
-                f"{held.get((line.reference, line.kecamatan), 0)} cards hold one"
-            )
-    return problems
-
-
-_stock_sum = (
-    sa.select(
-        blank_stock.c.batch_id,
-        sa.func.sum(
-            blank_stock.c.unallocated + blank_stock.c.reserved + blank_stock.c.consumed + blank_stock.c.spoiled
-        ).label("placed"),
-    )
-    .group_by(blank_stock.c.batch_id)
-    .subquery()
-)
-_BATCH_TOTALS = sa.select(
-    blank_batches.c.reference,
-    blank_batches.c.received,
-    (blank_batches.c.undistributed + sa.func.coalesce(_stock_sum.c.placed, 0)).label("accounted"),
-).outerjoin(_stock_sum, _stock_sum.c.batch_id == blank_batches.c.id)
-
-# How each movement changes (unallocated, reserved, consumed, spoiled) at a kecamatan.
-_EFFECT = {
-    "distributed": (1, 0, 0, 0),
-    "reserved": (-1, 1, 0, 0),
-    "released": (1, -1, 0, 0),
-    "consumed": (0, -1, 1, 0),
-    "spoiled": (-1, 0, 0, 1),
-}
-
-
-def _balances_from_entries(conn: Connection) -> dict[tuple[str, str], tuple[int, ...]]:
-    query = (
-        sa.select(
-            blank_batches.c.reference,
-            blank_entries.c.kecamatan,
-            blank_entries.c.movement,
-            sa.func.sum(blank_entries.c.quantity),
-        )
-        .join(blank_batches, blank_batches.c.id == blank_entries.c.batch_id)
-        .where(blank_entries.c.kecamatan.is_not(None))
-        .group_by(blank_batches.c.reference, blank_entries.c.kecamatan, blank_entries.c.movement)
-    )
-    totals: dict[tuple[str, str], list[int]] = {}
-    for reference, kecamatan, movement, quantity in conn.execute(query):
-        balance = totals.setdefault((reference, kecamatan), [0, 0, 0, 0])
-        for i, sign in enumerate(_EFFECT[movement]):
-            balance[i] += sign * int(quantity)
-    return {key: tuple(value) for key, value in totals.items()}
-
-
-def _cards_holding(conn: Connection) -> dict[tuple[str, str], int]:
-    query = (
-        sa.select(blank_batches.c.reference, residents.c.kecamatan, sa.func.count())
-        .select_from(cards.join(residents, residents.c.id == cards.c.id))
-        .join(blank_batches, blank_batches.c.id == cards.c.blank_batch_id)
-        .group_by(blank_batches.c.reference, residents.c.kecamatan)
-    )
-    return {(ref, kec): int(n) for ref, kec, n in conn.execute(query)}
+    return consumed
 
 
 def spoil(conn: Connection, kecamatan: str, count: int, by: Movement) -> None:
@@ -270,7 +146,7 @@ def spoil(conn: Connection, kecamatan: str, count: int, by: Movement) -> None:
     available = unallocated_at(conn, kecamatan)
     if count > available:
         raise StockError(f"cannot spoil {count} blanks at kecamatan {kecamatan}: {available} unreserved there")
-    left = count
+    left, spoiled = count, []
     for batch_id in _batches_with_stock(conn, kecamatan):
         have = conn.scalar(
             sa.select(blank_stock.c.unallocated).where(
@@ -289,9 +165,10 @@ def spoil(conn: Connection, kecamatan: str, count: int, by: Movement) -> None:
         ).rowcount
         if moved != 1:
             raise StockError(f"stock at kecamatan {kecamatan} changed concurrently; run the command again")
-        _entry(conn, batch_id, kecamatan, "spoiled", take, by)
+        spoiled.append(entry(batch_id, kecamatan, "spoiled", take, by))
         left -= take
         if left == 0:
+            eventlog.append_entries(conn, "blank_entry", spoiled)
             return
     raise StockError(f"cannot spoil {count} blanks at kecamatan {kecamatan}: stock changed concurrently")
 
@@ -304,9 +181,9 @@ def _settle(
     movement: str,
     by: Movement,
     batch_id: int | None,
-) -> bool:
+) -> dict[str, Any] | None:
     if batch_id is None:
-        return False
+        return None
     target = "unallocated" if movement == "released" else "consumed"
     column = blank_stock.c[target]
     conn.execute(
@@ -315,8 +192,7 @@ def _settle(
         .values({"reserved": blank_stock.c.reserved - 1, target: column + 1})
     )
     conn.execute(cards.update().where(cards.c.id == card_id).values(blank_batch_id=None))
-    _entry(conn, batch_id, kecamatan, movement, 1, by, card_id, card_version)
-    return True
+    return entry(batch_id, kecamatan, movement, 1, by, card_id, card_version)
 
 
 def _hold(conn: Connection, card_id: int, batch_id: int) -> None:
@@ -360,8 +236,7 @@ def _add_stock(conn: Connection, batch_id: int, kecamatan: str, count: int) -> N
         )
 
 
-def _entry(
-    conn: Connection,
+def entry(
     batch_id: int,
     kecamatan: str | None,
     movement: str,
@@ -369,17 +244,19 @@ def _entry(
     by: Movement,
     card_id: int | None = None,
     card_version: int | None = None,
-) -> None:
-    conn.execute(
-        blank_entries.insert().values(
-            batch_id=batch_id,
-            kecamatan=kecamatan,
-            movement=movement,
-            quantity=quantity,
-            card_id=card_id,
-            card_version=card_version,
-            actor=by.actor,
-            reason=by.reason,
-            occurred_at=by.at,
-        )
-    )
+) -> dict[str, Any]:
+    """A ledger entry as ``eventlog.append_entries`` takes it (the batch's reference and
+    day of receipt only on the entry that received it)."""
+    return {
+        "batch_id": batch_id,
+        "reference": None,
+        "received_on": None,
+        "kecamatan": kecamatan,
+        "movement": movement,
+        "quantity": quantity,
+        "card_id": card_id,
+        "card_version": card_version,
+        "actor": by.actor,
+        "reason": by.reason,
+        "occurred_at": by.at,
+    }

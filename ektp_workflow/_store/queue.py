@@ -18,7 +18,17 @@ from sqlalchemy.engine import Connection
 
 from ..rules.base import Applicant, Demand, QueueColumns
 from ..rules.planner import AllocationPlan
-from .schema import allocation_queue, allocation_runs, allocation_stock, blank_stock, events, residents, waiting_cards
+from . import eventlog
+from .chain import inputs_hash
+from .schema import (
+    allocation_queue,
+    allocation_runs,
+    allocation_stock,
+    blank_stock,
+    events,
+    residents,
+    waiting_cards,
+)
 
 _APPLICANTS = sa.select(
     waiting_cards.c.nik,
@@ -110,41 +120,55 @@ def _order(table: Any, sql_keys: Sequence[Any], day: dt.date) -> list[Any]:
 def record_run(
     tx: Connection, run_id: str, plan: AllocationPlan, kecamatan: str | None, actor: str, at: dt.datetime
 ) -> None:
-    """Keep what a run decided from, so that an auditor can re-run it exactly.
+    """Keep what a run decided from, so that an auditor can re-run it exactly, chained
+    with the events: the run's entry carries the hash of its recorded inputs.
 
     The queue is kept for the kecamatan that had blanks to give; elsewhere the
     count of blanks (none) and of applicants waiting explains itself. Run it in the
     transaction the plan was made in, so that the queue kept is the one planned.
     """
-    tx.execute(
-        allocation_runs.insert().values(
-            run_id=run_id,
-            rule_set_version=plan.rule_set_version,
-            day=plan.day,
-            kecamatan=kecamatan,
-            actor=actor,
-            occurred_at=at,
-        )
-    )
-    stock_rows = [
-        {"run_id": run_id, "kecamatan": k.kecamatan, "blanks": k.blanks, "waiting": k.queue} for k in plan.kecamatan
-    ]
-    if stock_rows:
-        tx.execute(allocation_stock.insert(), stock_rows)
+    stock_rows = sorted((k.kecamatan, k.blanks, k.queue) for k in plan.kecamatan)
     with_blanks = [k.kecamatan for k in plan.kecamatan if k.blanks > 0]
+    queue = _QUEUE_KEPT.where(waiting_cards.c.kecamatan.in_(with_blanks)) if with_blanks else None
+    seen = inputs_hash(stock_rows, tx.execute(queue) if queue is not None else ())
+    run = {
+        "run_id": run_id,
+        "rule_set_version": plan.rule_set_version,
+        "day": plan.day,
+        "kecamatan": kecamatan,
+        "actor": actor,
+        "occurred_at": at,
+        "inputs_hash": seen,
+    }
+    eventlog.append_entries(tx, "allocation_run", [run])
+    if stock_rows:
+        keys = ("kecamatan", "blanks", "waiting")
+        tx.execute(
+            allocation_stock.insert(), [{"run_id": run_id, **dict(zip(keys, r, strict=True))} for r in stock_rows]
+        )
     if with_blanks:
-        _keep_queue(tx, run_id, with_blanks)
+        w = waiting_cards.c
+        kept = sa.select(sa.literal(run_id, sa.String), *(w[name] for name in _KEPT)).where(
+            w.kecamatan.in_(with_blanks)
+        )
+        tx.execute(allocation_queue.insert().from_select(["run_id", *_KEPT], kept))
 
 
-_KEPT = ("card_id", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket", "waiting_since")
+#: The columns of the queue a run keeps, in the order ``chain.inputs_hash`` reads them.
+_KEPT = ("kecamatan", "card_id", "birth_date", "had_ektp", "disaster_victim", "suket", "waiting_since")
+_QUEUE_KEPT = sa.select(*(waiting_cards.c[name] for name in _KEPT)).order_by(
+    waiting_cards.c.kecamatan, waiting_cards.c.card_id
+)
 
 
-def _keep_queue(tx: Connection, run_id: str, kecamatan: list[str]) -> None:
-    """Copy the queue of these kecamatan, as it stands in this transaction, into the run's record."""
-    w = waiting_cards.c
-    columns = [sa.literal(run_id, sa.String), *(w[name] for name in _KEPT)]
-    query = sa.select(*columns).where(w.kecamatan.in_(kecamatan))
-    tx.execute(allocation_queue.insert().from_select(["run_id", *_KEPT], query))
+def recorded_inputs_hash(tx: Connection, run_id: str) -> str:
+    """The hash of a run's recorded inputs as stored now (``chain.inputs_hash``)."""
+    s, q = allocation_stock.c, allocation_queue.c
+    stock_rows = tx.execute(sa.select(s.kecamatan, s.blanks, s.waiting).where(s.run_id == run_id).order_by(s.kecamatan))
+    queue = tx.execute(
+        sa.select(*(q[name] for name in _KEPT)).where(q.run_id == run_id).order_by(q.kecamatan, q.card_id)
+    )
+    return inputs_hash(stock_rows, queue)
 
 
 class RecordedRun(NamedTuple):

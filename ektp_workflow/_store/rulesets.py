@@ -1,4 +1,5 @@
-"""Stored rule sets: immutable, content-hashed versions and an append-only activation log."""
+"""Stored rule sets: immutable, content-hashed versions and an append-only activation log,
+both chained with the events (``eventlog.append_entries``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import RuleSetError, WorkflowError
 from ..rules.ruleset import RuleSet, parse_rule_set
+from . import eventlog
 from .schema import rule_set_activations, rule_sets
 
 
@@ -85,16 +87,15 @@ def apply(conn: Connection, rule_set: RuleSet, actor: str, reason: str, at: dt.d
     version = conn.scalar(sa.select(rule_sets.c.version).where(rule_sets.c.hash == rule_set.hash))
     if version is None:
         version = int(conn.scalar(sa.select(sa.func.coalesce(sa.func.max(rule_sets.c.version), 0))) or 0) + 1
-        conn.execute(
-            rule_sets.insert().values(
-                version=version,
-                name=rule_set.name,
-                hash=rule_set.hash,
-                text=rule_set.text,
-                created_at=at,
-                created_by=actor,
-            )
-        )
+        stored = {
+            "version": version,
+            "name": rule_set.name,
+            "hash": rule_set.hash,
+            "text": rule_set.text,
+            "created_at": at,
+            "created_by": actor,
+        }
+        eventlog.append_entries(conn, "rule_set", [stored])
     _activate(conn, int(version), "apply", actor, reason, at)
     return int(version)
 
@@ -115,9 +116,8 @@ def _activate(conn: Connection, version: int, action: str, actor: str, reason: s
         raise RuleSetError(
             f"version {version}", [f"version {version} ({current.rule_set.name}) is already active; nothing changed"]
         )
-    conn.execute(
-        rule_set_activations.insert().values(version=version, action=action, actor=actor, reason=reason, occurred_at=at)
-    )
+    activation = {"version": version, "action": action, "actor": actor, "reason": reason, "occurred_at": at}
+    eventlog.append_entries(conn, "rule_activation", [activation])
 
 
 def _require_reason(reason: str) -> None:

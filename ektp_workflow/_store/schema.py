@@ -31,7 +31,7 @@ from sqlalchemy.types import TypeDecorator
 
 #: The newest migration (``alembic/versions``): the schema this code reads and writes. A
 #: test holds it to Alembic's head, so that opening a database needs no Alembic.
-REVISION = "0006"
+REVISION = "0007"
 
 metadata = MetaData(
     naming_convention={
@@ -184,10 +184,13 @@ blank_stock = Table(
     ),
 )
 
+# The ledger's entries are chained with the events (see chain.py): ``seq`` is the entry's
+# place in the one sequence of the history, ``chain_hash`` its link. So are rule sets,
+# their activations and allocation runs (``HISTORY``).
 blank_entries = Table(
     "blank_entries",
     metadata,
-    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("seq", BigId, primary_key=True, autoincrement=False),
     Column("batch_id", BigId, ForeignKey("blank_batches.id"), nullable=False),
     # None while the blanks are at the city, before distribution.
     Column("kecamatan", String(8), nullable=True),
@@ -199,6 +202,9 @@ blank_entries = Table(
     Column("actor", Text, nullable=False),
     Column("reason", Text, nullable=True),
     Column("occurred_at", UTCDateTime, nullable=False),
+    # Filled by the writer, always; NULL in the schema because SQLite cannot add a
+    # NOT NULL column to a table others refer to (a missing hash fails verify).
+    Column("chain_hash", String(64), nullable=True),
     CheckConstraint("quantity > 0", name="quantity_positive"),
     CheckConstraint(
         "movement IN ('received', 'distributed', 'reserved', 'released', 'consumed', 'spoiled')",
@@ -217,18 +223,22 @@ rule_sets = Table(
     Column("text", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", Text, nullable=False),
+    Column("seq", BigInteger, nullable=True),
+    Column("chain_hash", String(64), nullable=True),
 )
+Index("uq_rule_sets_seq", rule_sets.c.seq, unique=True)
 
 # Which version is active: the latest activation wins. Append-only.
 rule_set_activations = Table(
     "rule_set_activations",
     metadata,
-    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("seq", BigId, primary_key=True, autoincrement=False),
     Column("version", Integer, ForeignKey("rule_sets.version"), nullable=False),
     Column("action", String(16), nullable=False),
     Column("actor", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("occurred_at", UTCDateTime, nullable=False),
+    Column("chain_hash", String(64), nullable=True),
     CheckConstraint("action IN ('apply', 'rollback')", name="action"),
 )
 
@@ -242,7 +252,13 @@ allocation_runs = Table(
     Column("kecamatan", String(8), nullable=True),
     Column("actor", Text, nullable=False),
     Column("occurred_at", UTCDateTime, nullable=False),
+    # SHA-256 of what the run saw (its rows in allocation_stock and allocation_queue), so
+    # that the chain covers the recorded inputs too.
+    Column("inputs_hash", String(64), nullable=True),
+    Column("seq", BigInteger, nullable=True),
+    Column("chain_hash", String(64), nullable=True),
 )
+Index("uq_allocation_runs_seq", allocation_runs.c.seq, unique=True)
 
 allocation_stock = Table(
     "allocation_stock",
