@@ -38,7 +38,7 @@ def command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
 def checkpoint_command(settings: Settings, as_json: bool) -> None:
-    """Print the head of the event chain as SEQ:HASH, to keep outside the system.
+    """Print the head of the chained history as SEQ:HASH, to keep outside the system.
 
     \b
     Example:
@@ -65,10 +65,13 @@ def _checkpoint(_: click.Context, __: click.Parameter, value: str | None) -> tup
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
 def verify_command(settings: Settings, against: tuple[int, str] | None, as_json: bool) -> None:
-    """Re-hash the whole event log; exit 1 naming the first bad sequence number.
+    """Re-hash the whole history; exit 1 naming the first bad sequence number.
 
-    Finds any edited, deleted, inserted or reordered event, a truncated tail (against
-    the chain head, and against a kept checkpoint) and a rewritten history.
+    The history is the events and, chained between them, the blank ledger's entries,
+    the rule-set versions and activations and the allocation runs (with their
+    recorded queue and stock). Finds any edited, deleted, inserted or reordered row,
+    a truncated tail (against the chain head, and against a kept checkpoint) and a
+    rewritten history.
 
     \b
     Example:
@@ -83,6 +86,7 @@ def verify_command(settings: Settings, against: tuple[int, str] | None, as_json:
             {
                 "ok": report.ok,
                 "checked": report.checked,
+                "entries": report.entries,
                 "last": list(report.last),
                 "chain_head": list(report.chain_head),
                 "problems": [dataclasses.asdict(p) for p in report.problems],
@@ -90,10 +94,14 @@ def verify_command(settings: Settings, against: tuple[int, str] | None, as_json:
         )
     elif report.ok:
         extra = f", matches checkpoint {against[0]}" if against else ""
-        click.echo(f"ok: {report.checked:,} events, chain head {report.last[0]}:{report.last[1]}{extra}")
+        click.echo(
+            f"ok: {report.checked:,} events and {report.entries:,} ledger, rule and allocation entries, "
+            f"chain head {report.last[0]}:{report.last[1]}{extra}"
+        )
     else:
         click.echo(
-            f"NOT OK: {len(report.problems)} problem(s) in {report.checked:,} events; first: {report.problems[0]}",
+            f"NOT OK: {len(report.problems)} problem(s) in {report.checked:,} events and {report.entries:,} entries; "
+            f"first: {report.problems[0]}",
             err=True,
         )
         for problem in report.problems:
