@@ -57,12 +57,14 @@ _WHERE = {
     "RuleSet": "rules.ruleset",
     # what the services return
     "Blanks": "_services.blanks",
-    "Distribution": "_services.blanks",
+    "Distribution": "_services.distribution",
+    "ShareOutcome": "_services.distribution",
     "Batch": "_store.balances",
     "StockLine": "_store.balances",
     "RuleBook": "_services.rulebook",
     "RuleSetDiff": "_services.rulebook",
     "KecamatanChange": "_services.rulebook",
+    "ShareChange": "_services.rulebook",
     "StoredRuleSet": "_store.rulesets",
     "Activation": "_store.rulesets",
     "Reports": "_services.reports",
@@ -122,18 +124,14 @@ if TYPE_CHECKING:
     from ._audit.verify import Verification as Verification
     from ._files.residents_csv import read_residents_csv
     from ._services.blanks import Blanks as Blanks
-    from ._services.blanks import Distribution as Distribution
+    from ._services.distribution import Distribution as Distribution
+    from ._services.distribution import ShareOutcome as ShareOutcome
     from ._services.lifecycle import default_lifecycle
     from ._services.reports import Reports as Reports
-    from ._services.rulebook import (
-        KecamatanChange as KecamatanChange,
-    )
-    from ._services.rulebook import (
-        RuleBook as RuleBook,
-    )
-    from ._services.rulebook import (
-        RuleSetDiff as RuleSetDiff,
-    )
+    from ._services.rulebook import KecamatanChange as KecamatanChange
+    from ._services.rulebook import RuleBook as RuleBook
+    from ._services.rulebook import RuleSetDiff as RuleSetDiff
+    from ._services.rulebook import ShareChange as ShareChange
     from ._store.balances import Batch as Batch
     from ._store.balances import StockLine as StockLine
     from ._store.rulesets import Activation as Activation

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .._provenance import require_actor
 from .._store import eventlog, queue, rulesets
@@ -33,7 +33,7 @@ def plan(
     """See ``Workflow.plan_allocation``. Read in one snapshot, so that the chosen and the
     counts left waiting agree."""
     with store.reading() as tx:
-        return _plan(tx, kecamatan, rule_set, day or now().date())
+        return planned(tx, kecamatan, day or now().date(), rule_set)
 
 
 def allocate(
@@ -46,7 +46,7 @@ def allocate(
 
     def work(tx: Connection) -> AllocationPlan:
         eventlog.lock_head(tx)  # one run at a time, and a plan nobody changes under it
-        made = _plan(tx, kecamatan, None, now().date())
+        made = planned(tx, kecamatan, now().date())
         run_id = f"allocation-{uuid.uuid4().hex[:12]}"
         queue.record_run(tx, run_id, made, kecamatan and kecamatan_of(kecamatan).code, actor, now())
         reason = f"allocation under rule set version {made.rule_set_version}"
@@ -65,15 +65,24 @@ def queue_rules(rule_set: RuleSet) -> list[QueueRule]:
 
 
 def plan_in_database(
-    tx: Connection, kecamatan: str | None, rules: Sequence[QueueRule], day: dt.date, version: int, rule_set_hash: str
+    tx: Connection,
+    kecamatan: str | None,
+    rules: Sequence[QueueRule],
+    day: dt.date,
+    version: int,
+    rule_set_hash: str,
+    stock: Mapping[str, int] | None = None,
 ) -> AllocationPlan | None:
     """``plan_allocation`` with the ordering done by the database; None if a rule cannot
     say its key in SQL. Only the first in line of each kecamatan (as many as it has
-    blanks) are read; the rest are counted."""
+    blanks) are read; the rest are counted.
+
+    :param stock: unreserved blanks per kecamatan to plan with (default: those there now).
+    """
     sql_keys = sql_keys_of(rules)
     if sql_keys is None:
         return None
-    stock = queue.stock(tx, kecamatan)
+    stock = queue.stock(tx, kecamatan) if stock is None else stock
     waiting = queue.waiting_counts(tx, kecamatan)
     first = {
         code: queue.first_in_line(tx, code, sql_keys, day, blanks)
@@ -98,12 +107,24 @@ def queue_position(
     return queue.position(tx, card_id, kecamatan, sql_keys, day)
 
 
-def _plan(tx: Connection, kecamatan: str | None, rule_set: RuleSet | None, day: dt.date) -> AllocationPlan:
+def planned(
+    tx: Connection,
+    kecamatan: str | None,
+    day: dt.date,
+    rule_set: RuleSet | None = None,
+    added: Mapping[str, int] | None = None,
+) -> AllocationPlan:
+    """The plan under the active rule set (or ``rule_set``, planned as version 0), with the
+    unreserved stock there now plus ``added`` (blanks a distribution would bring)."""
     code = kecamatan_of(kecamatan).code if kecamatan is not None else None
     stored = rulesets.active(tx)
     chosen = rule_set or stored.rule_set
     version = stored.version if rule_set is None else 0
     rules = queue_rules(chosen)
-    return plan_in_database(tx, code, rules, day, version, chosen.hash) or plan_allocation(
-        queue.applicants(tx, code), queue.stock(tx, code), rules, day, version, chosen.hash
+    stock = queue.stock(tx, code)
+    for place, n in (added or {}).items():
+        if code is None or place == code:
+            stock[place] = stock.get(place, 0) + n
+    return plan_in_database(tx, code, rules, day, version, chosen.hash, stock) or plan_allocation(
+        queue.applicants(tx, code), stock, rules, day, version, chosen.hash
     )

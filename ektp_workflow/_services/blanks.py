@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from .._provenance import require_actor
-from .._store import balances, ledger, queue, rulesets
-from .._store.store import Connection, Store
+from .._store import balances, ledger
+from .._store.store import Store
 from ..clock import now
 from ..errors import StockError
 from ..regions import kecamatan_of
-from ..rules.base import Demand
-from ..rules.planner import plan_split
-from ..rules.registry import available_rules
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """How a batch is (or would be) shared between kecamatan, and why."""
-
-    reference: str
-    #: undistributed blanks of the batch before sharing.
-    available: int
-    shares: dict[str, int]
-    demand: list[Demand]
-    rule_set_version: int
-    split_rule: str
+from . import distribution
+from .distribution import Distribution
 
 
 class Blanks:
@@ -70,23 +55,10 @@ class Blanks:
         """
         by = self._movement(actor, reason)
         with self._store.reading() if dry_run else self._store.transaction() as conn:
-            plan = self._plan(conn, reference, counts)
+            plan = distribution.plan(conn, reference, counts, by.at.date())
             if not dry_run and plan.shares:
                 ledger.distribute(conn, reference, plan.shares, by)
         return plan
-
-    def _plan(self, conn: Connection, reference: str, counts: dict[str, int] | None) -> Distribution:
-        available = ledger.undistributed(conn, reference)
-        active = rulesets.active(conn)
-        demand = queue.demand(conn)
-        if counts is not None:
-            shares = {kecamatan_of(code).code: n for code, n in counts.items()}
-            if any(n < 0 for n in shares.values()):
-                raise StockError(f"batch {reference}: shares must not be negative")
-            return Distribution(reference, available, shares, demand, active.version, "explicit counts")
-        rule = active.rule_set.split.instantiate(available_rules())
-        shares = plan_split(available, demand, rule)
-        return Distribution(reference, available, shares, demand, active.version, active.rule_set.split.rule)
 
     def spoil(self, kecamatan: str, count: int, *, actor: str, reason: str) -> None:
         """Record unreserved blanks at a kecamatan ruined in printing.

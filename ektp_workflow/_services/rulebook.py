@@ -11,7 +11,7 @@ from .._store.store import Store
 from ..clock import now
 from ..rules.planner import AllocationPlan
 from ..rules.ruleset import RuleSet, load_rule_set
-from . import allocation
+from . import allocation, distribution
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,16 @@ class KecamatanChange:
 
 
 @dataclass(frozen=True)
+class ShareChange:
+    """How one kecamatan's share of the blanks still at the city would differ."""
+
+    kecamatan: str
+    #: under the active rules, and under the proposed ones.
+    active: int
+    proposed: int
+
+
+@dataclass(frozen=True)
 class RuleSetDiff:
     """What applying a rule set would change."""
 
@@ -34,8 +44,11 @@ class RuleSetDiff:
     proposed: RuleSet
     #: the rules that differ, one line each (empty: the same rules).
     changes: list[str]
-    #: per kecamatan where the next allocation would differ.
+    #: per kecamatan where the next allocation would differ, the blanks still at the city
+    #: shared first by each rule set's split rule.
     allocation: list[KecamatanChange]
+    #: per kecamatan whose share of the blanks still at the city would differ.
+    distribution: list[ShareChange]
 
 
 class RuleBook:
@@ -83,12 +96,20 @@ class RuleBook:
     def diff(self, rule_set: RuleSet | str | Path) -> RuleSetDiff:
         """Compare a rule set with the active one: the rules, and the next allocation."""
         proposed = rule_set if isinstance(rule_set, RuleSet) else load_rule_set(rule_set)
-        active = self.active()
-        current = allocation.plan(self._store)
-        alternative = allocation.plan(self._store, rule_set=proposed)
-        return RuleSetDiff(
-            active, proposed, _rule_changes(active.rule_set, proposed), _allocation_changes(current, alternative)
-        )
+        day = now().date()
+        with self._store.reading() as tx:  # both plans from one snapshot
+            active = rulesets.active(tx)
+            shares = distribution.undistributed_shares(tx, active.rule_set)
+            other = distribution.undistributed_shares(tx, proposed)
+            current = allocation.planned(tx, None, day, added=shares)
+            alternative = allocation.planned(tx, None, day, proposed, added=other)
+        changes = _rule_changes(active.rule_set, proposed)
+        shared = [
+            ShareChange(k, shares.get(k, 0), other.get(k, 0))
+            for k in sorted(set(shares) | set(other))
+            if shares.get(k, 0) != other.get(k, 0)
+        ]
+        return RuleSetDiff(active, proposed, changes, _allocation_changes(current, alternative), shared)
 
 
 def _rule_changes(old: RuleSet, new: RuleSet) -> list[str]:
@@ -104,18 +125,16 @@ def _rule_changes(old: RuleSet, new: RuleSet) -> list[str]:
 
 def _allocation_changes(current: AllocationPlan, alternative: AllocationPlan) -> list[KecamatanChange]:
     changes = []
-    proposed = {k.kecamatan: k for k in alternative.kecamatan}
-    for plan in current.kecamatan:
-        other = proposed[plan.kecamatan]
-        now_chosen = {a.nik for a in plan.chosen}
-        then_chosen = {a.nik for a in other.chosen}
+    now = {k.kecamatan: k for k in current.kecamatan}
+    then = {k.kecamatan: k for k in alternative.kecamatan}
+    for code in sorted(set(now) | set(then)):
+        now_chosen = {a.nik for a in now[code].chosen} if code in now else set()
+        then_chosen = {a.nik for a in then[code].chosen} if code in then else set()
         if now_chosen != then_chosen:
+            blanks = now[code].blanks if code in now else 0
             changes.append(
                 KecamatanChange(
-                    plan.kecamatan,
-                    plan.blanks,
-                    tuple(sorted(then_chosen - now_chosen)),
-                    tuple(sorted(now_chosen - then_chosen)),
+                    code, blanks, tuple(sorted(then_chosen - now_chosen)), tuple(sorted(now_chosen - then_chosen))
                 )
             )
     return changes

@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..regions import name_of
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
+
+if TYPE_CHECKING:
+    from .. import Distribution
 
 _STATUSES = ("unallocated", "reserved", "consumed", "spoiled")
 
@@ -53,7 +57,10 @@ def distribute_command(settings: Settings, reference: str, dry_run: bool, as_jso
     """Share batch REFERENCE between kecamatan by the active rule set's split rule.
 
     Each kecamatan gets at most its unmet queue (applicants waiting minus blanks
-    already there); what no kecamatan needs stays at the city.
+    already there); what no kecamatan needs stays at the city. Per kecamatan it shows
+    whom the next allocation would then serve there (first-time and replacement
+    applicants, in the active rules' order) and how long the last one served has
+    waited, so that a split can be judged before it is made.
 
     \b
     Example:
@@ -64,21 +71,49 @@ def distribute_command(settings: Settings, reference: str, dry_run: bool, as_jso
     if as_json:
         emit_json({**dataclasses.asdict(plan), "dry_run": dry_run})
         return
+    _print_distribution(plan, dry_run)
+
+
+def _print_distribution(plan: Distribution, dry_run: bool) -> None:
+    """The shares per kecamatan, whom each would serve, and what stays at the city."""
     demand = {d.kecamatan: d for d in plan.demand}
-    emit_table(
-        ["kecamatan", "name", "first-time", "replacement", "in stock", "share"],
-        [
-            (k, name_of(k), demand[k].first_time, demand[k].replacement, demand[k].in_stock, plan.shares.get(k, 0))
-            for k in sorted(demand)
-        ],
-        right=(2, 3, 4, 5),
-    )
+    headers = [
+        "kecamatan",
+        "name",
+        "first-time",
+        "replacement",
+        "in stock",
+        "share",
+        "serves first-time",
+        "serves replacement",
+        "last served waited",
+    ]
+    rows = [
+        (
+            o.kecamatan,
+            name_of(o.kecamatan),
+            _waiting(demand, o.kecamatan, True),
+            _waiting(demand, o.kecamatan, False),
+            o.in_stock,
+            o.share,
+            o.first_time_served,
+            o.replacement_served,
+            "-" if o.last_served_waited_days is None else f"{o.last_served_waited_days:,} days",
+        )
+        for o in plan.outcomes
+    ]
+    emit_table(headers, rows, right=tuple(range(2, 9)))
     given = sum(plan.shares.values())
     verb = "would distribute" if dry_run else "distributed"
     click.echo(
-        f"\n{reference}: {verb} {given:,} of {plan.available:,} blanks by {plan.split_rule} "
+        f"\n{plan.reference}: {verb} {given:,} of {plan.available:,} blanks by {plan.split_rule} "
         f"(rule set version {plan.rule_set_version}); {plan.available - given:,} stay at the city"
     )
+
+
+def _waiting(demand: dict[str, Any], kecamatan: str, first_time: bool) -> int:
+    found = demand.get(kecamatan)
+    return 0 if found is None else found.first_time if first_time else found.replacement
 
 
 @command.command("spoil")

@@ -129,8 +129,9 @@ def validate_command(file: str) -> None:
 def diff_command(settings: Settings, file: str, as_json: bool) -> None:
     """What FILE changes against the active rule set, and who would gain or lose a blank.
 
-    The next allocation is planned under both rule sets on the current queue and
-    stock; per kecamatan it lists the applicants who would gain or lose a blank.
+    The blanks still at the city are shared by each rule set's split rule, then the
+    next allocation is planned under both on the current queue; per kecamatan it lists
+    how the shares differ and the applicants who would gain or lose a blank.
 
     \b
     Example:
@@ -147,12 +148,22 @@ def diff_command(settings: Settings, file: str, as_json: bool) -> None:
                     {"kecamatan": c.kecamatan, "blanks": c.blanks, "gain": list(c.gain), "lose": list(c.lose)}
                     for c in diff.allocation
                 ],
+                "distribution": [
+                    {"kecamatan": c.kecamatan, "active": c.active, "proposed": c.proposed} for c in diff.distribution
+                ],
             }
         )
         return
     click.echo(f"against active version {diff.active.version} ({diff.active.rule_set.name}):")
     for change in diff.changes or ["no change to the rules"]:
         click.echo(f"  {change}")
+    if diff.distribution:
+        click.echo("\nthe blanks still at the city would be shared differently:")
+        emit_table(
+            ["kecamatan", "now", "proposed"],
+            [(c.kecamatan, c.active, c.proposed) for c in diff.distribution],
+            right=(1, 2),
+        )
     if not diff.allocation:
         click.echo("\nthe next allocation would be the same")
         return
