@@ -46,6 +46,8 @@ _WHERE = {
     "FireRequest": "records",
     "Registration": "records",
     "ResidentRecord": "records",
+    "StockBulletin": "records",
+    "StockRow": "records",
     # the lifecycle and the rules
     "Lifecycle": "states",
     "StateSpec": "states",
@@ -139,23 +141,12 @@ if TYPE_CHECKING:
     from .admin import create_engine, upgrade
     from .errors import ConcurrencyError, TransitionNotAllowed, WorkflowError
     from .nik import NIK, parse_nik
-    from .records import (
-        AgingRow as AgingRow,
-    )
-    from .records import (
-        BacklogRow as BacklogRow,
-    )
-    from .records import (
-        BulkResult,
-        Card,
-        Event,
-        FireRequest,
-        Registration,
-        ResidentRecord,
-    )
-    from .records import (
-        CoverageRow as CoverageRow,
-    )
+    from .records import AgingRow as AgingRow
+    from .records import BacklogRow as BacklogRow
+    from .records import BulkResult, Card, Event, FireRequest, Registration, ResidentRecord
+    from .records import CoverageRow as CoverageRow
+    from .records import StockBulletin as StockBulletin
+    from .records import StockRow as StockRow
     from .rules.base import Applicant as Applicant
     from .rules.base import Demand as Demand
     from .rules.planner import AllocationPlan

@@ -225,3 +225,43 @@ class AgingRow:
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, dt.date | dt.datetime) else v for k, v in data.items()}
+
+
+@dataclass(frozen=True)
+class StockRow:
+    """The blank stock of one kecamatan (or the city's total) as the public bulletin shows it."""
+
+    kecamatan: str
+    name: str
+    #: blanks there, not reserved for anyone.
+    in_stock: int
+    #: blanks reserved for cards not yet printed.
+    reserved: int
+    printed_today: int
+    first_time_waiting: int
+    replacement_waiting: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StockBulletin:
+    """The public announcement of blank stock: per kecamatan and in total, from one snapshot
+    of the history, stamped with when it was made and the checkpoint it was made from."""
+
+    made_at: dt.datetime
+    #: the chain head (seq, hash) of the snapshot the figures come from.
+    checkpoint: tuple[int, str]
+    #: per kecamatan, then a total row (kecamatan ``""``) that counts the city's stock too.
+    rows: list[StockRow]
+    #: blanks still at the city, not yet distributed.
+    at_city: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "made_at": self.made_at.isoformat(),
+            "checkpoint": f"{self.checkpoint[0]}:{self.checkpoint[1]}",
+            "at_city": self.at_city,
+            "rows": [r.as_dict() for r in self.rows],
+        }

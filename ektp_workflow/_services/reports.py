@@ -10,9 +10,10 @@ from .. import clock
 from .._store import queue
 from .._store import reports as counted
 from .._store.store import Connection, Store
-from ..records import AGE_BUCKETS, QUEUE_STATE, AgingRow, BacklogRow, CoverageRow
+from ..records import AGE_BUCKETS, QUEUE_STATE, AgingRow, BacklogRow, CoverageRow, StockBulletin
 from ..regions import name_of
 from ..states import Lifecycle
+from .bulletin import stock_bulletin
 
 WAJIB_KTP_AGE = 17
 EXCEPTIONAL = ("duplicate", "enroll_failed")
@@ -43,6 +44,24 @@ class Reports:
         """Per kecamatan and waiting state: how long cards have waited, over six months flagged."""
         with self._store.reading() as tx:
             return aging(tx, now or clock.now())
+
+    def stock(self, now: dt.datetime | None = None) -> StockBulletin:
+        """The public stock bulletin: per kecamatan, blanks in stock, reserved, printed today
+        and who waits; from one snapshot, with its checkpoint."""
+        with self._store.reading() as tx:
+            return stock_bulletin(tx, now or clock.now())
+
+    def stock_page(self, bulletin: StockBulletin) -> str:
+        """A stock bulletin as one printable page in Indonesian."""
+        from .._files.stock_page import render_html
+
+        return render_html(bulletin)
+
+    def stock_csv(self, bulletin: StockBulletin) -> str:
+        """A stock bulletin as CSV, each row stamped with its time and checkpoint."""
+        from .._files.stock_page import render_csv
+
+        return render_csv(bulletin)
 
     def html(self, title: str = "e-KTP report") -> str:
         """One self-contained HTML page with the three reports as charts and the state diagram."""

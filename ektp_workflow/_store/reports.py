@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .cards import CARD_FROM
-from .schema import blank_batches, cards, events, residents
+from .schema import blank_batches, blank_stock, cards, events, residents
 
 
 def cards_by_kecamatan_state_and_age(tx: Connection, born_by: dt.date) -> list[tuple[str, str, bool, int]]:
@@ -60,3 +60,9 @@ def waiting_since(tx: Connection, states: Sequence[str]) -> Iterator[Any]:
         .where(cards.c.state.in_(states))
     )
     yield from tx.execute(query)
+
+
+def reserved_by_kecamatan(tx: Connection) -> dict[str, int]:
+    """Blanks reserved for a card, per kecamatan (the ledger's balances)."""
+    query = sa.select(blank_stock.c.kecamatan, sa.func.sum(blank_stock.c.reserved)).group_by(blank_stock.c.kecamatan)
+    return {kecamatan: int(count) for kecamatan, count in tx.execute(query)}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -23,3 +25,20 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Seq
         click.echo("  ".join(cells).rstrip())
         if n == 0:
             click.echo("  ".join("-" * w for w in widths))
+
+
+def write_file(path: str, text: str) -> Path:
+    """Write ``text`` to ``path`` whole or not at all: into a temporary file beside it,
+    then renamed over it, so that a full disk or an interruption leaves the old file.
+
+    :raises click.FileError: the folder is missing or cannot be written (nothing written).
+    """
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        raise click.FileError(str(target), hint=err.strerror or str(err)) from err
+    return target.resolve()

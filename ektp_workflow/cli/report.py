@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table
+from .output import emit_json, emit_table, write_file
 from .progress import stage
 
 if TYPE_CHECKING:
-    from .. import CoverageRow
+    from .. import CoverageRow, StockBulletin
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -189,5 +188,54 @@ def html_command(settings: Settings, out: str, title: str) -> None:
     """
     stage("drawing the report", settings.quiet)
     page = settings.workflow().reports.html(title)
-    Path(out).write_text(page, encoding="utf-8")
-    click.echo(f"report written to {Path(out).resolve()}")
+    click.echo(f"report written to {write_file(out, page)}")
+
+
+@command.command("stock")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Also write the printable page (Indonesian).")
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="Also write the figures as CSV.")
+@_json_option
+@pass_settings
+def stock_command(settings: Settings, html_out: str | None, csv_out: str | None, as_json: bool) -> None:
+    """The public stock bulletin: blanks per kecamatan, reserved, printed today, who waits.
+
+    Made from one snapshot of the history and stamped with its time and checkpoint
+    (SEQ:HASH, which `ektp audit verify --against` checks), for the daily public
+    announcement of stock. --html writes it as one printable page in Indonesian,
+    --csv as CSV; both are written whole or not at all.
+
+    \b
+    Example:
+      ektp report stock
+      ektp report stock --html stok-blanko.html --csv stok-blanko.csv
+    """
+    reports = settings.workflow().reports
+    bulletin = reports.stock()
+    written = [
+        write_file(path, render(bulletin))
+        for path, render in ((html_out, reports.stock_page), (csv_out, reports.stock_csv))
+        if path
+    ]
+    if as_json:
+        emit_json(bulletin.as_dict())
+    else:
+        _print_stock(bulletin)
+    for path in written:
+        click.echo(f"written to {path}", err=True)
+
+
+def _print_stock(bulletin: StockBulletin) -> None:
+    rows = [
+        (r.kecamatan, r.name, r.in_stock, r.reserved, r.printed_today, r.first_time_waiting, r.replacement_waiting)
+        for r in bulletin.rows
+    ]
+    emit_table(
+        ["kecamatan", "name", "in stock", "reserved", "printed today", "first-time wait", "replacement wait"],
+        rows,
+        right=tuple(range(2, 7)),
+    )
+    seq, hash_ = bulletin.checkpoint
+    click.echo(
+        f"\n{bulletin.at_city:,} blanks still at the city; made {bulletin.made_at:%Y-%m-%d %H:%M %Z} "
+        f"from checkpoint {seq}:{hash_}"
+    )
