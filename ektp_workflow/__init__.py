@@ -47,6 +47,8 @@ _WHERE = {
     "Registration": "records",
     "ResidentRecord": "records",
     "StockBulletin": "records",
+    "StockRequest": "records",
+    "RequestStatus": "records",
     "StockRow": "records",
     # the lifecycle and the rules
     "Lifecycle": "states",
@@ -62,6 +64,8 @@ _WHERE = {
     "Distribution": "_services.distribution",
     "ShareOutcome": "_services.distribution",
     "Batch": "_store.balances",
+    "Loan": "_store.balances",
+    "QuotaUse": "_services.blanks",
     "StockLine": "_store.balances",
     "RuleBook": "_services.rulebook",
     "RuleSetDiff": "_services.rulebook",
@@ -126,6 +130,7 @@ if TYPE_CHECKING:
     from ._audit.verify import Verification as Verification
     from ._files.residents_csv import read_residents_csv
     from ._services.blanks import Blanks as Blanks
+    from ._services.blanks import QuotaUse as QuotaUse
     from ._services.distribution import Distribution as Distribution
     from ._services.distribution import ShareOutcome as ShareOutcome
     from ._services.lifecycle import default_lifecycle
@@ -135,6 +140,7 @@ if TYPE_CHECKING:
     from ._services.rulebook import RuleSetDiff as RuleSetDiff
     from ._services.rulebook import ShareChange as ShareChange
     from ._store.balances import Batch as Batch
+    from ._store.balances import Loan as Loan
     from ._store.balances import StockLine as StockLine
     from ._store.rulesets import Activation as Activation
     from ._store.rulesets import StoredRuleSet as StoredRuleSet
@@ -145,7 +151,9 @@ if TYPE_CHECKING:
     from .records import BacklogRow as BacklogRow
     from .records import BulkResult, Card, Event, FireRequest, Registration, ResidentRecord
     from .records import CoverageRow as CoverageRow
+    from .records import RequestStatus as RequestStatus
     from .records import StockBulletin as StockBulletin
+    from .records import StockRequest as StockRequest
     from .records import StockRow as StockRow
     from .rules.base import Applicant as Applicant
     from .rules.base import Demand as Demand

@@ -63,6 +63,15 @@ class InvalidKecamatan(WorkflowError):
         super().__init__(f"invalid kecamatan {code!r}: {reason}")
 
 
+class InvalidRegion(WorkflowError):
+    """A kabupaten/kota code is malformed or not in the official list."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(f"invalid kabupaten/kota {code!r}: {reason}")
+
+
 class UnknownTrigger(WorkflowError):
     """The trigger is not part of the lifecycle."""
 

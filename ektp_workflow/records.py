@@ -265,3 +265,75 @@ class StockBulletin:
             "at_city": self.at_city,
             "rows": [r.as_dict() for r in self.rows],
         }
+
+
+@dataclass(frozen=True)
+class StockRequest:
+    """A request for blanks to the centre, with every figure it was computed from.
+
+    blanks needed = (applicants waiting + cards expected from PRR) x (consumed + spoiled)
+    / consumed, rounded up (the spoilage measured from the ledger; none measured: x 1);
+    requested = blanks needed - on hand - outstanding, never below 0.
+    """
+
+    reference: str
+    #: the kabupaten/kota asking (``16.71``); None when its residents live in several.
+    region: str | None
+    months: int
+    made_at: dt.datetime
+    #: the chain head (seq, hash) of the snapshot the figures come from.
+    checkpoint: tuple[int, str]
+    waiting_first_time: int
+    waiting_replacement: int
+    #: cards waiting for the centre's identity check (PRR).
+    in_prr: int
+    #: cards that left PRR for printing in the last ``window_days`` days.
+    left_prr: int
+    window_days: int
+    #: left_prr / window_days x 30 days a month x months, at most in_prr, rounded up.
+    expected_from_prr: int
+    #: blanks printing consumed and spoiled so far (the ledger).
+    consumed: int
+    spoiled: int
+    needed: int
+    #: blanks not reserved for anyone: at the city and at the kecamatan.
+    on_hand: int
+    #: blanks asked for by earlier requests and not received yet.
+    outstanding: int
+    quantity: int
+
+    @property
+    def spoilage_rate(self) -> float:
+        """Spoiled blanks per blank used (0.047 is 4.7%); 0 when none was used yet."""
+        used = self.consumed + self.spoiled
+        return self.spoiled / used if used else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "made_at": self.made_at.isoformat(),
+            "checkpoint": f"{self.checkpoint[0]}:{self.checkpoint[1]}",
+            "spoilage_rate": round(self.spoilage_rate, 4),
+        }
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    """A recorded request and what the centre has sent against it so far."""
+
+    reference: str
+    requested_on: dt.date
+    requested: int
+    received: int
+    #: the batches received against it, oldest first.
+    batches: tuple[str, ...]
+    #: days from the request to its first batch, and to the batch that completed it.
+    first_after_days: int | None
+    complete_after_days: int | None
+
+    @property
+    def outstanding(self) -> int:
+        return max(0, self.requested - self.received)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "requested_on": self.requested_on.isoformat(), "outstanding": self.outstanding}

@@ -6,7 +6,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .errors import InvalidKecamatan
+from .errors import InvalidKecamatan, InvalidRegion
 
 _DOTTED = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
 _PLAIN = re.compile(r"^\d{6}$")
@@ -59,6 +59,20 @@ def kecamatan_of(code: str) -> Region:
     if found is None or found.level != "kecamatan":
         raise InvalidKecamatan(code, "not a kecamatan in the official list (Kepmendagri 2025)")
     return found
+
+
+def kabupaten_kota_of(code: str) -> str:
+    """Normalise a kabupaten/kota code (``16.07`` or ``1607``) and check it exists.
+
+    :raises InvalidRegion: the code is malformed or not an official kabupaten/kota.
+    """
+    text = code.strip()
+    if re.fullmatch(r"\d{4}", text):
+        text = f"{text[:2]}.{text[2:]}"
+    found = _regions().get(text) if re.fullmatch(r"\d{2}\.\d{2}", text) else None
+    if found is None or found.level != "kabupaten_kota":
+        raise InvalidRegion(code, "expected an official code, as 16.07 or 1607")
+    return found.code
 
 
 def kecamatan_in(kabupaten_kota: str) -> list[Region]:

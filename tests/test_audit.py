@@ -60,6 +60,8 @@ def every_table_filled(workflow: Workflow, history: list[str]) -> None:
     queue(workflow, ITS, 2, 0)
     stock(workflow, {ITS: 1})
     workflow.allocate(actor=ACTOR)
+    workflow.blanks.set_quota("2026-12", 500, reference="SE 471.13/6153", actor=ACTOR)
+    workflow.blanks.request(1, reference="470/1/Disdukcapil/2026", actor=ACTOR)
 
 
 @pytest.mark.parametrize("table", APPEND_ONLY)

@@ -114,6 +114,8 @@ def test_json_output_has_the_documented_keys(
     if args[:2] == ["blanks", "distribute"]:
         CliRunner().invoke(cli, ["--db", url, "--actor", "t", "blanks", "receive", "5", "--reference", "JSON-1"])
         args[2] = "JSON-1"
+    if args[:2] == ["blanks", "requests"]:
+        CliRunner().invoke(cli, ["--db", url, "--actor", "t", "blanks", "request", "--reference", "JSON-R"])
     result = CliRunner().invoke(cli, ["--db", url, "--actor", "docs", *args, "--json"])
     assert result.exit_code in (0, 1), result.output
     data = json.loads(result.stdout)

@@ -30,11 +30,16 @@ rule = "longest_waiting_first"
 
 @pytest.fixture
 def ledger(workflow: Workflow, tmp_path: Path) -> dict[str, int]:
-    """A city's history with every kind of entry: blanks received, distributed, spoiled,
+    """A city's history with every kind of entry: a monthly quota, a request to the centre
+    answered by the batch received, blanks distributed, spoiled, borrowed and lent,
     reserved by an allocation run, consumed by printing; rules applied and rolled back."""
     queue(workflow, ITS, 3, 1)
-    workflow.blanks.receive("KEMENDAGRI-1", 10, actor=ACTOR)
+    workflow.blanks.set_quota("2026-12", 500, reference="SE 471.13/6153", actor=ACTOR)
+    workflow.blanks.request(1, reference="470/1/2026", actor=ACTOR)
+    workflow.blanks.receive("KEMENDAGRI-1", 10, actor=ACTOR, request="470/1/2026")
     workflow.blanks.distribute("KEMENDAGRI-1", counts={ITS: 6, SAKO: 2}, actor=ACTOR)
+    workflow.blanks.borrow(3, lender="16.07", reference="OKI-1", actor=ACTOR)
+    workflow.blanks.lend(2, to="16.08", reference="LOAN-1", actor=ACTOR)
     workflow.blanks.spoil(ITS, 1, actor=ACTOR, reason="ribbon jam")
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES, encoding="utf-8")
@@ -53,8 +58,11 @@ def seqs(workflow: Workflow) -> dict[str, int]:
             f"blank {movement}": conn.scalar(
                 sa.text(f"SELECT max(seq) FROM blank_entries WHERE movement = '{movement}'")
             )
-            for movement in ("received", "distributed", "spoiled", "reserved", "consumed")
+            for movement in ("distributed", "spoiled", "reserved", "consumed", "lent", "borrowed")
         }
+        found["blank received"] = conn.scalar(sa.text("SELECT min(seq) FROM blank_entries WHERE movement = 'received'"))
+        found["quota"] = conn.scalar(sa.text("SELECT max(seq) FROM blank_quotas"))
+        found["request"] = conn.scalar(sa.text("SELECT max(seq) FROM blank_requests"))
         found["activation"] = conn.scalar(sa.text("SELECT max(seq) FROM rule_set_activations"))
         found["rule set"] = conn.scalar(sa.text("SELECT max(seq) FROM rule_sets"))
         found["run"] = conn.scalar(sa.text("SELECT max(seq) FROM allocation_runs"))
@@ -118,6 +126,14 @@ def test_every_change_of_stock_or_rules_moves_the_checkpoint(workflow: Workflow,
         ("UPDATE allocation_runs SET day = '2000-01-01' WHERE seq = {run}", "run", "edited"),
         ("UPDATE allocation_queue SET had_ektp = NOT had_ektp", "run", "recorded queue or stock was changed"),
         ("UPDATE allocation_stock SET blanks = blanks + 1", "run", "recorded queue or stock was changed"),
+        ("UPDATE blank_batches SET request = NULL WHERE reference = 'KEMENDAGRI-1'", "blank received", "edited"),
+        ("UPDATE blank_entries SET counterpart = '16.10' WHERE seq = {blank lent}", "blank lent", "edited"),
+        ("UPDATE blank_entries SET counterpart_reference = 'X' WHERE seq = {blank lent}", "blank lent", "edited"),
+        ("UPDATE blank_entries SET counterpart = '16.10' WHERE seq = {blank borrowed}", "blank borrowed", "edited"),
+        ("UPDATE blank_batches SET reference = 'X' WHERE reference = 'OKI-1'", "blank borrowed", "edited"),
+        ("UPDATE blank_quotas SET quantity = 5000 WHERE seq = {quota}", "quota", "edited"),
+        ("UPDATE blank_requests SET quantity = quantity + 100 WHERE seq = {request}", "request", "edited"),
+        ("UPDATE blank_requests SET waiting_first_time = 99 WHERE seq = {request}", "request", "edited"),
     ],
     ids=[
         "spoiled",
@@ -131,6 +147,14 @@ def test_every_change_of_stock_or_rules_moves_the_checkpoint(workflow: Workflow,
         "run",
         "run-queue",
         "run-stock",
+        "answered-request",
+        "lent-to",
+        "lent-document",
+        "borrowed-from",
+        "borrowed-reference",
+        "quota",
+        "request",
+        "request-figures",
     ],
 )
 def test_an_edited_entry_is_found_at_its_sequence_number(
@@ -143,11 +167,20 @@ def test_an_edited_entry_is_found_at_its_sequence_number(
     assert words in report.problems[0].what
 
 
-@pytest.mark.parametrize("table", ["blank_entries", "rule_set_activations"])
+@pytest.mark.parametrize(
+    ("table", "kind"),
+    [
+        ("blank_entries", "blank spoiled"),
+        ("blank_entries", "blank lent"),
+        ("rule_set_activations", "activation"),
+        ("blank_quotas", "quota"),
+        ("blank_requests", "request"),
+    ],
+)
 def test_a_deleted_entry_is_found_where_the_sequence_breaks(
-    workflow: Workflow, engine: sa.Engine, ledger: dict[str, int], table: str
+    workflow: Workflow, engine: sa.Engine, ledger: dict[str, int], table: str, kind: str
 ) -> None:
-    victim = ledger["blank spoiled"] if table == "blank_entries" else ledger["activation"]
+    victim = ledger[kind]
     tamper(engine, f"DELETE FROM {table} WHERE seq = {victim}")
     report = workflow.audit.verify()
     assert report.problems[0].seq == victim + 1
@@ -183,10 +216,13 @@ def test_an_entry_inserted_after_the_head_is_found(
         "actor": ACTOR,
         "reason": None,
         "occurred_at": "2026-01-01 00:00:00.000000",
+        "counterpart": None,
+        "counterpart_reference": None,
+        "request": None,
     }
     values = [_time(forged[f]) if f == "occurred_at" else forged[f] for f in ENTRY_FIELDS["blank_entry"]]
     forged["chain_hash"] = entry_hash(head_hash, "blank_entry", values)
-    columns = [c for c in forged if c not in ("reference", "received_on")]
+    columns = [c for c in forged if c not in ("reference", "received_on", "request")]
     with engine.begin() as conn:
         conn.execute(
             sa.text(f"INSERT INTO blank_entries ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"),
@@ -327,6 +363,7 @@ def _rewrite_chain(engine: sa.Engine) -> None:
     """What an insider who knows the encoding can do: re-hash every row, events and entries."""
     from ektp_workflow._store import history
     from ektp_workflow._store.chain import chain_hash_values
+    from ektp_workflow._store.eventlog import ENTRY_TABLES
 
     with engine.begin() as conn:
         rows = [(row.seq, "event", tuple(row[:-1])) for row in history.hashed(conn)]
@@ -338,12 +375,7 @@ def _rewrite_chain(engine: sa.Engine) -> None:
                 conn.execute(sa.text("UPDATE events SET hash = :h WHERE seq = :s"), {"h": previous, "s": seq})
             else:
                 previous = entry_hash(previous, kind, values)
-                table = {
-                    "blank_entry": "blank_entries",
-                    "rule_set": "rule_sets",
-                    "rule_activation": "rule_set_activations",
-                    "allocation_run": "allocation_runs",
-                }[kind]
+                table = ENTRY_TABLES[kind].name
                 conn.execute(sa.text(f"UPDATE {table} SET chain_hash = :h WHERE seq = :s"), {"h": previous, "s": seq})
         conn.execute(sa.text("UPDATE event_chain SET last_hash = :h"), {"h": previous})
 

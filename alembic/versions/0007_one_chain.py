@@ -1,6 +1,10 @@
 """One chain for everything that changes: ledger entries, rule sets, their activations and
 allocation runs take places in the events' sequence, each with a chain hash; an
-allocation run also keeps the hash of its recorded inputs.
+allocation run also keeps the hash of its recorded inputs. Blanks can be lent to and
+borrowed from another kabupaten/kota (ledger movements naming the counterpart and its
+document); the centre's monthly quotas and the city's requests to the centre (with the
+figures they were computed from) are kept, chained too, and a batch can name the request
+it answers.
 
 Existing entries are chained in the order they happened (then by kind and key): after
 the last event, or, in a database without events, just before where the first event
@@ -32,7 +36,7 @@ GENESIS = "0" * 64
 ENTRY_FIELDS = {
     "blank_entry": (
         "seq", "batch_id", "reference", "received_on", "kecamatan", "movement", "quantity", "card_id",
-        "card_version", "actor", "reason", "occurred_at",
+        "card_version", "actor", "reason", "occurred_at", "counterpart", "counterpart_reference", "request",
     ),
     "rule_set": ("seq", "version", "name", "hash", "text", "created_at", "created_by"),
     "rule_activation": ("seq", "version", "action", "actor", "reason", "occurred_at"),
@@ -44,6 +48,8 @@ TABLES = {
     "rule_activation": ("rule_set_activations", "seq", "occurred_at"),
     "allocation_run": ("allocation_runs", "run_id", "occurred_at"),
 }
+# Made by this revision, append-only too.
+NEW_TABLES = ("blank_quotas", "blank_requests")
 KEPT = ("kecamatan", "card_id", "birth_date", "had_ektp", "disaster_victim", "suket", "waiting_since")
 # Old keys of the renumbered tables move out of the way first.
 AWAY = 10**15
@@ -67,11 +73,29 @@ def _entry_hash(previous: str, kind: str, values) -> str:  # type: ignore[no-unt
     return hashlib.sha256(previous.encode("ascii") + b"\n" + _encoded([kind, *values])).hexdigest()
 
 
+MOVEMENTS = ("received", "distributed", "reserved", "released", "consumed", "spoiled", "lent", "borrowed")
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     for table, _, _ in TABLES.values():
         _allow_changes(bind.dialect.name, table)
-    op.add_column("blank_entries", sa.Column("chain_hash", sa.String(64), nullable=True))
+    _ledger_with_loans(bind)
+    op.add_column("blank_batches", sa.Column("request", sa.Text(), nullable=True))
+    _requests_table()
+    op.create_table(
+        "blank_quotas",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False),
+        sa.Column("month", sa.String(7), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.Text(), nullable=False),
+        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("chain_hash", sa.String(64), nullable=True),
+        sa.CheckConstraint("quantity >= 0", name=op.f("ck_blank_quotas_quantity_not_negative")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_blank_quotas")),
+    )
     op.add_column("rule_set_activations", sa.Column("chain_hash", sa.String(64), nullable=True))
     for table in ("rule_sets", "allocation_runs"):
         op.add_column(table, sa.Column("seq", sa.BigInteger(), nullable=True))
@@ -80,8 +104,69 @@ def upgrade() -> None:
     _chain_existing(bind)
     op.create_index("uq_rule_sets_seq", "rule_sets", ["seq"], unique=True)
     op.create_index("uq_allocation_runs_seq", "allocation_runs", ["seq"], unique=True)
-    for table, _, _ in TABLES.values():
+    for table in (*(t for t, _, _ in TABLES.values()), *NEW_TABLES):
         _refuse_changes(bind.dialect.name, table)
+
+
+def _requests_table() -> None:
+    figures = (
+        "months", "waiting_first_time", "waiting_replacement", "in_prr", "left_prr", "window_days",
+        "expected_from_prr", "consumed", "spoiled", "needed", "on_hand", "outstanding", "quantity",
+    )
+    op.create_table(
+        "blank_requests",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False),
+        sa.Column("reference", sa.Text(), nullable=False),
+        sa.Column("region", sa.String(5), nullable=True),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in figures),
+        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("chain_hash", sa.String(64), nullable=True),
+        sa.CheckConstraint("quantity >= 0", name=op.f("ck_blank_requests_quantity_not_negative")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_blank_requests")),
+        sa.UniqueConstraint("reference", name=op.f("uq_blank_requests_reference")),
+    )
+
+
+def _ledger_with_loans(bind) -> None:  # type: ignore[no-untyped-def]
+    """The ledger's entries gain a chain hash, the counterpart of a loan and its document,
+    and the movements 'lent' and 'borrowed'. SQLite cannot change a CHECK constraint in
+    place: the table (which no other refers to) is made again and its rows copied."""
+    movement = f"movement IN ({', '.join(repr(m) for m in MOVEMENTS)})"
+    added = ("chain_hash", "counterpart", "counterpart_reference")
+    if bind.dialect.name == "postgresql":
+        op.add_column("blank_entries", sa.Column("chain_hash", sa.String(64), nullable=True))
+        op.add_column("blank_entries", sa.Column("counterpart", sa.String(5), nullable=True))
+        op.add_column("blank_entries", sa.Column("counterpart_reference", sa.Text(), nullable=True))
+        op.drop_constraint(op.f("ck_blank_entries_movement"), "blank_entries", type_="check")
+        op.create_check_constraint(op.f("ck_blank_entries_movement"), "blank_entries", movement)
+        return
+    columns = "seq, batch_id, kecamatan, movement, quantity, card_id, card_version, actor, reason, occurred_at"
+    op.create_table(
+        "blank_entries_new",
+        sa.Column("seq", sa.Integer(), autoincrement=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False),
+        sa.Column("kecamatan", sa.String(8), nullable=True),
+        sa.Column("movement", sa.String(16), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("card_id", sa.Integer(), nullable=True),
+        sa.Column("card_version", sa.Integer(), nullable=True),
+        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        *(sa.Column(name, sa.Text() if name == "counterpart_reference" else sa.String(64 if name == "chain_hash" else 5), nullable=True) for name in added),
+        sa.CheckConstraint("quantity > 0", name="ck_blank_entries_quantity_positive"),
+        sa.CheckConstraint(movement, name="ck_blank_entries_movement"),
+        sa.ForeignKeyConstraint(["batch_id"], ["blank_batches.id"], name="fk_blank_entries_batch_id_blank_batches"),
+        sa.ForeignKeyConstraint(["card_id"], ["cards.id"], name="fk_blank_entries_card_id_cards"),
+        sa.PrimaryKeyConstraint("seq", name="pk_blank_entries"),
+    )
+    op.execute(f"INSERT INTO blank_entries_new ({columns}) SELECT {columns} FROM blank_entries")
+    op.drop_index("ix_blank_entries_card_id", "blank_entries")
+    op.drop_table("blank_entries")
+    op.rename_table("blank_entries_new", "blank_entries")
+    op.create_index("ix_blank_entries_card_id", "blank_entries", ["card_id"])
 
 
 def _chain_existing(bind) -> None:  # type: ignore[no-untyped-def]
@@ -121,15 +206,17 @@ def _rows(bind, kind: str) -> list:  # type: ignore[no-untyped-def,type-arg]
     if kind != "blank_entry":
         table = _table(TABLES[kind][0], *ENTRY_FIELDS[kind])
         return [dict(row._mapping) for row in bind.execute(sa.select(table))]
-    entries = _table("blank_entries", *(f for f in ENTRY_FIELDS[kind] if f not in ("reference", "received_on")))
+    of_batch = ("reference", "received_on", "request")
+    entries = _table("blank_entries", *(f for f in ENTRY_FIELDS[kind] if f not in of_batch))
     batches = _table("blank_batches", "id", "reference", "received_on")
     e, b = entries.c, batches.c
-    received = e.movement == "received"
+    received = e.movement.in_(("received", "borrowed"))
     query = sa.select(
         *(e[f] for f in ("seq", "batch_id")),
         sa.case((received, b.reference)).label("reference"),
         sa.case((received, b.received_on)).label("received_on"),
-        *(e[f] for f in ENTRY_FIELDS[kind][4:]),
+        sa.null().label("request"),  # no batch answered a request before this revision
+        *(e[f] for f in ENTRY_FIELDS[kind][4:] if f not in of_batch),
     ).select_from(entries.outerjoin(batches, b.id == e.batch_id))
     return [dict(row._mapping) for row in bind.execute(query)]
 
@@ -192,9 +279,12 @@ def _allow_changes(dialect: str, table: str) -> None:
 
 
 def downgrade() -> None:
+    """Back to revision 0006 (a ledger with loans cannot go back: 0006 knows no such movement)."""
     bind = op.get_bind()
-    for table, _, _ in TABLES.values():
+    for table in (*(t for t, _, _ in TABLES.values()), *NEW_TABLES):
         _allow_changes(bind.dialect.name, table)
+    for table in NEW_TABLES:
+        op.drop_table(table)
     op.drop_index("uq_allocation_runs_seq", "allocation_runs")
     op.drop_index("uq_rule_sets_seq", "rule_sets")
     # Entries leave the chain: the head goes back to the last event.
@@ -209,9 +299,37 @@ def downgrade() -> None:
         "allocation_runs": ("inputs_hash", "chain_hash", "seq"),
         "rule_sets": ("chain_hash", "seq"),
         "rule_set_activations": ("chain_hash",),
-        "blank_entries": ("chain_hash",),
+        "blank_batches": ("request",),
     }.items():
         for column in columns:
             op.drop_column(table, column)
+    _ledger_without_loans(bind)
     for table, _, _ in TABLES.values():
         _refuse_changes(bind.dialect.name, table)
+
+
+def _ledger_without_loans(bind) -> None:  # type: ignore[no-untyped-def]
+    old = ("received", "distributed", "reserved", "released", "consumed", "spoiled")
+    movement = f"movement IN ({', '.join(repr(m) for m in old)})"
+    if bind.dialect.name == "postgresql":
+        op.drop_constraint(op.f("ck_blank_entries_movement"), "blank_entries", type_="check")
+        op.create_check_constraint(op.f("ck_blank_entries_movement"), "blank_entries", movement)
+        for column in ("counterpart_reference", "counterpart", "chain_hash"):
+            op.drop_column("blank_entries", column)
+        return
+    columns = "seq, batch_id, kecamatan, movement, quantity, card_id, card_version, actor, reason, occurred_at"
+    op.execute(
+        "CREATE TABLE blank_entries_old (seq INTEGER NOT NULL, batch_id INTEGER NOT NULL, kecamatan VARCHAR(8), "
+        "movement VARCHAR(16) NOT NULL, quantity INTEGER NOT NULL, card_id INTEGER, card_version INTEGER, "
+        "actor TEXT NOT NULL, reason TEXT, occurred_at DATETIME NOT NULL, "
+        "CONSTRAINT pk_blank_entries PRIMARY KEY (seq), "
+        "CONSTRAINT ck_blank_entries_quantity_positive CHECK (quantity > 0), "
+        f"CONSTRAINT ck_blank_entries_movement CHECK ({movement}), "
+        "CONSTRAINT fk_blank_entries_batch_id_blank_batches FOREIGN KEY(batch_id) REFERENCES blank_batches (id), "
+        "CONSTRAINT fk_blank_entries_card_id_cards FOREIGN KEY(card_id) REFERENCES cards (id))"
+    )
+    op.execute(f"INSERT INTO blank_entries_old ({columns}) SELECT {columns} FROM blank_entries")
+    op.drop_index("ix_blank_entries_card_id", "blank_entries")
+    op.drop_table("blank_entries")
+    op.rename_table("blank_entries_old", "blank_entries")
+    op.create_index("ix_blank_entries_card_id", "blank_entries", ["card_id"])

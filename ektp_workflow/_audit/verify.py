@@ -16,6 +16,8 @@ from .._store.store import Connection
 MAX_LISTED = 100
 _KINDS = {
     "blank_entry": "blank ledger entry",
+    "blank_quota": "monthly quota",
+    "blank_request": "request for blanks",
     "rule_set": "rule-set version",
     "rule_activation": "rule-set activation",
     "allocation_run": "allocation run",
@@ -39,7 +41,7 @@ class Verification:
 
     #: events re-hashed.
     checked: int = 0
-    #: ledger, rule and allocation entries re-hashed (chained with the events).
+    #: ledger, quota, request, rule and allocation entries re-hashed (chained with the events).
     entries: int = 0
     #: the last row of the history read: (seq, hash).
     last: tuple[int, str] = (0, GENESIS)

@@ -11,24 +11,10 @@ import csv
 import html
 import io
 
-from ..clock import WIB
 from ..records import StockBulletin, StockRow
 from ..regions import name_of
+from .indonesian import moment, number
 
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 #: The bulletin's columns: (CSV name, page heading, the row's field).
 COLUMNS = (
     ("kecamatan", "Kode", "kecamatan"),
@@ -43,8 +29,7 @@ COLUMNS = (
 
 def stamp(bulletin: StockBulletin) -> str:
     """``2 Desember 2026 pukul 13.20 WIB``: when the bulletin was made, in Indonesian."""
-    moment = bulletin.made_at.astimezone(WIB)
-    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year} pukul {moment:%H.%M} WIB"
+    return moment(bulletin.made_at)
 
 
 def place(bulletin: StockBulletin) -> str:
@@ -63,7 +48,7 @@ def render_html(bulletin: StockBulletin) -> str:
         stamp=html.escape(stamp(bulletin)),
         head=head,
         body=body,
-        at_city=f"{bulletin.at_city:,}".replace(",", "."),
+        at_city=number(bulletin.at_city),
         seq=seq,
         hash=hash_,
     )
@@ -74,12 +59,8 @@ def _row(row: StockRow) -> str:
     if not row.kecamatan:
         cells[:2] = ["", "Jumlah (dengan stok di kota)"]
     css = ' class="total"' if not row.kecamatan else ""
-    text = "".join(f"<td>{html.escape(_number(c))}</td>" for c in cells)
+    text = "".join(f"<td>{html.escape(number(c))}</td>" for c in cells)
     return f"<tr{css}>{text}</tr>"
-
-
-def _number(value: object) -> str:
-    return f"{value:,}".replace(",", ".") if isinstance(value, int) else str(value)
 
 
 def render_csv(bulletin: StockBulletin) -> str:

@@ -3,15 +3,51 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 
 from .._provenance import require_actor
-from .._store import balances, ledger
+from .._store import balances, ledger, quotas
 from .._store.store import Store
-from ..clock import now
+from ..clock import WIB, now
 from ..errors import StockError
-from ..regions import kecamatan_of
-from . import distribution
+from ..records import RequestStatus, StockRequest
+from ..regions import kabupaten_kota_of, kecamatan_of
+from . import distribution, stock_request
 from .distribution import Distribution
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """A month's quota of blanks from the centre, and the blanks used that month."""
+
+    month: str
+    #: None: no quota was set for the month.
+    quota: int | None
+    reference: str | None
+    #: blanks consumed by printing or spoiled in the month (WIB).
+    used: int
+
+    @property
+    def over(self) -> int:
+        """Blanks used beyond the quota (0 within it, or without one)."""
+        return max(0, self.used - self.quota) if self.quota is not None else 0
+
+
+def _reference(reference: str) -> str:
+    text = (reference or "").strip()
+    if not text:
+        raise StockError("a reference is required: the letter, circular or receipt it rests on")
+    return text
+
+
+def _not_after_today(day: dt.date | None, at: dt.datetime) -> dt.date:
+    today = at.astimezone(WIB).date()
+    if day is not None and day > today:
+        raise StockError(f"received on {day}: that is after today ({today})")
+    return day or today
 
 
 class Blanks:
@@ -28,14 +64,19 @@ class Blanks:
         actor: str,
         received_on: dt.date | None = None,
         reason: str | None = None,
+        request: str | None = None,
     ) -> None:
         """Record a batch of ``count`` blanks shipped to the city by Kemendagri.
 
-        :raises StockError: the count is not positive or the reference was used before.
+        :param request: the reference of the request (``request``) the batch answers.
+        :raises StockError: the count is not positive, the reference was used before, or
+            no such request was made.
         """
         by = self._movement(actor, reason)
+        day = _not_after_today(received_on, by.at)
+        answers = request.strip() if request is not None else None
         with self._store.transaction() as conn:
-            ledger.receive(conn, reference.strip(), count, received_on or by.at.date(), by)
+            ledger.receive(conn, reference.strip(), count, day, by, answers)
 
     def distribute(
         self,
@@ -71,10 +112,116 @@ class Blanks:
         with self._store.transaction() as conn:
             ledger.spoil(conn, kecamatan_of(kecamatan).code, count, by)
 
+    def lend(self, count: int, *, to: str, reference: str, actor: str, reason: str | None = None) -> None:
+        """Lend ``count`` blanks still at the city to the kabupaten/kota ``to`` (``16.07``),
+        from the oldest batches first; ``reference`` is the loan's document.
+
+        :raises StockError: not that many blanks at the city, or no reference.
+        :raises InvalidRegion: ``to`` is not an official kabupaten/kota code.
+        """
+        counterpart, document = kabupaten_kota_of(to), _reference(reference)
+        by = self._movement(actor, reason)
+        with self._store.transaction() as conn:
+            ledger.lend(conn, count, counterpart, document, by)
+
+    def borrow(
+        self,
+        count: int,
+        *,
+        lender: str,
+        reference: str,
+        actor: str,
+        received_on: dt.date | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Record ``count`` blanks lent to the city by the kabupaten/kota ``lender``, as a
+        batch whose reference is the lender's document (``reference``).
+
+        :raises StockError: the count is not positive, or the reference was used before.
+        :raises InvalidRegion: ``lender`` is not an official kabupaten/kota code.
+        """
+        counterpart, document = kabupaten_kota_of(lender), _reference(reference)
+        by = self._movement(actor, reason)
+        day = _not_after_today(received_on, by.at)
+        with self._store.transaction() as conn:
+            ledger.borrow(conn, document, count, day, counterpart, by)
+
+    def set_quota(self, month: str, count: int, *, reference: str, actor: str, reason: str | None = None) -> None:
+        """Record the centre's quota of blanks for ``month`` (``2026-12``); a later quota for
+        the same month replaces it (both stay in the history).
+
+        :raises StockError: the month is not ``YYYY-MM``, the count is negative, or no reference.
+        """
+        if not _MONTH.match(month):
+            raise StockError(f"month {month!r}: expected YYYY-MM, e.g. 2026-12")
+        if count < 0:
+            raise StockError(f"quota for {month}: must not be negative, got {count}")
+        by = self._movement(actor, reason)
+        with self._store.transaction() as conn:
+            quotas.set_quota(conn, month, count, _reference(reference), by.actor, by.reason, by.at)
+
+    def request(
+        self, months: int = 3, *, reference: str, actor: str, dry_run: bool = False, reason: str | None = None
+    ) -> StockRequest:
+        """Compute what to ask the centre for to cover ``months`` and, unless ``dry_run``,
+        record the request under ``reference`` (its letter) with every figure.
+
+        :raises StockError: no reference, one used before, months outside 1 to 24, or
+            nothing to request (recorded requests only).
+        """
+        by = self._movement(actor, reason)
+        document = reference.strip() if dry_run else _reference(reference)
+        with self._store.reading() if dry_run else self._store.transaction() as conn:
+            computed = stock_request.compute(conn, document, months, by.at)
+            if dry_run:
+                return computed
+            return stock_request.record(conn, computed, by.actor, by.reason)
+
+    def requested(self, reference: str) -> StockRequest:
+        """A recorded request with its figures, to print its letter again.
+
+        :raises StockError: no such request.
+        """
+        with self._store.reading() as conn:
+            return stock_request.recorded(conn, reference.strip())
+
+    def request_page(self, request: StockRequest) -> str:
+        """The request as a printable letter in Indonesian, with its computation (HTML)."""
+        from .._files.request_page import render_html
+
+        return render_html(request)
+
+    def request_csv(self, request: StockRequest) -> str:
+        """The request's computation as CSV, a row per line."""
+        from .._files.request_page import render_csv
+
+        return render_csv(request)
+
+    def requests(self) -> list[RequestStatus]:
+        """Every request made, oldest first, with the blanks received against it and the lead time."""
+        with self._store.reading() as conn:
+            return stock_request.statuses(conn)
+
+    def quotas(self) -> list[QuotaUse]:
+        """Per month with a quota or with use: the quota in force, the blanks used (printed or
+        spoiled) and whether the use went beyond it."""
+        with self._store.reading() as conn:
+            set_, used = quotas.in_force(conn), quotas.used_by_month(conn)
+        uses = []
+        for month in sorted(set(set_) | set(used)):
+            quota, reference = set_.get(month, (None, None))
+            uses.append(QuotaUse(month, quota, reference, used.get(month, 0)))
+        return uses
+
     def batches(self) -> list[balances.Batch]:
         """Every batch received, oldest first."""
         with self._store.reading() as conn:
             return balances.batches(conn)
+
+    def loans(self) -> list[balances.Loan]:
+        """Every loan to or from another kabupaten/kota, oldest first."""
+        with self._store.reading() as conn:
+            return balances.loans(conn)
 
     def stock(self) -> list[balances.StockLine]:
         """Blanks per batch: undistributed at the city, and per kecamatan by status."""

@@ -1,8 +1,9 @@
 """Reading the blank stock: batches, balances per kecamatan, and conservation checked.
 
 Conservation holds per batch and kecamatan: received = undistributed + unallocated +
-reserved + consumed + spoiled; every balance equals the sum of its ledger entries, and
-the reserved count equals the cards holding a blank.
+reserved + consumed + spoiled + lent; a batch's received and undistributed counts and
+every kecamatan's balance equal what its ledger entries give, and the reserved count
+equals the cards holding a blank.
 """
 
 from __future__ import annotations
@@ -18,23 +19,72 @@ from .schema import blank_batches, blank_entries, blank_stock, cards, residents
 
 @dataclass(frozen=True)
 class Batch:
-    """A shipment of blanks received by the city."""
+    """A shipment of blanks received by the city, or lent to it by another kabupaten/kota."""
 
     reference: str
     received: int
     received_on: dt.date
     undistributed: int
+    #: the kabupaten/kota that lent it (``16.07``); None for a shipment from the centre.
+    lender: str | None = None
+    #: blanks of it the city lent on to another kabupaten/kota.
+    lent: int = 0
+    #: the request to the centre it answers, if any.
+    request: str | None = None
 
 
 def batches(conn: Connection) -> list[Batch]:
-    """Every batch received, oldest first."""
-    query = sa.select(
-        blank_batches.c.reference,
-        blank_batches.c.received,
-        blank_batches.c.received_on,
-        blank_batches.c.undistributed,
-    ).order_by(blank_batches.c.id)
-    return [Batch(*row) for row in conn.execute(query)]
+    """Every batch received or borrowed, oldest first."""
+    lent = _entries_by_batch(conn, "lent")
+    b = blank_batches.c
+    brought = blank_entries.alias("brought")  # the lender is on the entry that brought it
+    query = (
+        sa.select(b.id, b.reference, b.received, b.received_on, b.undistributed, brought.c.counterpart, b.request)
+        .outerjoin(brought, sa.and_(brought.c.batch_id == b.id, brought.c.movement == "borrowed"))
+        .order_by(b.id)
+    )
+    return [Batch(*row[1:6], lent.get(row[0], 0), row[6]) for row in conn.execute(query)]
+
+
+def _entries_by_batch(conn: Connection, *movements: str) -> dict[int, int]:
+    e = blank_entries.c
+    query = sa.select(e.batch_id, sa.func.sum(e.quantity)).where(e.movement.in_(movements)).group_by(e.batch_id)
+    return {int(batch): int(n) for batch, n in conn.execute(query)}
+
+
+@dataclass(frozen=True)
+class Loan:
+    """Blanks lent to or borrowed from another kabupaten/kota, under one document."""
+
+    #: ``lent`` (to ``counterpart``) or ``borrowed`` (from it).
+    direction: str
+    counterpart: str
+    #: the loan's document: ours for a loan we made, the lender's for one we took.
+    reference: str
+    quantity: int
+    occurred_at: dt.datetime
+    actor: str
+
+
+def loans(conn: Connection) -> list[Loan]:
+    """Every loan in either direction, in the order they were recorded."""
+    e = blank_entries.c
+    document = sa.case((e.movement == "borrowed", blank_batches.c.reference), else_=e.counterpart_reference)
+    query = (
+        sa.select(
+            e.movement,
+            e.counterpart,
+            document,
+            sa.func.sum(e.quantity),
+            sa.func.min(e.occurred_at, type_=e.occurred_at.type),
+            sa.func.min(e.actor),
+        )
+        .join(blank_batches, blank_batches.c.id == e.batch_id)
+        .where(e.movement.in_(("lent", "borrowed")))
+        .group_by(e.movement, e.counterpart, document)
+        .order_by(sa.func.min(e.seq))
+    )
+    return [Loan(m, c, d, int(n), at, actor) for m, c, d, n, at, actor in conn.execute(query)]
 
 
 @dataclass(frozen=True)
@@ -74,10 +124,7 @@ def conservation_problems(conn: Connection) -> list[str]:
     spoiled; per batch and kecamatan: each balance equals the sum of its entries; and
     the reserved count equals the cards holding a blank of that batch there.
     """
-    problems = []
-    for row in conn.execute(_BATCH_TOTALS):
-        if row.received != row.accounted:
-            problems.append(f"batch {row.reference}: received {row.received}, accounted for {row.accounted}")
+    problems = _batch_problems(conn)
     from_entries = _balances_from_entries(conn)
     for line in stock(conn):
         if line.kecamatan is None:
@@ -98,6 +145,29 @@ def conservation_problems(conn: Connection) -> list[str]:
     return problems
 
 
+def _batch_problems(conn: Connection) -> list[str]:
+    """Per batch: received as its entry says, undistributed as its entries leave it, and
+    every blank accounted for (at the city, at a kecamatan, or lent)."""
+    came = _entries_by_batch(conn, "received", "borrowed")
+    left = _entries_by_batch(conn, "distributed", "lent")
+    lent = _entries_by_batch(conn, "lent")
+    problems = []
+    for row in conn.execute(_BATCH_TOTALS):
+        if row.received != came.get(row.id, 0):
+            problems.append(
+                f"batch {row.reference}: received {row.received}, but its entries received {came.get(row.id, 0)}"
+            )
+        if row.undistributed != row.received - left.get(row.id, 0):
+            problems.append(
+                f"batch {row.reference}: {row.undistributed} undistributed, but its entries leave "
+                f"{row.received - left.get(row.id, 0)}"
+            )
+        accounted = row.accounted + lent.get(row.id, 0)
+        if row.received != accounted:
+            problems.append(f"batch {row.reference}: received {row.received}, accounted for {accounted}")
+    return problems
+
+
 _stock_sum = (
     sa.select(
         blank_stock.c.batch_id,
@@ -109,8 +179,10 @@ _stock_sum = (
     .subquery()
 )
 _BATCH_TOTALS = sa.select(
+    blank_batches.c.id,
     blank_batches.c.reference,
     blank_batches.c.received,
+    blank_batches.c.undistributed,
     (blank_batches.c.undistributed + sa.func.coalesce(_stock_sum.c.placed, 0)).label("accounted"),
 ).outerjoin(_stock_sum, _stock_sum.c.batch_id == blank_batches.c.id)
 

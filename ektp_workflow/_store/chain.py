@@ -46,9 +46,31 @@ HASHED_FIELDS = (
 )
 
 
+#: A request for blanks to the centre: its reference and every figure it was computed from.
+REQUEST_FIELDS = (
+    "seq",
+    "reference",
+    "region",
+    "months",
+    "waiting_first_time",
+    "waiting_replacement",
+    "in_prr",
+    "left_prr",
+    "window_days",
+    "expected_from_prr",
+    "consumed",
+    "spoiled",
+    "needed",
+    "on_hand",
+    "outstanding",
+    "quantity",
+    "actor",
+    "reason",
+    "occurred_at",
+)
 #: The entries chained with the events, by kind: the fields each one's hash covers, in
-#: order. A blank entry's ``reference`` and ``received_on`` are its batch's, on the entry
-#: that received the batch (None on the others).
+#: order. A blank entry's ``reference``, ``received_on`` and ``request`` are its batch's, on
+#: the entry that brought the batch in, received or borrowed (None on the others).
 ENTRY_FIELDS = {
     "blank_entry": (
         "seq",
@@ -63,7 +85,12 @@ ENTRY_FIELDS = {
         "actor",
         "reason",
         "occurred_at",
+        "counterpart",
+        "counterpart_reference",
+        "request",
     ),
+    "blank_request": REQUEST_FIELDS,
+    "blank_quota": ("seq", "month", "quantity", "reference", "actor", "reason", "occurred_at"),
     "rule_set": ("seq", "version", "name", "hash", "text", "created_at", "created_by"),
     "rule_activation": ("seq", "version", "action", "actor", "reason", "occurred_at"),
     "allocation_run": ("seq", "run_id", "rule_set_version", "day", "kecamatan", "actor", "occurred_at", "inputs_hash"),

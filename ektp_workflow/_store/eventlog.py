@@ -27,6 +27,8 @@ from .driver import Driver, DriverStatement, copy_rows
 from .schema import (
     allocation_runs,
     blank_entries,
+    blank_quotas,
+    blank_requests,
     cards,
     event_chain,
     events,
@@ -38,6 +40,8 @@ from .schema import (
 #: Where each kind of entry is stored.
 ENTRY_TABLES = {
     "blank_entry": blank_entries,
+    "blank_quota": blank_quotas,
+    "blank_request": blank_requests,
     "rule_set": rule_sets,
     "rule_activation": rule_set_activations,
     "allocation_run": allocation_runs,

@@ -93,12 +93,14 @@ def entries(tx: Connection) -> Iterator[Entry]:
 def _entries_of(tx: Connection, kind: str) -> Iterator[Entry]:
     table = ENTRY_TABLES[kind]
     if kind == "blank_entry":
-        received = blank_entries.c.movement == "received"
+        received = blank_entries.c.movement.in_(("received", "borrowed"))
         columns = [
             sa.case((received, blank_batches.c.reference))
             if name == "reference"
             else sa.case((received, blank_batches.c.received_on))
             if name == "received_on"
+            else sa.case((received, blank_batches.c.request))
+            if name == "request"
             else blank_entries.c[name]
             for name in ENTRY_FIELDS[kind]
         ]

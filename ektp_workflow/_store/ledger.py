@@ -18,9 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..clock import WIB
 from ..errors import StockError
-from . import eventlog
-from .schema import blank_batches, blank_stock, cards
+from . import eventlog, requests
+from .schema import blank_batches, blank_entries, blank_stock, cards
 
 
 @dataclass(frozen=True)
@@ -32,23 +33,110 @@ class Movement:
     reason: str | None = None
 
 
-def receive(conn: Connection, reference: str, count: int, received_on: dt.date, by: Movement) -> int:
+def receive(
+    conn: Connection, reference: str, count: int, received_on: dt.date, by: Movement, request: str | None = None
+) -> int:
     """Record a batch shipped to the city; return its id.
 
     :raises StockError: the count is not positive or the reference is already used.
     """
+    if request is not None:
+        asked = requests.one(conn, request)
+        if asked is None:
+            raise StockError(f"no request {request!r} was recorded: see ektp blanks requests")
+        asked_on = asked["occurred_at"].astimezone(WIB).date()
+        if received_on < asked_on:
+            raise StockError(f"batch {reference}: received on {received_on}, before request {request} ({asked_on})")
+    return _new_batch(conn, reference, count, received_on, None, by, request)
+
+
+def borrow(conn: Connection, reference: str, count: int, received_on: dt.date, counterpart: str, by: Movement) -> int:
+    """Record blanks lent to the city by the kabupaten/kota ``counterpart``, as a batch of
+    their own whose reference is the lender's document; return its id.
+
+    :raises StockError: as ``receive``.
+    """
+    return _new_batch(conn, reference, count, received_on, counterpart, by)
+
+
+def lend(conn: Connection, count: int, counterpart: str, document: str, by: Movement) -> None:
+    """Send ``count`` blanks still at the city to the kabupaten/kota ``counterpart``, from
+    the oldest batches first; ``document`` is the loan's reference.
+
+    :raises StockError: the count is not positive or more than the blanks at the city.
+    """
+    if count <= 0:
+        raise StockError(f"lend to {counterpart}: count must be positive, got {count}")
+    _refuse_own(conn, counterpart)
+    used = conn.scalar(
+        sa.select(blank_entries.c.counterpart).where(
+            blank_entries.c.movement == "lent", blank_entries.c.counterpart_reference == document
+        )
+    )
+    if used is not None:
+        raise StockError(f"loan document {document!r} was already used, for a loan to {used}")
+    at_city = list(conn.execute(_AT_CITY))
+    if count > sum(n for _, n in at_city):
+        raise StockError(f"cannot lend {count} blanks: {sum(n for _, n in at_city)} undistributed at the city")
+    left, lent = count, []
+    for batch_id, undistributed in at_city:
+        take = min(left, undistributed)
+        taken = conn.execute(
+            blank_batches.update()
+            .where(blank_batches.c.id == batch_id, blank_batches.c.undistributed >= take)
+            .values(undistributed=blank_batches.c.undistributed - take)
+        ).rowcount
+        if taken != 1:
+            raise StockError("the blanks at the city changed meanwhile; nothing was lent: run the command again")
+        lent.append(
+            {**entry(batch_id, None, "lent", take, by), "counterpart": counterpart, "counterpart_reference": document}
+        )
+        left -= take
+        if left == 0:
+            break
+    eventlog.append_entries(conn, "blank_entry", lent)
+
+
+def _refuse_own(conn: Connection, counterpart: str) -> None:
+    """A loan is between two kabupaten/kota: not with the one whose kecamatan this ledger serves."""
+    own = conn.scalar(sa.select(blank_stock.c.kecamatan).where(blank_stock.c.kecamatan.startswith(counterpart + ".")))
+    if own is not None:
+        raise StockError(f"{counterpart} is this city's own kabupaten/kota (its kecamatan {own} holds blanks here)")
+
+
+_AT_CITY = (
+    sa.select(blank_batches.c.id, blank_batches.c.undistributed)
+    .where(blank_batches.c.undistributed > 0)
+    .order_by(blank_batches.c.id)
+)
+
+
+def _new_batch(
+    conn: Connection,
+    reference: str,
+    count: int,
+    received_on: dt.date,
+    counterpart: str | None,
+    by: Movement,
+    request: str | None = None,
+) -> int:
     if count <= 0:
         raise StockError(f"batch {reference}: count must be positive, got {count}")
+    if counterpart is not None:
+        _refuse_own(conn, counterpart)
     exists = conn.scalar(sa.select(blank_batches.c.id).where(blank_batches.c.reference == reference))
     if exists is not None:
         raise StockError(f"batch {reference!r} was already received")
     inserted = conn.execute(
-        blank_batches.insert().values(reference=reference, received=count, undistributed=count, received_on=received_on)
+        blank_batches.insert().values(
+            reference=reference, received=count, undistributed=count, received_on=received_on, request=request
+        )
     ).inserted_primary_key
     assert inserted is not None  # an INSERT of one row has its key
     batch_id = int(inserted[0])
-    received = entry(batch_id, None, "received", count, by)
-    eventlog.append_entries(conn, "blank_entry", [{**received, "reference": reference, "received_on": received_on}])
+    movement = "received" if counterpart is None else "borrowed"
+    came = {**entry(batch_id, None, movement, count, by), "reference": reference, "received_on": received_on}
+    eventlog.append_entries(conn, "blank_entry", [{**came, "counterpart": counterpart, "request": request}])
     return batch_id
 
 
@@ -259,4 +347,7 @@ def entry(
         "actor": by.actor,
         "reason": by.reason,
         "occurred_at": by.at,
+        "counterpart": None,
+        "counterpart_reference": None,
+        "request": None,
     }

@@ -164,6 +164,8 @@ blank_batches = Table(
     Column("received", Integer, nullable=False),
     Column("undistributed", Integer, nullable=False),
     Column("received_on", Date, nullable=False),
+    # The request to the centre the shipment answers (``blank_requests.reference``), if any.
+    Column("request", Text, nullable=True),
     CheckConstraint("received > 0", name="received_positive"),
     CheckConstraint("undistributed >= 0 AND undistributed <= received", name="undistributed_range"),
 )
@@ -202,16 +204,70 @@ blank_entries = Table(
     Column("actor", Text, nullable=False),
     Column("reason", Text, nullable=True),
     Column("occurred_at", UTCDateTime, nullable=False),
-    # Filled by the writer, always; NULL in the schema because SQLite cannot add a
-    # NOT NULL column to a table others refer to (a missing hash fails verify).
+    # Filled by the writer, always (a missing hash fails verify).
     Column("chain_hash", String(64), nullable=True),
+    # For a loan (lent, borrowed): the other kabupaten/kota and its document's reference.
+    Column("counterpart", String(5), nullable=True),
+    Column("counterpart_reference", Text, nullable=True),
     CheckConstraint("quantity > 0", name="quantity_positive"),
     CheckConstraint(
-        "movement IN ('received', 'distributed', 'reserved', 'released', 'consumed', 'spoiled')",
+        "movement IN ('received', 'distributed', 'reserved', 'released', 'consumed', 'spoiled', 'lent', 'borrowed')",
         name="movement",
     ),
 )
 Index("ix_blank_entries_card_id", blank_entries.c.card_id)
+
+# The centre's quota of blanks a month (the latest entry for a month is in force), chained.
+blank_quotas = Table(
+    "blank_quotas",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    # The month, ``2026-12``.
+    Column("month", String(7), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    # The circular or letter that sets it.
+    Column("reference", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("chain_hash", String(64), nullable=True),
+    CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+)
+
+# The city's requests for blanks to the centre, with the figures they were computed
+# from (see _services/stock_request.py), chained.
+blank_requests = Table(
+    "blank_requests",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    # The request letter's reference.
+    Column("reference", Text, nullable=False, unique=True),
+    # The kabupaten/kota asking (``16.71``); None if its residents live in several.
+    Column("region", String(5), nullable=True),
+    # The months of need it covers, counted as 30 days each.
+    Column("months", Integer, nullable=False),
+    Column("waiting_first_time", Integer, nullable=False),
+    Column("waiting_replacement", Integer, nullable=False),
+    Column("in_prr", Integer, nullable=False),
+    # Cards that left PRR for printing in the last ``window_days`` days: the measured rate.
+    Column("left_prr", Integer, nullable=False),
+    Column("window_days", Integer, nullable=False),
+    Column("expected_from_prr", Integer, nullable=False),
+    # The ledger's blanks consumed by printing and spoiled so far: the spoilage rate.
+    Column("consumed", Integer, nullable=False),
+    Column("spoiled", Integer, nullable=False),
+    Column("needed", Integer, nullable=False),
+    # Blanks not reserved for anyone, at the city and the kecamatan.
+    Column("on_hand", Integer, nullable=False),
+    # Blanks asked for by earlier requests and not received yet.
+    Column("outstanding", Integer, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("chain_hash", String(64), nullable=True),
+    CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+)
 
 # Immutable versions of the allocation rules, as operators wrote them.
 rule_sets = Table(
@@ -324,6 +380,8 @@ Index("ix_events_batch_id", events.c.batch_id)
 
 #: Tables the database itself keeps append-only (triggers refuse UPDATE, DELETE, TRUNCATE).
 APPEND_ONLY = (
+    "blank_quotas",
+    "blank_requests",
     "events",
     "blank_entries",
     "rule_sets",

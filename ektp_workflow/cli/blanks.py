@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..clock import WIB
 from ..regions import name_of
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
+from .requests import request_command, requests_command
 
 if TYPE_CHECKING:
-    from .. import Distribution
+    from .. import Distribution, Loan, QuotaUse
 
 _STATUSES = ("unallocated", "reserved", "consumed", "spoiled")
 
@@ -35,17 +37,23 @@ def command() -> None:
 @click.argument("count", type=click.IntRange(min=1))
 @click.option("--reference", required=True, help="The shipment's reference (delivery note); used once.")
 @click.option("--date", "received_on", type=click.DateTime(["%Y-%m-%d"]), help="Day received (default today).")
+@click.option("--request", "request", metavar="REF", help="The request to the centre this shipment answers.")
 @pass_settings
-def receive_command(settings: Settings, count: int, reference: str, received_on: dt.datetime | None) -> None:
+def receive_command(
+    settings: Settings, count: int, reference: str, received_on: dt.datetime | None, request: str | None
+) -> None:
     """Record COUNT blanks shipped to the city by Kemendagri.
 
     \b
     Example:
       ektp --actor gudang blanks receive 20000 --reference KEMENDAGRI-2017-10-16 --date 2017-10-16
+      ektp --actor gudang blanks receive 5000 --reference SJ-0042 --request 470/512/Disdukcapil/2026
     """
     day = received_on.date() if received_on else None
-    settings.workflow().blanks.receive(reference, count, actor=settings.require_actor(), received_on=day)
-    click.echo(f"received batch {reference}: {count:,} blanks, undistributed at the city")
+    actor = settings.require_actor()
+    settings.workflow().blanks.receive(reference, count, actor=actor, received_on=day, request=request)
+    answers = f", answering request {request.strip()}" if request else ""
+    click.echo(f"received batch {reference.strip()}: {count:,} blanks, undistributed at the city{answers}")
 
 
 @command.command("distribute")
@@ -132,14 +140,91 @@ def spoil_command(settings: Settings, kecamatan: str, count: int, reason: str) -
     click.echo(f"spoiled {count} blanks at {kecamatan}")
 
 
+@command.command("lend")
+@click.argument("count", type=click.IntRange(min=1))
+@click.option("--to", "to", required=True, metavar="CODE", help="The kabupaten/kota borrowing them (16.07).")
+@click.option("--reference", required=True, help="The loan's document (letter, receipt).")
+@click.option("--reason", help="Why, in a few words.")
+@pass_settings
+def lend_command(settings: Settings, count: int, to: str, reference: str, reason: str | None) -> None:
+    """Lend COUNT blanks still at the city to another kabupaten/kota.
+
+    They leave the oldest batches first; each batch's share is a 'lent' entry naming
+    the borrower and the document, and conservation counts it.
+
+    \b
+    Example:
+      ektp --actor gudang blanks lend 500 --to 16.07 --reference "470/123/Disdukcapil/2026"
+    """
+    blanks = settings.workflow().blanks
+    blanks.lend(count, to=to, reference=reference, actor=settings.require_actor(), reason=reason)
+    click.echo(f"lent {count:,} blanks to {_region(to)} ({reference.strip()})")
+
+
+@command.command("borrow")
+@click.argument("count", type=click.IntRange(min=1))
+@click.option("--from", "lender", required=True, metavar="CODE", help="The kabupaten/kota lending them (16.07).")
+@click.option("--reference", required=True, help="The lender's document; it becomes the batch's reference.")
+@click.option("--date", "received_on", type=click.DateTime(["%Y-%m-%d"]), help="Day received (default today).")
+@click.option("--reason", help="Why, in a few words.")
+@pass_settings
+def borrow_command(
+    settings: Settings, count: int, lender: str, reference: str, received_on: dt.datetime | None, reason: str | None
+) -> None:
+    """Record COUNT blanks lent to the city by another kabupaten/kota, as a batch.
+
+    \b
+    Example:
+      ektp --actor gudang blanks borrow 300 --from 16.07 --reference "470/88/Disdukcapil-OKI/2026"
+    """
+    day = received_on.date() if received_on else None
+    actor = settings.require_actor()
+    settings.workflow().blanks.borrow(
+        count, lender=lender, reference=reference, actor=actor, received_on=day, reason=reason
+    )
+    click.echo(
+        f"borrowed batch {reference.strip()}: {count:,} blanks from {_region(lender)}, undistributed at the city"
+    )
+
+
+def _region(code: str) -> str:
+    from ..regions import kabupaten_kota_of
+
+    normal = kabupaten_kota_of(code)
+    return f"{normal} {name_of(normal)}"
+
+
+@command.command("quota")
+@click.argument("month")
+@click.argument("count", type=click.IntRange(min=0))
+@click.option("--reference", required=True, help="The circular or letter that sets it.")
+@pass_settings
+def quota_command(settings: Settings, month: str, count: int, reference: str) -> None:
+    """Record the centre's quota of COUNT blanks for MONTH (YYYY-MM).
+
+    A later quota for the same month replaces it; both stay in the history. `blanks
+    status` shows each month's quota beside the blanks used (printed or spoiled) and
+    flags use beyond it.
+
+    \b
+    Example:
+      ektp --actor kabid blanks quota 2026-12 500 --reference "SE 471.13/6153/Dukcapil"
+    """
+    settings.workflow().blanks.set_quota(month, count, reference=reference, actor=settings.require_actor())
+    click.echo(f"quota for {month}: {count:,} blanks ({reference})")
+
+
 @command.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
 def status_command(settings: Settings, as_json: bool) -> None:
-    """Blanks per batch and per kecamatan, and whether the ledger balances.
+    """Blanks per batch and per kecamatan, the monthly quotas, and whether the ledger balances.
 
-    Exits 1 when conservation (received = undistributed + unallocated + reserved +
-    consumed + spoiled) or the match with the ledger entries fails.
+    A batch borrowed from another kabupaten/kota names its lender; blanks lent on
+    count in 'lent'. A month whose use (printed or spoiled) went beyond the centre's
+    quota is marked with !. Exits 1 when conservation (received = undistributed +
+    unallocated + reserved + consumed + spoiled + lent) or the match with the ledger
+    entries fails.
 
     \b
     Example:
@@ -147,6 +232,7 @@ def status_command(settings: Settings, as_json: bool) -> None:
     """
     blanks = settings.workflow().blanks
     batches, lines, problems = blanks.batches(), blanks.stock(), blanks.problems()
+    quotas, loans = blanks.quotas(), blanks.loans()
     per_batch: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_STATUSES, 0))
     per_kecamatan: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_STATUSES, 0))
     for line in (s for s in lines if s.kecamatan is not None):
@@ -158,29 +244,37 @@ def status_command(settings: Settings, as_json: bool) -> None:
             {
                 "batches": [{**dataclasses.asdict(b), **per_batch[b.reference]} for b in batches],
                 "kecamatan": [{"kecamatan": k, **v} for k, v in sorted(per_kecamatan.items())],
+                "quotas": [{**dataclasses.asdict(q), "over": q.over} for q in quotas],
+                "loans": [{**dataclasses.asdict(loan), "occurred_at": loan.occurred_at.isoformat()} for loan in loans],
                 "problems": problems,
             }
         )
     else:
-        _print_status(batches, per_batch, per_kecamatan, problems)
+        _print_stock(batches, per_batch, per_kecamatan)
+        _print_quotas(quotas)
+        _print_loans(loans)
+        _print_balance(problems)
     if problems:
         raise click.exceptions.Exit(1)
 
 
-def _print_status(batches, per_batch, per_kecamatan, problems) -> None:  # type: ignore[no-untyped-def]
+def _print_stock(batches, per_batch, per_kecamatan) -> None:  # type: ignore[no-untyped-def]
     emit_table(
-        ["batch", "received on", "received", "undistributed", *_STATUSES],
+        ["batch", "from", "received on", "received", "undistributed", *_STATUSES, "lent", "request"],
         [
             (
                 b.reference,
+                b.lender or "centre",
                 b.received_on.isoformat(),
                 b.received,
                 b.undistributed,
                 *(per_batch[b.reference][s] for s in _STATUSES),
+                b.lent,
+                b.request or "",
             )
             for b in batches
         ],
-        right=tuple(range(2, 8)),
+        right=tuple(range(3, 10)),
     )
     click.echo("")
     emit_table(
@@ -188,8 +282,52 @@ def _print_status(batches, per_batch, per_kecamatan, problems) -> None:  # type:
         [(k, name_of(k), *(v[s] for s in _STATUSES)) for k, v in sorted(per_kecamatan.items())],
         right=(2, 3, 4, 5),
     )
+
+
+def _print_quotas(quotas: list[QuotaUse]) -> None:
+    """Each month's quota beside the blanks used; ! where use went beyond it."""
+    if not quotas:
+        return
+    click.echo("")
+    emit_table(
+        ["", "month", "quota", "used", "over", "reference"],
+        [
+            ("!" if q.over else "", q.month, "-" if q.quota is None else q.quota, q.used, q.over, q.reference or "")
+            for q in quotas
+        ],
+        right=(2, 3, 4),
+    )
+
+
+def _print_loans(loans: list[Loan]) -> None:
+    if not loans:
+        return
+    click.echo("")
+    emit_table(
+        ["loan", "kabupaten/kota", "name", "blanks", "reference", "on", "by"],
+        [
+            (
+                "lent to" if loan.direction == "lent" else "borrowed from",
+                loan.counterpart,
+                name_of(loan.counterpart),
+                loan.quantity,
+                loan.reference,
+                loan.occurred_at.astimezone(WIB).date().isoformat(),
+                loan.actor,
+            )
+            for loan in loans
+        ],
+        right=(3,),
+    )
+
+
+def _print_balance(problems: list[str]) -> None:
     click.echo("")
     if problems:
         click.echo("ledger does NOT balance:\n" + "\n".join(f"  {p}" for p in problems), err=True)
     else:
-        click.echo("ledger balances: received = undistributed + unallocated + reserved + consumed + spoiled")
+        click.echo("ledger balances: received = undistributed + unallocated + reserved + consumed + spoiled + lent")
+
+
+command.add_command(request_command)
+command.add_command(requests_command)

@@ -1,0 +1,33 @@
+"""Dates, times and numbers as an Indonesian reader writes them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..clock import WIB
+
+MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+
+
+def moment(at: dt.datetime) -> str:
+    """``2 Desember 2026 pukul 13.20 WIB``."""
+    local = at.astimezone(WIB)
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year} pukul {local:%H.%M} WIB"
+
+
+def number(value: object) -> str:
+    """``20.000``: thousands separated by dots; anything else as it is."""
+    return f"{value:,}".replace(",", ".") if isinstance(value, int) and not isinstance(value, bool) else str(value)

@@ -1,0 +1,128 @@
+"""What the city asks the centre for: the need computed from the history, and what came.
+
+The need covers ``months`` of 30 days: every applicant waiting for a blank, and the
+cards expected to leave PRR for printing in that time at the rate measured over the
+last 90 days (or since the first event, when the history is younger), at most the
+cards in PRR. Printing spoils blanks at the rate the ledger shows (spoiled per blank
+used), so the blanks needed are that many more. What the city holds unreserved, and
+what earlier requests asked for and the centre has not sent yet, are subtracted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+
+from .._store import eventlog, requests
+from .._store.store import Connection
+from ..clock import WIB
+from ..errors import StockError
+from ..records import QUEUE_STATE, RequestStatus, StockRequest
+
+PRR_STATE = "prr"
+WINDOW_DAYS = 90
+DAYS_PER_MONTH = 30
+
+
+def compute(conn: Connection, reference: str, months: int, now: dt.datetime) -> StockRequest:
+    """The request ``reference`` for ``months`` as the snapshot ``conn`` sees the city now."""
+    if not 1 <= months <= 24:
+        raise StockError(f"a request covers 1 to 24 months, got {months}")
+    since = now - dt.timedelta(days=WINDOW_DAYS)
+    c = requests.counts(conn, PRR_STATE, QUEUE_STATE, since)
+    window = WINDOW_DAYS
+    if c.first_event_at is not None and c.first_event_at > since:
+        window = max(1, math.ceil((now - c.first_event_at) / dt.timedelta(days=1)))
+    expected = min(c.in_prr, math.ceil(c.left_prr * DAYS_PER_MONTH * months / window))
+    to_print = c.waiting_first_time + c.waiting_replacement + expected
+    used = c.consumed + c.spoiled
+    needed = math.ceil(to_print * used / c.consumed) if c.consumed else to_print
+    return StockRequest(
+        reference=reference,
+        region=c.region,
+        months=months,
+        made_at=now,
+        checkpoint=eventlog.head(conn),
+        waiting_first_time=c.waiting_first_time,
+        waiting_replacement=c.waiting_replacement,
+        in_prr=c.in_prr,
+        left_prr=c.left_prr,
+        window_days=window,
+        expected_from_prr=expected,
+        consumed=c.consumed,
+        spoiled=c.spoiled,
+        needed=needed,
+        on_hand=c.on_hand,
+        outstanding=c.outstanding,
+        quantity=max(0, needed - c.on_hand - c.outstanding),
+    )
+
+
+def record(conn: Connection, request: StockRequest, actor: str, reason: str | None) -> StockRequest:
+    """Chain ``request``; return it stamped with its own place in the chain (a checkpoint
+    that covers the figures and the request)."""
+    if requests.exists(conn, request.reference):
+        raise StockError(f"request {request.reference!r} was already made: give the new letter's reference")
+    if request.quantity == 0:
+        raise StockError(
+            f"nothing to request: {request.on_hand:,} blanks on hand and {request.outstanding:,} outstanding "
+            f"cover the {request.needed:,} needed"
+        )
+    figures = request.as_dict()
+    row = {name: figures[name] for name in _RECORDED}
+    requests.record(conn, {**row, "actor": actor, "reason": reason, "occurred_at": request.made_at})
+    return dataclasses.replace(request, checkpoint=eventlog.head(conn))  # the request is the head
+
+
+_RECORDED = (
+    "reference",
+    "region",
+    "months",
+    "waiting_first_time",
+    "waiting_replacement",
+    "in_prr",
+    "left_prr",
+    "window_days",
+    "expected_from_prr",
+    "consumed",
+    "spoiled",
+    "needed",
+    "on_hand",
+    "outstanding",
+    "quantity",
+)
+
+
+def recorded(conn: Connection, reference: str) -> StockRequest:
+    """A request as it was recorded, stamped with its own place in the chain."""
+    row = requests.one(conn, reference)
+    if row is None:
+        raise StockError(f"no request {reference!r} was recorded: see ektp blanks requests")
+    figures = {name: row[name] for name in _RECORDED}
+    return StockRequest(**figures, made_at=row["occurred_at"], checkpoint=(row["seq"], row["chain_hash"]))
+
+
+def statuses(conn: Connection) -> list[RequestStatus]:
+    """Every request, oldest first: asked, received and how long the centre took."""
+    return [_status(answered) for answered in requests.answered(conn)]
+
+
+def _status(answered: requests.Answered) -> RequestStatus:
+    asked_on = answered.occurred_at.astimezone(WIB).date()
+    first = complete = None
+    received = 0
+    for _, blanks, day in answered.batches:
+        first = first if first is not None else (day - asked_on).days
+        received += blanks
+        if complete is None and received >= answered.requested:
+            complete = (day - asked_on).days
+    return RequestStatus(
+        answered.reference,
+        asked_on,
+        answered.requested,
+        answered.received,
+        tuple(batch for batch, _, _ in answered.batches),
+        first,
+        complete,
+    )
