@@ -15,10 +15,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alembic import command
-from ektp_workflow import FireRequest, ResidentRecord, Workflow, upgrade
+from ektp_workflow import FireRequest, ResidentRecord, Workflow, create_engine, upgrade
 from ektp_workflow._services.allocation import plan_in_database, queue_position
-from ektp_workflow._store.migrations import alembic_config as _alembic_config
 from ektp_workflow._store.queue import applicants as read_applicants
 from ektp_workflow._store.queue import stock as read_stock
 from ektp_workflow._store.schema import cards, residents, waiting_cards
@@ -497,13 +495,33 @@ def test_the_queue_table_rolls_back_with_the_transaction(workflow: Workflow, eng
     assert queue_table(engine) == (set(), set())
 
 
-def test_the_migration_fills_the_queue_table_from_cards_already_waiting(workflow: Workflow, engine: sa.Engine) -> None:
-    queue(workflow, ITS, 3, 1)
-    queue(workflow, SAKO, 1, 1)
+def test_the_migration_fills_the_queue_table_from_cards_already_waiting(db_url: str) -> None:
+    """Cards a revision-0005 database holds in deduplicated (4 + 2) and elsewhere (1)."""
+    engine = create_engine(db_url)
+    upgrade(engine, "0005")
+    at = "2026-11-01 08:00:00+00"
     with engine.begin() as conn:
-        command.downgrade(_alembic_config(conn), "0005")
+        for i, (kecamatan, state, had) in enumerate(
+            [(ITS, "deduplicated", False)] * 3
+            + [(ITS, "deduplicated", True), (SAKO, "deduplicated", False)]
+            + [(SAKO, "deduplicated", True), (SAKO, "prr", False)],
+            1,
+        ):
+            r = make_resident(kecamatan, had_ektp=had)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO residents (id, nik, name, kecamatan, birth_date, sex, had_ektp, registered_at) "
+                    "VALUES (:i, :nik, 'X', :k, :born, 'M', :had, :at)"
+                ),
+                {"i": i, "nik": r.nik, "k": kecamatan, "born": r.birth_date, "had": had, "at": at},
+            )
+            conn.execute(
+                sa.text("INSERT INTO cards (id, state, version, updated_at) VALUES (:i, :s, 4, :at)"),
+                {"i": i, "s": state, "at": at},
+            )
     upgrade(engine)
     kept, derived = queue_table(engine)
+    engine.dispose()
     assert kept == derived and len(kept) == 6
 
 

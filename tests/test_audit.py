@@ -20,9 +20,10 @@ from ektp_workflow._store.schema import APPEND_ONLY, events
 from ektp_workflow.cli.main import cli
 from ektp_workflow.clock import now
 
-from .conftest import first_link
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import make_resident
+from .tampering import rewrite_chain
+from .tampering import unprotect as unprotect_all
 from .test_allocation import queue, stock
 from .test_reliability import log
 
@@ -89,19 +90,20 @@ def test_an_untouched_log_verifies(workflow: Workflow, history: list[str]) -> No
 @pytest.mark.parametrize(
     ("statements", "first_bad", "words"),
     [
-        (["UPDATE events SET actor = 'someone else' WHERE seq = 6"], 6, "edited, inserted or moved"),
-        (["UPDATE events SET to_state = 'deduplicated' WHERE seq = 11"], 11, "edited"),
-        (["DELETE FROM events WHERE seq = 7"], 8, "events 7..7 were deleted"),
+        # seq 1-4: the registrations, 5-8: the residents' data, 9-16: the other events
+        (["UPDATE events SET actor = 'someone else' WHERE seq = 10"], 10, "edited, inserted or moved"),
+        (["UPDATE events SET to_state = 'deduplicated' WHERE seq = 15"], 15, "edited"),
+        (["DELETE FROM events WHERE seq = 11"], 12, "events 11..11 were deleted"),
         (
             [
-                "UPDATE events SET seq = 100 WHERE seq = 5",
-                "UPDATE events SET seq = 5 WHERE seq = 6",
-                "UPDATE events SET seq = 6 WHERE seq = 100",
+                "UPDATE events SET seq = 100 WHERE seq = 9",
+                "UPDATE events SET seq = 9 WHERE seq = 10",
+                "UPDATE events SET seq = 10 WHERE seq = 100",
             ],
-            5,
+            9,
             "edited, inserted or moved",
         ),
-        (["DELETE FROM events WHERE seq > 10"], 11, "its tail was deleted"),
+        (["DELETE FROM events WHERE seq > 14"], 15, "its tail was deleted"),
     ],
     ids=["edit-actor", "edit-state", "delete", "swap", "truncate-tail"],
 )
@@ -175,12 +177,8 @@ def _forge_last_event(engine: sa.Engine) -> dict[str, object]:
 
 def _rewrite_chain(engine: sa.Engine, statement: str) -> None:
     tamper(engine, statement)
-    with engine.begin() as conn:
-        previous = first_link(conn)
-        for row in conn.execute(sa.select(events).order_by(events.c.seq)).all():
-            previous = chain_hash(previous, row._mapping)
-            conn.execute(events.update().where(events.c.seq == row.seq).values(hash=previous))
-        conn.execute(sa.text("UPDATE event_chain SET last_hash = :h"), {"h": previous})
+    unprotect_all(engine)
+    rewrite_chain(engine)
 
 
 def test_replay_equals_stored_state_and_finds_a_state_changed_behind_its_back(
@@ -269,7 +267,7 @@ def test_export_opens_in_duckdb_with_every_event_and_masked_niks(
 
 def test_export_from_a_sequence_number_and_unmasked(workflow: Workflow, history: list[str]) -> None:
     out = io.StringIO()
-    assert workflow.audit.export(out, "jsonl", from_seq=10, unmasked=True) == 2
+    assert workflow.audit.export(out, "jsonl", from_seq=14, unmasked=True) == 2
     assert {json.loads(line)["nik"] for line in out.getvalue().splitlines()} <= set(history)
 
 

@@ -22,6 +22,7 @@ from .conftest import first_link, snapshot
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import PALEMBANG_SAKO as SAKO
 from .factories import make_resident
+from .tampering import row_hashes
 
 ACTOR = "kec-05/op"
 AT = dt.datetime(2026, 11, 2, 9, tzinfo=dt.timezone(dt.timedelta(hours=7)))
@@ -212,10 +213,9 @@ def test_every_event_hash_is_the_canonical_one_whatever_path_wrote_it(workflow: 
     workflow.fire(niks[0], "confirm_single", actor=ACTOR, reason="ruang\ttab", idempotency_key="k-1")
     with engine.connect() as conn:
         rows = conn.execute(sa.select(events).order_by(events.c.seq)).mappings().all()
-        previous = first_link(conn)
-    for row in rows:
-        assert row["hash"] == chain_hash(previous, {f: row[f] for f in HASHED_FIELDS}), row["seq"]
-        previous = row["hash"]
+        hashes = {0: first_link(conn), **row_hashes(conn)}
+    for row in rows:  # each chained to the event or entry before it
+        assert row["hash"] == chain_hash(hashes[row["seq"] - 1], {f: row[f] for f in HASHED_FIELDS}), row["seq"]
     assert len(rows) == 7 * 3 + 1
 
 

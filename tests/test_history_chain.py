@@ -12,11 +12,12 @@ import sqlalchemy as sa
 
 from ektp_workflow import FireRequest, Workflow, create_engine, upgrade
 from ektp_workflow._store.chain import ENTRY_FIELDS, GENESIS, chain_hash, entry_hash
-from ektp_workflow._store.schema import APPEND_ONLY
+from ektp_workflow._store.schema import APPEND_ONLY, REVISION
 
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import PALEMBANG_SAKO as SAKO
 from .factories import make_resident
+from .tampering import rewrite_chain
 from .test_allocation import queue
 
 ACTOR = "gudang"
@@ -105,7 +106,8 @@ def test_every_change_of_stock_or_rules_moves_the_checkpoint(workflow: Workflow,
         checkpoints.append(workflow.audit.checkpoint())
     assert len({seq for seq, _ in checkpoints}) == len(checkpoints), checkpoints
     report = workflow.audit.verify(checkpoints[0])
-    assert report.ok and report.entries == 2 + 1 + 1 + 1 + 2 + 1 + 1 + 1  # the schema's two, then each step's
+    # the schema's two, the resident's data, then each step's
+    assert report.ok and report.entries == 2 + 1 + 1 + 1 + 1 + 2 + 1 + 1 + 1
 
 
 @pytest.mark.parametrize(
@@ -252,7 +254,7 @@ def test_a_history_rewritten_from_an_edited_entry_is_found_against_a_kept_checkp
 ) -> None:
     kept = workflow.audit.checkpoint()
     tamper(engine, f"UPDATE blank_entries SET quantity = 2 WHERE seq = {ledger['blank spoiled']}")
-    _rewrite_chain(engine)
+    rewrite_chain(engine)
     assert workflow.audit.verify().ok, "a full rewrite is consistent in itself ..."
     report = workflow.audit.verify(kept)
     assert not report.ok and "differs from the checkpoint kept" in report.problems[0].what
@@ -265,12 +267,13 @@ def test_a_database_of_the_previous_revision_upgrades_in_place_and_verifies(tmp_
     try:
         upgrade(engine, "0006")
         _history_as_revision_0006_wrote_it(engine)
-        assert upgrade(engine) == "0007"
+        assert upgrade(engine) == REVISION
         workflow = Workflow(engine)
         report = workflow.audit.verify()
         assert report.ok, report.problems
-        assert (report.checked, report.entries) == (2, 2 + 1)  # its events; the default rules, the batch received
-        assert workflow.audit.checkpoint()[0] == 2 + 3  # the entries chained after the last event
+        # its events; the default rules, the batch received, the resident's data as found
+        assert (report.checked, report.entries) == (2, 2 + 1 + 1)
+        assert workflow.audit.checkpoint()[0] == 2 + 4  # the entries chained after the last event
         assert workflow.audit.compare() == []
         workflow.blanks.distribute("OLD-1", counts={ITS: 3}, actor=ACTOR)
         assert workflow.audit.verify().ok and workflow.blanks.problems() == []
@@ -308,7 +311,7 @@ def _history_as_revision_0006_wrote_it(engine: sa.Engine) -> None:
                 "reason": None,
                 "occurred_at": at,
                 "recorded_at": at,
-                "lifecycle_hash": "0" * 64,
+                "lifecycle_hash": _shipped_hash(),
                 "idempotency_key": None,
                 "rule_set_version": None,
                 "batch_id": None,
@@ -323,7 +326,7 @@ def _history_as_revision_0006_wrote_it(engine: sa.Engine) -> None:
         conn.execute(sa.text("UPDATE event_chain SET last_seq = 2, last_hash = :h"), {"h": previous})
         conn.execute(
             sa.text("INSERT INTO lifecycles (hash, name, definition, first_used_at) VALUES (:h, 'old', :d, :at)"),
-            {"h": "0" * 64, "d": _shipped_definition(), "at": at},
+            {"h": _shipped_hash(), "d": _shipped_definition(), "at": at},
         )
         conn.execute(
             sa.text(
@@ -338,6 +341,12 @@ def _history_as_revision_0006_wrote_it(engine: sa.Engine) -> None:
             ),
             {"a": ACTOR, "at": at},
         )
+
+
+def _shipped_hash() -> str:
+    from ektp_workflow._services.lifecycle import default_lifecycle
+
+    return default_lifecycle().hash
 
 
 def _shipped_definition() -> str:
@@ -357,27 +366,6 @@ def _last_event(engine: sa.Engine) -> tuple[int, str]:
     with engine.connect() as conn:
         seq, hash_ = conn.execute(sa.text("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")).one()
     return seq, hash_
-
-
-def _rewrite_chain(engine: sa.Engine) -> None:
-    """What an insider who knows the encoding can do: re-hash every row, events and entries."""
-    from ektp_workflow._store import history
-    from ektp_workflow._store.chain import chain_hash_values
-    from ektp_workflow._store.eventlog import ENTRY_TABLES
-
-    with engine.begin() as conn:
-        rows = [(row.seq, "event", tuple(row[:-1])) for row in history.hashed(conn)]
-        rows += [(entry.seq, entry.kind, entry.values) for entry in history.entries(conn)]
-        previous = GENESIS
-        for seq, kind, values in sorted(rows, key=lambda r: r[0]):
-            if kind == "event":
-                previous = chain_hash_values(previous, values)
-                conn.execute(sa.text("UPDATE events SET hash = :h WHERE seq = :s"), {"h": previous, "s": seq})
-            else:
-                previous = entry_hash(previous, kind, values)
-                table = ENTRY_TABLES[kind].name
-                conn.execute(sa.text(f"UPDATE {table} SET chain_hash = :h WHERE seq = :s"), {"h": previous, "s": seq})
-        conn.execute(sa.text("UPDATE event_chain SET last_hash = :h"), {"h": previous})
 
 
 def test_allocation_events_and_their_blank_entries_are_chained_in_order(

@@ -40,17 +40,25 @@ class Auditor:
         as_of: dt.datetime | None = None,
         by: str = "recorded",
         progress: Progress | None = None,
+        compare: bool = False,
     ) -> tuple[replay.Replay, dict[str, dict[str, int]]]:
         """Fold the log up to a point; return the fold and the card counts per kecamatan and state.
 
         :param as_of: timezone-aware; ``by`` says whether it bounds the time events were
             recorded (what the system showed then) or the time they occurred.
-        :raises ValueError: ``by`` is neither ``recorded`` nor ``occurred``.
+        :param compare: also compare the whole fold with every stored projection, in the
+            same snapshot (``Replay.mismatches``); only for a replay to the head.
+        :raises ValueError: ``by`` is neither ``recorded`` nor ``occurred``, or a
+            comparison was asked of a replay that stops before the head.
         """
         if by not in ("recorded", "occurred"):
             raise ValueError(f"by must be 'recorded' or 'occurred', not {by!r}")
+        if compare and (until_seq is not None or as_of is not None):
+            raise ValueError("only a replay to the head can be compared with stored state")
         with self._store.reading() as conn:
             folded = replay.replay(conn, until_seq, as_of, by, progress)
+            if compare:
+                folded.mismatches = replay.compare(conn, folded)
             return folded, folded.counts(conn)
 
     def compare(self) -> list[str]:

@@ -14,10 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._store import balances, history, lifecycles
+from .._store import balances, history, lifecycles, projections
 from .._store.history import Progress
 from .._store.store import Connection
-from ..records import REGISTER
+from ..records import QUEUE_STATE, REGISTER
 from ..states import Lifecycle, lifecycle_from_dict
 from .verify import MAX_LISTED
 
@@ -72,6 +72,8 @@ class Replay:
     events: int = 0
     #: events the lifecycle table does not allow where they stand.
     problems: list[str] = field(default_factory=list)
+    #: where stored state differs from it (when compared, see ``compare``).
+    mismatches: list[str] = field(default_factory=list)
 
     def problem(self, seq: int, what: str) -> None:
         """Note an event the lifecycle table does not allow where it stands (the first 100)."""
@@ -161,7 +163,8 @@ def _fold(result: Replay, tables: _Lifecycles, rows: Sequence[tuple[Any, ...]]) 
         if row_hash != lifecycle_hash:
             lifecycle_hash, edges = row_hash, tables.edges(row_hash)
         if edges is None:
-            result.problem(seq, f"unknown lifecycle {row_hash[:12]}: the transition cannot be checked")
+            if tables.first_unchecked(row_hash):
+                result.problem(seq, f"{tables.why(row_hash)}: its events cannot be checked (this is the first)")
         elif (state, trigger, to_state) not in edges:
             result.problem(seq, f"card {card_id}: {trigger} from {state} to {to_state} is not in the lifecycle")
     result.last_seq = rows[-1][0]
@@ -174,13 +177,35 @@ class _Lifecycles:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._known: dict[str, frozenset[tuple[str, str, str]] | None] = {}
+        #: why a lifecycle's events cannot be checked, by its hash; and those reported.
+        self._unusable: dict[str, str] = {}
+        self._reported: set[str] = set()
 
     def edges(self, hash_: str) -> frozenset[tuple[str, str, str]] | None:
-        """Every allowed ``(state, trigger, destination)`` of the lifecycle, or None if unknown."""
+        """Every allowed ``(state, trigger, destination)`` of the lifecycle, or None if it is
+        unknown or its stored definition does not hash to its key (it was altered)."""
         if hash_ not in self._known:
             text = lifecycles.definition(self._conn, hash_)
-            self._known[hash_] = _edges(_load(text)) if text else None
+            lifecycle = _load(text) if text else None
+            if lifecycle is None:
+                self._unusable[hash_] = f"unknown lifecycle {hash_[:12]}"
+            elif lifecycle.hash != hash_:
+                self._unusable[hash_] = (
+                    f"lifecycle {hash_[:12]} was altered: its stored definition hashes to {lifecycle.hash[:12]}"
+                )
+                lifecycle = None
+            self._known[hash_] = _edges(lifecycle) if lifecycle is not None else None
         return self._known[hash_]
+
+    def why(self, hash_: str) -> str:
+        return self._unusable[hash_]
+
+    def first_unchecked(self, hash_: str) -> bool:
+        """Whether this is the first event met under an unusable lifecycle (reported once)."""
+        if hash_ in self._reported:
+            return False
+        self._reported.add(hash_)
+        return True
 
 
 def _edges(lifecycle: Lifecycle) -> frozenset[tuple[str, str, str]]:
@@ -195,7 +220,8 @@ def _load(text: str) -> Lifecycle:
 
 
 def compare(conn: Connection, folded: Replay) -> list[str]:
-    """Where stored state differs from the replay: cards, the blanks they hold, the ledger."""
+    """Where stored state differs from the replay: cards, the blanks they hold, the ledger,
+    and every other projection of the history (residents, card times, the queue)."""
     mismatches: list[str] = []
     seen = 0
     for batch in history.stored_cards(conn):
@@ -210,4 +236,8 @@ def compare(conn: Connection, folded: Replay) -> list[str]:
                 mismatches.append(f"card {card_id}: {state} but {'holds' if batch_id else 'holds no'} reserved blank")
     if seen != len(folded.cards):
         mismatches.append(f"{seen} cards stored, {len(folded.cards)} in the event log")
-    return mismatches + balances.conservation_problems(conn)
+    return (
+        mismatches
+        + balances.conservation_problems(conn)
+        + projections.problems(conn, QUEUE_STATE, ALLOCATED, MAX_LISTED)
+    )

@@ -18,6 +18,7 @@ _KINDS = {
     "blank_entry": "blank ledger entry",
     "blank_quota": "monthly quota",
     "blank_request": "request for blanks",
+    "resident": "resident data",
     "rule_set": "rule-set version",
     "rule_activation": "rule-set activation",
     "allocation_run": "allocation run",
@@ -76,6 +77,8 @@ def verify(tx: Connection, against: tuple[int, str] | None = None, progress: Pro
         walk.report.checked += 1
     while entry is not None:
         entry = walk.entry(entry, pending)
+    for kind, count in history.unchained(tx).items():
+        walk.report.add(0, f"{count} {_KINDS[kind]} row(s) have no place in the chain: written outside the engine")
     return walk.finish()
 
 
@@ -95,8 +98,11 @@ class _Walk:
         self.report.entries += 1
         return next(pending, None)
 
-    def step(self, seq: int, computed: str, stored: str, label: str) -> None:
-        if computed != stored:
+    def step(self, seq: int, computed: str, stored: str | None, label: str) -> None:
+        if stored is None:  # the rest is checked as if it were there
+            self.report.add(seq, label + "it has no chain hash: it was written outside the engine")
+            stored = computed
+        elif computed != stored:
             self.report.add(seq, label + _mismatch(self.previous_seq, seq))
         if self.against is not None and seq == self.against[0]:
             self.seen_checkpoint = True

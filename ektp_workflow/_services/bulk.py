@@ -172,7 +172,7 @@ class _Chunk:
     def move(self, planned: Iterable[tuple[LockedCard, Target]], result: BulkResult) -> None:
         moves: dict[tuple[str, str], list[int]] = defaultdict(list)
         rows: list[dict[str, Any]] = []
-        entries: list[dict[str, Any]] = []
+        entries: list[tuple[str, dict[str, Any]]] = []
         applied: Counter[str] = Counter()
         run, lifecycle_hash = self.run, self.lifecycle.hash
         for card, target in planned:
@@ -204,7 +204,7 @@ class _Chunk:
         for (source, dest), ids in moves.items():
             cards.move_chunk(self.tx, ids, source, dest, run.at)
         eventlog.append(self.tx, rows, self.lifecycle)
-        eventlog.append_entries(self.tx, "blank_entry", entries)
+        eventlog.append_kinds(self.tx, entries)
 
     def _checked_step(self, card: LockedCard, target: Target, result: BulkResult) -> Any:
         step = self.executor.find(card.state, target.trigger)

@@ -33,8 +33,8 @@ class FireContext:
     actor: str
     reason: str | None
     at: dt.datetime
-    #: the ledger entries the effects made, appended right after the transition's event.
-    entries: list[dict[str, Any]] = field(default_factory=list)
+    #: the entries the effects made, ``(kind, row)``, appended right after the event.
+    entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def conn(self) -> Connection:
@@ -70,7 +70,8 @@ def blank_available(ctx: FireContext) -> str | None:
 
 
 def reserve_blank(ctx: FireContext) -> None:
-    ctx.entries.append(ledger.reserve(ctx.conn, ctx.card.id, ctx.new_version, ctx.card.kecamatan, ctx.movement))
+    reserved = ledger.reserve(ctx.conn, ctx.card.id, ctx.new_version, ctx.card.kecamatan, ctx.movement)
+    ctx.entries.append(("blank_entry", reserved))
 
 
 def release_blank(ctx: FireContext) -> None:
@@ -78,19 +79,20 @@ def release_blank(ctx: FireContext) -> None:
     if held is not None:  # most cards that die or move hold no blank
         released = ledger.release(ctx.conn, ctx.card.id, ctx.new_version, ctx.card.kecamatan, ctx.movement, held)
         if released is not None:
-            ctx.entries.append(released)
+            ctx.entries.append(("blank_entry", released))
 
 
 def consume_blank(ctx: FireContext) -> None:
     card = ctx.card
-    ctx.entries.append(
-        ledger.consume(ctx.conn, card.id, ctx.new_version, card.kecamatan, ctx.movement, card.blank_batch_id)
-    )
+    consumed = ledger.consume(ctx.conn, card.id, ctx.new_version, card.kecamatan, ctx.movement, card.blank_batch_id)
+    ctx.entries.append(("blank_entry", consumed))
 
 
 def mark_ektp_holder(ctx: FireContext) -> None:
     """The resident now holds an e-KTP: a later card (``replace``) is a replacement."""
-    residents.mark_ektp_holder(ctx.conn, ctx.card.id)
+    changed = residents.mark_ektp_holder(ctx.conn, ctx.card.id, ctx.actor, ctx.reason, ctx.at)
+    if changed is not None:
+        ctx.entries.append(("resident", changed))
 
 
 GUARDS: dict[str, Guard] = {

@@ -112,8 +112,10 @@ class _Import:
 
     def _write(self, new: list[tuple[int, ValidResident]]) -> None:
         lifecycle = self.lifecycle
-        ids = residents.insert(self.tx, [r for _, r in new], self.at, lifecycle.initial)
+        written = [r for _, r in new]
+        ids = residents.insert(self.tx, written, self.at, lifecycle.initial)
         lines = [line for line, _ in new]
+        reasons = [f"line {line} of {self.origin}" for line in lines]
         self.lines.add(ids, lines)
         eventlog.append(
             self.tx,
@@ -125,15 +127,16 @@ class _Import:
                     None,
                     lifecycle.initial,
                     self.actor,
-                    f"line {line} of {self.origin}",
+                    reason,
                     self.at,
                     lifecycle.hash,
                     batch_id=self.batch,
                 )
-                for i, line in zip(ids, lines, strict=True)
+                for i, reason in zip(ids, reasons, strict=True)
             ],
             lifecycle,
         )
+        eventlog.append_entries(self.tx, "resident", residents.entry_rows(ids, written, self.actor, reasons, self.at))
         self.added += len(new)
 
 

@@ -68,6 +68,23 @@ REQUEST_FIELDS = (
     "reason",
     "occurred_at",
 )
+#: A version of a resident's data: all of it, whatever changed.
+RESIDENT_ENTRY_FIELDS = (
+    "seq",
+    "resident_id",
+    "change",
+    "nik",
+    "name",
+    "kecamatan",
+    "birth_date",
+    "sex",
+    "had_ektp",
+    "disaster_victim",
+    "suket",
+    "actor",
+    "reason",
+    "occurred_at",
+)
 #: The entries chained with the events, by kind: the fields each one's hash covers, in
 #: order. A blank entry's ``reference``, ``received_on`` and ``request`` are its batch's, on
 #: the entry that brought the batch in, received or borrowed (None on the others).
@@ -90,6 +107,7 @@ ENTRY_FIELDS = {
         "request",
     ),
     "blank_request": REQUEST_FIELDS,
+    "resident": RESIDENT_ENTRY_FIELDS,
     "blank_quota": ("seq", "month", "quantity", "reference", "actor", "reason", "occurred_at"),
     "rule_set": ("seq", "version", "name", "hash", "text", "created_at", "created_by"),
     "rule_activation": ("seq", "version", "action", "actor", "reason", "occurred_at"),

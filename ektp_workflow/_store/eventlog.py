@@ -32,6 +32,7 @@ from .schema import (
     cards,
     event_chain,
     events,
+    resident_entries,
     residents,
     rule_set_activations,
     rule_sets,
@@ -42,6 +43,7 @@ ENTRY_TABLES = {
     "blank_entry": blank_entries,
     "blank_quota": blank_quotas,
     "blank_request": blank_requests,
+    "resident": resident_entries,
     "rule_set": rule_sets,
     "rule_activation": rule_set_activations,
     "allocation_run": allocation_runs,
@@ -109,15 +111,15 @@ def append(
 
 def append_entries(
     tx: Connection | Driver, kind: str, rows: Sequence[dict[str, Any]], locked: tuple[int, str] | None = None
-) -> None:
+) -> tuple[int, str] | None:
     """Number, chain and insert entries of ``kind`` (each with the columns of its table,
-    and a blank entry with its batch's ``reference`` and ``received_on`` too) in the
-    caller's transaction.
+    and a blank entry with its batch's ``reference``, ``received_on`` and ``request``
+    too) in the caller's transaction; return the new head (None if ``rows`` is empty).
 
     :param locked: the head, if this transaction holds it and appended nothing since.
     """
     if not rows:
-        return
+        return locked
     last_seq, last_hash = chain_entries(kind, rows, *(locked or lock_head(tx)))
     insert, columns = _INSERT_ENTRY[kind]
     if len(rows) < MANY or not isinstance(tx, Connection):
@@ -126,6 +128,20 @@ def append_entries(
     else:
         copy_rows(tx, ENTRY_TABLES[kind].name, columns, ([row[name] for name in columns] for row in rows))
     _MOVE_HEAD.rowcount(tx, {"seq": last_seq, "hash": last_hash})
+    return last_seq, last_hash
+
+
+def append_kinds(
+    tx: Connection | Driver, entries: Sequence[tuple[str, dict[str, Any]]], locked: tuple[int, str] | None = None
+) -> None:
+    """Append ``(kind, row)`` entries in their order, each run of one kind at once."""
+    start = 0
+    while start < len(entries):
+        kind, end = entries[start][0], start + 1
+        while end < len(entries) and entries[end][0] == kind:
+            end += 1
+        locked = append_entries(tx, kind, [row for _, row in entries[start:end]], locked)
+        start = end
 
 
 def move_card_and_append(
@@ -137,11 +153,11 @@ def move_card_and_append(
     locked: tuple[int, str],
     written: dt.datetime,
     commit: bool,
-    entries: Sequence[dict[str, Any]] = (),
+    entries: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> None:
     """A single transition: move the card (from ``old_version`` to the event's state and
-    version), append its one event after the head ``locked``, then the ledger entries
-    its effects made.
+    version), append its one event after the head ``locked``, then the entries its
+    effects made (``(kind, row)``: ledger entries, resident data).
 
     On PostgreSQL the card's UPDATE, the event's INSERT and the head's UPDATE are one
     statement (data-modifying CTEs), one round trip instead of three; with ``commit`` it
@@ -169,7 +185,7 @@ def move_card_and_append(
     if moved != 1:
         raise ConcurrencyError(nik, old_version, None)
     if entries:
-        append_entries(db, "blank_entry", entries, (event["seq"], event["hash"]))
+        append_kinds(db, entries, (event["seq"], event["hash"]))
 
 
 def lock_head(tx: Connection | Driver) -> tuple[int, str]:

@@ -107,10 +107,20 @@ def _entries_of(tx: Connection, kind: str) -> Iterator[Entry]:
         source: Any = blank_entries.outerjoin(blank_batches, blank_batches.c.id == blank_entries.c.batch_id)
     else:
         columns, source = [table.c[name] for name in ENTRY_FIELDS[kind]], table
-    query = sa.select(*columns, table.c.chain_hash).select_from(source)
+    query = sa.select(*columns, table.c.chain_hash).select_from(source).where(table.c.seq.is_not(None))
     for batch in pages(tx, query, table.c.seq):
         for row in batch:
             yield Entry(row[0], kind, tuple(row[:-1]), row[-1])
+
+
+def unchained(tx: Connection) -> dict[str, int]:
+    """Rows of the entry tables with no place in the chain (no ``seq``), by kind."""
+    found = {}
+    for kind, table in ENTRY_TABLES.items():
+        count = tx.scalar(sa.select(sa.func.count()).select_from(table).where(table.c.seq.is_(None)))
+        if count:
+            found[kind] = int(count)
+    return found
 
 
 def exported(tx: Connection, after: int, progress: Progress | None = None) -> Iterator[Any]:

@@ -67,9 +67,40 @@ def insert(tx: Connection, new: Sequence[ValidResident], at: dt.datetime, initia
     return ids
 
 
-def mark_ektp_holder(tx: Connection, card_id: int) -> None:
-    """The resident of this card now holds an e-KTP: a later card is a replacement."""
+def entry_rows(
+    ids: Sequence[int], new: Sequence[ValidResident], actor: str, reasons: Sequence[str | None], at: dt.datetime
+) -> list[dict[str, Any]]:
+    """The ``registered`` resident entries (``eventlog.append_entries``) of residents
+    ``insert`` just wrote."""
+    return [
+        {
+            "resident_id": i,
+            "change": "registered",
+            **{name: getattr(r, name) for name in DATA},
+            "actor": actor,
+            "reason": reason,
+            "occurred_at": at,
+        }
+        for i, r, reason in zip(ids, new, reasons, strict=True)
+    ]
+
+
+#: A resident's data as a resident entry keeps it, whole.
+DATA = ("nik", "name", "kecamatan", "birth_date", "sex", "had_ektp", "disaster_victim", "suket")
+_DATA = DriverStatement(sa.select(*(residents.c[name] for name in DATA)).where(residents.c.id == sa.bindparam("id")))
+
+
+def mark_ektp_holder(
+    tx: Connection, card_id: int, actor: str, reason: str | None, at: dt.datetime
+) -> dict[str, Any] | None:
+    """The resident of this card now holds an e-KTP: a later card is a replacement.
+    Returns the resident entry to append (None if they held one already)."""
+    data = dict(zip(DATA, _DATA.first(tx, {"id": card_id}) or (), strict=True))
+    if data["had_ektp"]:
+        return None
     tx.execute(residents.update().where(residents.c.id == card_id).values(had_ektp=True))
+    changed = {**data, "had_ektp": True}
+    return {"resident_id": card_id, "change": "holder", **changed, "actor": actor, "reason": reason, "occurred_at": at}
 
 
 def _new_ids(tx: Connection, count: int) -> list[int]:

@@ -61,6 +61,11 @@ def get(conn: Connection, version: int) -> StoredRuleSet:
     if row is None:
         raise RuleSetError(f"version {version}", ["no such rule-set version; see `ektp rules history`"])
     rule_set = parse_rule_set(row.text, f"stored rule set version {version}")
+    if rule_set.hash != row.hash:
+        raise RuleSetError(
+            f"stored rule set version {version}",
+            [f"was altered: its text hashes to {rule_set.hash[:12]}, it was stored as {row.hash[:12]}"],
+        )
     return StoredRuleSet(row.version, rule_set, row.created_at, row.created_by)
 
 

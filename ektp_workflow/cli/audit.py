@@ -12,7 +12,7 @@ from ..clock import WIB
 from ..regions import name_of
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
-from .progress import progress, stage
+from .progress import progress
 
 if TYPE_CHECKING:
     from .. import Explanation
@@ -132,12 +132,11 @@ def replay_command(
     """
     audit = settings.workflow().audit
     when = as_of.replace(tzinfo=as_of.tzinfo or WIB) if as_of else None
+    to_head = when is None and until_seq is None
     with progress("replaying events", settings.quiet, total=until_seq or audit.checkpoint()[0]) as advance:
-        folded, counts = audit.replay(
-            until_seq=until_seq, as_of=when, by="occurred" if occurred else "recorded", progress=advance
-        )
-    stage("comparing with stored state", settings.quiet)
-    mismatches = audit.compare() if when is None and until_seq is None else []
+        by = "occurred" if occurred else "recorded"
+        folded, counts = audit.replay(until_seq=until_seq, as_of=when, by=by, progress=advance, compare=to_head)
+    mismatches = folded.mismatches
     if as_json:
         emit_json(
             {
@@ -152,7 +151,7 @@ def replay_command(
         _print_counts(counts, folded.events, folded.last_seq)
         for line in folded.problems + mismatches:
             click.echo(f"  {line}", err=True)
-        if when is None and until_seq is None and not (folded.problems or mismatches):
+        if to_head and not (folded.problems or mismatches):
             click.echo("stored cards, held blanks and the blank ledger match the replay")
     if folded.problems or mismatches:
         raise click.exceptions.Exit(1)

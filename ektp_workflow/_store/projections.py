@@ -1,0 +1,137 @@
+"""The stored tables checked against the chained history they are projections of.
+
+Replay folds the events into each card's state and version and compares; what it
+cannot fold cheaply in memory is checked here, in SQL, row by row against the rows of
+the history that give it: a resident's current data is their latest resident entry
+and their registration time its first; a card's time is its last event's; an
+allocated card's blank is the one its last ledger entry reserved; and the queue is
+exactly the cards waiting, with their residents' data. Each check lists at most
+``limit`` differences, naming the row and the columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .residents import DATA
+from .schema import blank_entries, cards, events, resident_entries, residents, waiting_cards
+
+
+def problems(conn: Connection, queue_state: str, allocated_state: str, limit: int = 100) -> list[str]:
+    """Every difference between the projections and the history (the first ``limit`` of each kind)."""
+    return [
+        *_residents(conn, limit),
+        *_card_times(conn, limit),
+        *_held_blanks(conn, allocated_state, limit),
+        *_queue(conn, queue_state, limit),
+    ]
+
+
+def _entry(resident_id: Any, first: bool) -> Any:
+    x = resident_entries.alias()
+    pick = sa.func.min(x.c.seq) if first else sa.func.max(x.c.seq)
+    return sa.select(pick).where(x.c.resident_id == resident_id).scalar_subquery()
+
+
+def _residents(conn: Connection, limit: int) -> list[str]:
+    r = residents.c
+    latest, first = resident_entries.alias("latest"), resident_entries.alias("first")
+    differs = [r[name].is_distinct_from(latest.c[name]) for name in DATA]
+    query = (
+        sa.select(
+            r.id,
+            latest.c.seq,
+            *(r[name] for name in DATA),
+            *(latest.c[name] for name in DATA),
+            r.registered_at,
+            first.c.occurred_at,
+        )
+        .select_from(
+            residents.outerjoin(latest, latest.c.seq == _entry(r.id, first=False)).outerjoin(
+                first, first.c.seq == _entry(r.id, first=True)
+            )
+        )
+        .where(sa.or_(latest.c.seq.is_(None), *differs, r.registered_at.is_distinct_from(first.c.occurred_at)))
+        .order_by(r.id)
+        .limit(limit)
+    )
+    found = []
+    width = len(DATA)
+    for row in conn.execute(query):
+        resident_id, seq = row[0], row[1]
+        if seq is None:
+            found.append(f"resident {resident_id}: no resident entry in the history (written outside the engine)")
+            continue
+        stored, history = row[2 : 2 + width], row[2 + width : 2 + 2 * width]
+        columns = [name for name, a, b in zip(DATA, stored, history, strict=True) if a != b]
+        if row[-2] != row[-1]:
+            columns.append("registered_at")
+        found.append(f"resident {resident_id}: {', '.join(columns)} differ from the history (entry seq {seq})")
+    return found
+
+
+def _card_times(conn: Connection, limit: int) -> list[str]:
+    c, e = cards.c, events.c
+    query = (
+        sa.select(c.id, c.updated_at, e.occurred_at)
+        .select_from(cards.outerjoin(events, sa.and_(e.card_id == c.id, e.version == c.version)))
+        .where(e.occurred_at.is_distinct_from(c.updated_at))
+        .order_by(c.id)
+        .limit(limit)
+    )
+    return [
+        f"card {card_id}: updated_at {stored} but its last event occurred at {happened}"
+        for card_id, stored, happened in conn.execute(query)
+    ]
+
+
+def _held_blanks(conn: Connection, allocated_state: str, limit: int) -> list[str]:
+    c = cards.c
+    x = blank_entries.alias()
+    last_entry = sa.select(sa.func.max(x.c.seq)).where(x.c.card_id == c.id).scalar_subquery()
+    last = blank_entries.alias("last")
+    query = (
+        sa.select(c.id, c.blank_batch_id, last.c.movement, last.c.batch_id)
+        .select_from(cards.outerjoin(last, last.c.seq == last_entry))
+        .where(
+            c.state == allocated_state,
+            sa.or_(last.c.movement.is_distinct_from("reserved"), last.c.batch_id.is_distinct_from(c.blank_batch_id)),
+        )
+        .order_by(c.id)
+        .limit(limit)
+    )
+    return [
+        f"card {card_id}: holds a blank of batch {held}, but its last ledger entry is "
+        + ("none" if movement is None else f"{movement} of batch {batch}")
+        for card_id, held, movement, batch in conn.execute(query)
+    ]
+
+
+_QUEUE = ("kecamatan", "card_id", "nik", "birth_date", "had_ektp", "disaster_victim", "suket", "waiting_since")
+
+
+def _queue(conn: Connection, queue_state: str, limit: int) -> list[str]:
+    r, c = residents.c, cards.c
+    expected = (
+        sa.select(r.kecamatan, c.id, r.nik, r.birth_date, r.had_ektp, r.disaster_victim, r.suket, c.updated_at)
+        .select_from(cards.join(residents, r.id == c.id))
+        .where(c.state == queue_state)
+    )
+    kept = sa.select(*(waiting_cards.c[name] for name in _QUEUE))
+    found = []
+    for what, rows in (
+        ("kept in the queue but not waiting so", sa.except_(kept, expected)),
+        ("waiting but missing from the queue, or kept otherwise", sa.except_(expected, kept)),
+    ):
+        listed = rows.subquery()
+        for row in conn.execute(sa.select(listed).order_by(listed.c[1]).limit(limit)):
+            found.append(f"queue: card {row[1]} {what}: {_queue_row(row)}")
+    return found
+
+
+def _queue_row(row: Sequence[Any]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in zip(_QUEUE, row, strict=True) if name != "card_id")

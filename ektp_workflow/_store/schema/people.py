@@ -1,0 +1,132 @@
+"""Residents, their data's versions, cards, the events and the chain head, lifecycles."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
+
+from .base import BigId, UTCDateTime, metadata
+
+residents = Table(
+    "residents",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("nik", String(16), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    # The *current* kecamatan, dotted (16.71.05); may differ from the NIK's region.
+    Column("kecamatan", String(8), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", String(1), nullable=False),
+    # True when the resident held an e-KTP before: their next card is a replacement.
+    Column("had_ektp", Boolean, nullable=False),
+    # Flags the 2020 circular's priority tiers read.
+    Column("disaster_victim", Boolean, nullable=False, server_default=false()),
+    Column("suket", Boolean, nullable=False, server_default=false()),
+    Column("registered_at", UTCDateTime, nullable=False),
+    CheckConstraint("sex IN ('F', 'M')", name="sex"),
+)
+Index("ix_residents_kecamatan", residents.c.kecamatan)
+
+# Every version of a resident's data, chained with the events (see chain.py): registered,
+# set by an effect (``holder``: a collected card makes the resident an e-KTP holder), or
+# found when the history began to cover it (``baseline``, migration 0008). The residents
+# table is their projection: each row is its resident's latest entry.
+resident_entries = Table(
+    "resident_entries",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("resident_id", BigId, ForeignKey("residents.id"), nullable=False),
+    Column("change", String(16), nullable=False),
+    Column("nik", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kecamatan", String(8), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", String(1), nullable=False),
+    Column("had_ektp", Boolean, nullable=False),
+    Column("disaster_victim", Boolean, nullable=False),
+    Column("suket", Boolean, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("chain_hash", String(64), nullable=True),
+)
+Index("ix_resident_entries_resident_id_seq", resident_entries.c.resident_id, resident_entries.c.seq)
+
+cards = Table(
+    "cards",
+    metadata,
+    # One card per resident, sharing the resident's id.
+    Column("id", BigId, ForeignKey("residents.id"), primary_key=True, autoincrement=False),
+    Column("state", String(32), nullable=False),
+    # Incremented by every event; the optimistic-concurrency check compares it.
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # The batch whose blank is reserved for this card; a card holds at most one.
+    Column("blank_batch_id", BigId, ForeignKey("blank_batches.id"), nullable=True),
+)
+Index("ix_cards_state", cards.c.state)
+
+events = Table(
+    "events",
+    metadata,
+    # The global order of the history: replay and consumers follow it, never time.
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("card_id", BigId, ForeignKey("cards.id"), nullable=False),
+    # The card's version after this event: 1 for its registration, then +1 each.
+    Column("version", Integer, nullable=False),
+    Column("trigger", String(40), nullable=False),
+    Column("from_state", String(32), nullable=True),
+    Column("to_state", String(32), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    # When it happened in the world (may be given by the caller) ...
+    Column("occurred_at", UTCDateTime, nullable=False),
+    # ... and when this system wrote it.
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("lifecycle_hash", String(64), nullable=False),
+    Column("idempotency_key", Text, nullable=True, unique=True),
+    # The rule set that decided, for events an allocation made ...
+    Column("rule_set_version", Integer, nullable=True),
+    # ... and the run (allocation, bulk job) the event belongs to.
+    Column("batch_id", Text, nullable=True),
+    # SHA-256 over the previous event's hash and this event's canonical encoding
+    # (see chain.py): any edited, deleted, inserted or reordered row breaks it.
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("card_id", "version"),
+)
+
+# The head of the event chain: one row. Appending events locks it, which orders
+# writers, so sequence numbers are gapless and commit in order (a feed reading
+# "after seq N" never skips an event that commits later with a lower number).
+event_chain = Table(
+    "event_chain",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+# Every lifecycle definition events were written under, by its hash: replay
+# folds each event through the table it was written with.
+lifecycles = Table(
+    "lifecycles",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("first_used_at", UTCDateTime, nullable=False),
+)
