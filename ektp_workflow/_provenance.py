@@ -6,6 +6,7 @@ import datetime as dt
 
 from .clock import now
 from .errors import InvalidTime, MissingActor
+from .text import line
 
 #: An event time may run ahead of this machine's clock by this much (clock skew).
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -15,11 +16,12 @@ def require_actor(actor: str | None) -> str:
     """The actor, stripped.
 
     :raises MissingActor: no actor, or only white space.
+    :raises InvalidText: a control character, or longer than a line may be.
     """
-    text = (actor or "").strip()
-    if not text:
+    name = line(actor or "", "actor")
+    if not name:
         raise MissingActor()
-    return text
+    return name
 
 
 def event_time(at: dt.datetime | None) -> dt.datetime:

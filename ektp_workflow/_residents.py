@@ -9,6 +9,7 @@ from .errors import WorkflowError
 from .nik import nik_parts
 from .records import ResidentRecord
 from .regions import kecamatan_of
+from .text import line
 
 MAX_NAME_LENGTH = 200
 #: What a re-import compares with the stored resident, in this order.
@@ -36,7 +37,7 @@ def validate_resident(record: ResidentRecord, today: dt.date | None = None) -> V
         ``WorkflowError`` for a missing or overlong name or a contradicting birth date.
     """
     nik, _, birth_date, sex = nik_parts(record.nik, today)
-    name = " ".join(str(record.name).split())
+    name = line(" ".join(str(record.name).split()), "name")  # line breaks fold into spaces
     if not name:
         raise WorkflowError("name: must not be empty")
     if len(name) > MAX_NAME_LENGTH:

@@ -61,11 +61,12 @@ def current_revision(bind: Engine | Connection) -> str | None:
     from sqlalchemy.engine import Engine
 
     from ._store import migrations
+    from ._store.engine import reading
 
     if not isinstance(bind, Engine):
         return migrations.current_revision(bind)
-    with bind.connect() as connection:
-        return migrations.current_revision(connection)
+    with bind.connect() as connection:  # no write lock: a reader never waits for a writer
+        return migrations.current_revision(reading(connection))
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -72,6 +72,17 @@ class InvalidRegion(WorkflowError):
         super().__init__(f"invalid kabupaten/kota {code!r}: {reason}")
 
 
+class InvalidText(WorkflowError):
+    """A text (name, actor, reason, reference) holds what cannot be stored or shown safely."""
+
+    def __init__(self, what: str, value: str, reason: str) -> None:
+        self.what = what
+        self.value = value
+        self.reason = reason
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        super().__init__(f"invalid {what} {shown!r}: {reason}")
+
+
 class UnknownTrigger(WorkflowError):
     """The trigger is not part of the lifecycle."""
 

@@ -301,6 +301,8 @@ class StockRequest:
     #: blanks asked for by earlier requests and not received yet.
     outstanding: int
     quantity: int
+    #: computed, not recorded (a dry run): its letter is marked as a draft.
+    draft: bool = False
 
     @property
     def spoilage_rate(self) -> float:

@@ -18,7 +18,13 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTS = ["tests/test_reliability.py", "tests/test_crash.py", "tests/test_hostile_input.py", "tests/test_audit.py"]
+TESTS = [
+    "tests/test_reliability.py",
+    "tests/test_crash.py",
+    "tests/test_hostile_input.py",
+    "tests/test_audit.py",
+    "tests/test_insider.py",
+]
 COLUMNS = ("processes", "operations", "kills", "fuzz_cases", "hostile_inputs", "lost")
 
 

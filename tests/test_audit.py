@@ -403,3 +403,57 @@ def test_two_events_at_the_two_0130s_of_a_night_the_clocks_go_back_verify(workfl
     times = [workflow.history(r.nik)[-1].occurred_at for r in residents]
     assert [t - times[0] for t in times] == [dt.timedelta(0), dt.timedelta(hours=1)] * 2
     assert workflow.audit.verify().ok
+
+
+def test_grants_take_a_password_and_refuse_a_superuser(engine: sa.Engine, db_url: str) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("roles are a PostgreSQL matter")
+    role, app = f"aud_{uuid.uuid4().hex[:8]}", f"app_{uuid.uuid4().hex[:8]}"
+    try:
+        for command, name in (("grant-auditor", role), ("grant-app", app)):
+            result = CliRunner().invoke(cli, ["--db", db_url, "db", command, name, "--password", "it's s3cret"])
+            assert result.exit_code == 0, result.output
+            refused = CliRunner().invoke(cli, ["--db", db_url, "db", command, "postgres"])
+            assert refused.exit_code == 1 and "it can do anything" in refused.output
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT rolconfig FROM pg_roles WHERE rolname = 'postgres'")) is None
+            for name in (role, app):
+                assert conn.scalar(
+                    sa.text("SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = :r"), {"r": name}
+                )
+            owner = conn.scalar(
+                sa.text("SELECT tableowner FROM pg_tables WHERE tablename = 'events' AND schemaname = current_schema()")
+            )
+            later = conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_default_acl a JOIN pg_roles o ON o.oid = a.defaclrole "
+                    "WHERE o.rolname = :o AND array_to_string(a.defaclacl, ',') LIKE :r"
+                ),
+                {"o": owner, "r": f"%{role}=r/%"},
+            )
+        assert later == 1, "tables the owner creates later are readable too"
+        as_auditor = sa.create_engine(sa.make_url(db_url).set(username=role))
+        try:
+            refused = CliRunner().invoke(
+                cli,
+                [
+                    "--db",
+                    as_auditor.url.render_as_string(hide_password=False),
+                    "--actor",
+                    "x",
+                    "blanks",
+                    "receive",
+                    "5",
+                    "--reference",
+                    "R",
+                ],
+            )
+            assert refused.exit_code != 0 and "this connection" in refused.output, refused.output
+            assert "Traceback" not in refused.output
+        finally:
+            as_auditor.dispose()
+    finally:
+        with engine.begin() as conn:
+            for name in (role, app):
+                conn.exec_driver_sql(f"DROP OWNED BY {name}")
+                conn.exec_driver_sql(f"DROP ROLE {name}")

@@ -80,7 +80,7 @@ def test_a_batch_reference_is_received_once(workflow: Workflow) -> None:
     workflow.blanks.receive("B", 10, actor=ACTOR)
     with pytest.raises(StockError, match="already received"):
         workflow.blanks.receive("B", 10, actor=ACTOR)
-    with pytest.raises(StockError, match="must be positive"):
+    with pytest.raises(StockError, match="the count must be from 1 to 100,000,000, got 0"):
         workflow.blanks.receive("C", 0, actor=ACTOR)
 
 

@@ -148,7 +148,7 @@ def test_deeply_nested_rule_set_is_refused(tmp_path: Path) -> None:
 
 HOSTILE_TEXT = [
     "Robert'); DROP TABLE residents;--",
-    "名前 ومحمد 🇮🇩 \u202etxt.exe\u202c \x00 end".replace("\x00", ""),
+    "名前 ومحمد 🇮🇩 txt.exe end",
     "=cmd|' /C calc'!A0",
     "ß" * 199,
 ]
@@ -166,6 +166,41 @@ def test_names_and_reasons_with_sql_metacharacters_and_unicode_round_trip(workfl
     assert workflow.audit.verify().ok
 
 
+@pytest.mark.parametrize("text", ["op\x1b[2J", "txt\u202eexe", "Budi\x00"], ids=["esc", "bidi", "nul"])
+def test_control_characters_in_names_and_actors_are_refused_before_anything_is_written(
+    workflow: Workflow, engine: sa.Engine, text: str
+) -> None:
+    """(A line break or carriage return in a name folds into a space, as any run of white space.)"""
+    from ektp_workflow.errors import InputFileError, InvalidText
+
+    from .conftest import snapshot
+
+    before = snapshot(engine)
+    with pytest.raises(InputFileError, match="line 1: invalid name"):
+        workflow.register([ResidentRecord(make_nik(), text, "16.71.05")], actor="op")
+    for actor in (text, "evil\rGOOD", "two\nlines"):
+        with pytest.raises(InvalidText, match="invalid actor"):
+            workflow.register([ResidentRecord(make_nik(), "Siti", "16.71.05")], actor=actor)
+    assert snapshot(engine) == before
+
+
+def test_a_reason_keeps_what_it_was_given_and_is_shown_escaped(workflow: Workflow, engine: sa.Engine) -> None:
+    from click.testing import CliRunner
+
+    from ektp_workflow.cli.main import cli
+
+    nik = make_nik()
+    workflow.register([ResidentRecord(nik, "Siti", "16.71.05")], actor="op")
+    reason = "fake\rline \x1b[2J \u202etxt"
+    workflow.fire(nik, "record", actor="op", reason=reason)
+    assert workflow.history(nik)[-1].reason == reason
+    url = engine.url.render_as_string(hide_password=False)
+    shown = CliRunner().invoke(cli, ["--db", url, "card", "history", nik]).output
+    assert "fake\\rline \\x1b[2J \\u202etxt" in shown and "\r" not in shown and "\x1b" not in shown
+    with pytest.raises(Exception, match="a NUL byte"):
+        workflow.fire(nik, "submit", actor="op", reason="nul\x00")
+
+
 def test_fuzz_figures_are_reported(engine: sa.Engine) -> None:
     log(
         {
@@ -176,3 +211,59 @@ def test_fuzz_figures_are_reported(engine: sa.Engine) -> None:
             "lost": 0,
         }
     )
+
+
+def _cli(engine: sa.Engine, *args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from ektp_workflow.cli.main import cli
+
+    url = engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(cli, ["--db", url, "--actor", "op", *args])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["audit", "replay", "--as-of", "0001-01-01"], "a replay goes back to 1900 at the earliest"),
+        (["audit", "replay", "--until-seq", str(10**20)], "is not in the range 0<=x<=9223372036854775807"),
+        (["audit", "export", "--from-seq", str(10**20)], "is not in the range 0<=x<=9223372036854775807"),
+        (["blanks", "receive", "3000000000", "--reference", "BIG"], "is not in the range 1<=x<=100000000"),
+        (["rules", "apply", "FILE", "--reason", "x"], "queue[0].date: must be from 1900-01-01 to 2100-12-31"),
+        (["bulk", "fire", "record", "--file", "NULS"], "line 2: reason: contains a NUL byte"),
+        (["residents", "import", "NULNAME"], "line 2: name: contains a NUL byte"),
+        (["rules", "apply", "NULRULE", "--reason", "x"], "name: it contains a NUL byte"),
+    ],
+    ids=["as-of", "until-seq", "from-seq", "count", "rule-date", "bulk-nul", "residents-nul", "rule-nul"],
+)
+def test_out_of_range_and_nul_input_is_a_clean_error_that_changes_nothing(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path, args: list[str], message: str
+) -> None:
+    nik = make_nik()
+    workflow.register([ResidentRecord(nik, "Siti", "16.71.05")], actor="op")
+    files = {
+        "FILE": 'name = "x"\n[split]\nrule = "equal"\n[[queue]]\nrule = "turning_17_before"\ndate = 0001-01-01\n',
+        "NULS": f"nik,reason\n{nik},bad\x00reason\n",
+        "NULNAME": f"nik,name,kecamatan\n{make_nik()},Bad\x00Name,16.71.05\n",
+        "NULRULE": 'name = "bad\\u0000name"\n[split]\nrule = "equal"\n[[queue]]\nrule = "first_time_first"\n',
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    words = [str(tmp_path / word) if word in files else word for word in args]
+    before = snapshot(engine)
+    code, output = _cli(engine, *words)
+    assert code not in (0, -1) and "Traceback" not in output, output
+    assert message in output
+    assert snapshot(engine) == before
+
+
+def test_a_missing_chain_head_is_named_not_a_crash(workflow: Workflow, engine: sa.Engine) -> None:
+    nik = make_nik()
+    workflow.register([ResidentRecord(nik, "Siti", "16.71.05")], actor="op")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM event_chain")
+    assert not workflow.audit.verify().ok
+    for args in (["audit", "verify"], ["card", "fire", nik, "die"], ["audit", "checkpoint"]):
+        code, output = _cli(engine, *args)
+        assert code == 1 and "the chain head (the one row of table event_chain) is missing" in output, output

@@ -18,6 +18,7 @@ from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import PALEMBANG_SAKO as SAKO
 from .tampering import unprotect
 from .test_allocation import queue, stock
+from .test_reliability import log
 
 ACTOR = "dinas/kabid"
 
@@ -28,6 +29,19 @@ def replay(engine: sa.Engine) -> tuple[int, list[str]]:
     result = CliRunner().invoke(cli, ["--db", url, "audit", "replay", "--json"])
     shown = json.loads(result.stdout)
     return result.exit_code, shown["problems"] + shown["mismatches"]
+
+
+def caught(engine: sa.Engine, what: str, how: str, inputs: int = 1) -> None:
+    """Note in the reliability report an insider's attack and what found it."""
+    log(
+        {
+            "test": f"insider: {what}",
+            "database": engine.dialect.name,
+            "hostile_inputs": inputs,
+            "lost": 0,
+            "caught": how,
+        }
+    )
 
 
 def sql(engine: sa.Engine, *statements: str, **values: object) -> None:
@@ -62,6 +76,7 @@ def test_a_queue_jump_by_editing_a_resident_is_found(
     code, found = replay(engine)  # ... and replay shows it is not the history's
     assert code == 1
     assert f"resident {jumper}: had_ektp differ from the history" in " ".join(found)
+    caught(engine, "a replacement made first-time (residents.had_ektp), then an allocation", "audit replay")
 
 
 def test_a_queue_jump_by_backdating_a_card_is_found(engine: sa.Engine, waiting: dict[str, list[str]]) -> None:
@@ -70,6 +85,7 @@ def test_a_queue_jump_by_backdating_a_card_is_found(engine: sa.Engine, waiting: 
     code, found = replay(engine)
     assert code == 1
     assert any(f"card {jumper}: updated_at" in line and "its last event occurred at" in line for line in found)
+    caught(engine, "a card backdated to jump the queue (cards.updated_at)", "audit replay")
 
 
 def test_swapped_niks_and_a_changed_kecamatan_are_found(engine: sa.Engine, waiting: dict[str, list[str]]) -> None:
@@ -92,6 +108,7 @@ def test_swapped_niks_and_a_changed_kecamatan_are_found(engine: sa.Engine, waiti
     assert code == 1
     assert f"resident {a}: nik differ" in text and f"resident {b}: nik differ" in text
     assert f"resident {card_id(engine, waiting['replacement'][0])}: kecamatan differ" in text
+    caught(engine, "two NIKs swapped, a kecamatan changed (residents)", "audit replay", 4)
 
 
 def test_the_queue_table_edited_directly_is_found(engine: sa.Engine, waiting: dict[str, list[str]]) -> None:
@@ -105,6 +122,7 @@ def test_the_queue_table_edited_directly_is_found(engine: sa.Engine, waiting: di
     assert code == 1
     assert f"queue: card {jumper} kept in the queue but not waiting so" in text
     assert f"queue: card {card_id(engine, waiting['sako'][0])} waiting but missing from the queue" in text
+    caught(engine, "the queue table edited directly (waiting_cards)", "audit replay", 2)
 
 
 def test_a_registration_written_outside_the_engine_is_found(engine: sa.Engine, waiting: dict[str, list[str]]) -> None:
@@ -117,6 +135,7 @@ def test_a_registration_written_outside_the_engine_is_found(engine: sa.Engine, w
     )
     code, found = replay(engine)
     assert code == 1 and "resident 999: no resident entry in the history" in " ".join(found)
+    caught(engine, "a resident inserted outside the engine", "audit replay")
 
 
 def test_blanks_that_vanish_from_a_batch_are_found(workflow: Workflow, engine: sa.Engine) -> None:
@@ -124,6 +143,7 @@ def test_blanks_that_vanish_from_a_batch_are_found(workflow: Workflow, engine: s
     sql(engine, "UPDATE blank_batches SET received = received - 50, undistributed = undistributed - 50")
     assert "batch B-1: received 50, but its entries received 100" in workflow.blanks.problems()
     assert replay(engine)[0] == 1
+    caught(engine, "50 blanks taken off a batch (blank_batches)", "blanks status, audit replay")
 
 
 def test_a_forged_distribution_with_matching_stock_is_found(workflow: Workflow, engine: sa.Engine) -> None:
@@ -141,6 +161,7 @@ def test_a_forged_distribution_with_matching_stock_is_found(workflow: Workflow, 
     assert workflow.blanks.problems() == []  # the balances agree with the forged entry ...
     report = workflow.audit.verify((seq, head))
     assert not report.ok and report.problems[0].seq == seq + 1  # ... which is not in the chain
+    caught(engine, "a forged distribution with matching stock", "audit verify --against", 3)
 
 
 def test_an_altered_stored_lifecycle_is_found(
@@ -161,6 +182,7 @@ def test_an_altered_stored_lifecycle_is_found(
     assert any(f"lifecycle {key[:12]} was altered: its stored definition hashes to" in line for line in found)
     assert sum("was altered" in line for line in found) == 1, "reported once"
     assert forged > 0
+    caught(engine, "a stored lifecycle altered, and an event under it chained correctly", "audit replay", 2)
 
 
 def _forge_event(engine: sa.Engine, card: int, trigger: str, source: str, dest: str, lifecycle: str) -> int:
@@ -206,6 +228,7 @@ def test_a_backdated_rule_activation_is_found(workflow: Workflow, engine: sa.Eng
     )
     report = workflow.audit.verify(kept)
     assert not report.ok and report.problems[0].seq == -5
+    caught(engine, "a backdated rule-set activation", "audit verify --against")
 
 
 def test_an_edited_stored_rule_set_is_refused_on_use_and_found(workflow: Workflow, engine: sa.Engine) -> None:
@@ -217,3 +240,49 @@ def test_an_edited_stored_rule_set_is_refused_on_use_and_found(workflow: Workflo
         workflow.rules.active()
     report = workflow.audit.verify()
     assert not report.ok and report.problems[0].seq == -1  # the chain covers the text: verify names the row
+    caught(engine, "a stored rule set edited", "use of the rule set, audit verify")
+
+
+READERS = [
+    ["card", "show", "NIK"],
+    ["card", "history", "NIK"],
+    ["audit", "history", "NIK"],
+    ["audit", "explain", "NIK"],
+    ["audit", "verify"],
+    ["audit", "checkpoint"],
+    ["audit", "replay"],
+    ["blanks", "status"],
+    ["blanks", "requests"],
+    ["report", "coverage"],
+    ["report", "backlog"],
+    ["report", "stock"],
+    ["rules", "show"],
+    ["db", "current"],
+]
+
+
+@pytest.mark.parametrize("command", READERS, ids=lambda c: " ".join(c[:2]))
+def test_readers_never_wait_for_a_writer_on_sqlite(
+    engine: sa.Engine, waiting: dict[str, list[str]], command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer holds SQLite's write lock (a long allocation): every read command answers
+    at once, from the last committed state. (With the busy timeout cut to 0.2 s, one that
+    asked for the lock would fail.)"""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL readers take no lock at all")
+    import sqlite3
+
+    from ektp_workflow._store import engine as engines
+
+    monkeypatch.setattr(engines, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    writer = sqlite3.connect(str(engine.url.database), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE cards SET version = version WHERE id = 1")
+    try:
+        url = engine.url.render_as_string(hide_password=False)
+        args = [waiting["first"][0] if word == "NIK" else word for word in command]
+        result = CliRunner().invoke(cli, ["--db", url, *args])
+        assert result.exit_code == 0, result.output
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 from ektp_workflow import Workflow
 from ektp_workflow.cli.main import cli
 from ektp_workflow.clock import WIB
-from ektp_workflow.errors import StockError
+from ektp_workflow.errors import InvalidText, StockError
 
 from .conftest import snapshot
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
@@ -82,9 +83,9 @@ def test_borrowed_blanks_are_a_batch_that_names_its_lender_and_can_be_printed(wo
         (["borrow", "1", "--from", "16.07", "--reference", "B-1"], "batch 'B-1' was already received"),
         (["borrow", "1", "--from", "16.71", "--reference", "B-2"], "16.71 is this city's own kabupaten/kota"),
         (["borrow", "1", "--from", "16.07", "--reference", "B-2", "--date", "2999-01-01"], "after today"),
-        (["borrow", "0", "--from", "16.07", "--reference", "B-2"], "0 is not in the range x>=1"),
+        (["borrow", "0", "--from", "16.07", "--reference", "B-2"], "0 is not in the range 1<=x<=100000000"),
         (["quota", "2026-13", "5", "--reference", "SE-1"], "month '2026-13': expected YYYY-MM"),
-        (["quota", "--reference", "SE-1", "--", "2026-12", "-5"], "-5 is not in the range x>=0"),
+        (["quota", "--reference", "SE-1", "--", "2026-12", "-5"], "-5 is not in the range 0<=x<=100000000"),
         (["quota", "2026-12", "5", "--reference", ""], "a reference is required"),
     ],
     ids=lambda v: v[0] + "-" + "-".join(v[1:3]) if isinstance(v, list) else "",
@@ -162,5 +163,48 @@ def test_a_month_with_use_and_no_quota_shows_none(workflow: Workflow) -> None:
 
 def test_the_api_refuses_a_loan_without_a_reference(workflow: Workflow) -> None:
     workflow.blanks.receive("B-1", 2, actor=ACTOR)
-    with pytest.raises(StockError, match="a reference is required"):
+    with pytest.raises(InvalidText, match="a reference is required"):
         workflow.blanks.lend(1, to="16.08", reference="", actor=ACTOR)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda b: b.receive("SJ-9\nSJ-1   centre", 5, actor=ACTOR), "U+000A"),
+        (lambda b: b.receive("SJ-1\x00", 5, actor=ACTOR), "a NUL byte"),
+        (lambda b: b.receive("", 5, actor=ACTOR), "a reference is required"),
+        (lambda b: b.receive("X" * 201, 5, actor=ACTOR), "201 characters long; at most 200"),
+        (lambda b: b.receive("SJ-\u200b1", 5, actor=ACTOR), "U+200B"),
+        (lambda b: b.receive("SJ-2", 3_000_000_000, actor=ACTOR), "from 1 to 100,000,000, got 3,000,000,000"),
+        (lambda b: b.set_quota("2026-12", 99_999_999_999, reference="Q", actor=ACTOR), "from 0 to 100,000,000"),
+        (lambda b: b.set_quota("0000-12", 5, reference="Q", actor=ACTOR), "from 2000-01 to 2100-12"),
+        (lambda b: b.spoil(ITS, 1, actor="kec\r05", reason="jam"), "U+000D"),
+        (lambda b: b.spoil(ITS, 1, actor=ACTOR, reason="jam\x00"), "a NUL byte"),
+        (lambda b: b.lend(1, to="16.71", reference="L-9", actor=ACTOR), "16.71 is this city's own kabupaten/kota"),
+        (lambda b: b.borrow(1, lender="1671", reference="B-9", actor=ACTOR), "16.71 is this city's own"),
+    ],
+    ids=[
+        "newline",
+        "nul",
+        "empty",
+        "long",
+        "zero-width",
+        "count",
+        "quota",
+        "month",
+        "actor",
+        "reason",
+        "lend",
+        "borrow",
+    ],
+)
+def test_hostile_input_to_the_stock_is_refused_and_changes_nothing(
+    workflow: Workflow, engine: sa.Engine, call: object, message: str
+) -> None:
+    """Before anything was distributed, the city is known by where its residents live."""
+    queue(workflow, ITS, 1, 0)
+    workflow.blanks.receive("SJ-1", 5, actor=ACTOR)
+    before = snapshot(engine)
+    with pytest.raises((InvalidText, StockError), match=re.escape(message)):
+        call(workflow.blanks)  # type: ignore[operator]
+    assert snapshot(engine) == before

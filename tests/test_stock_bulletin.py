@@ -60,7 +60,7 @@ def test_the_page_is_in_indonesian_and_names_its_checkpoint(workflow: Workflow) 
     city(workflow)
     bulletin = workflow.reports.stock(dt.datetime(2026, 12, 2, 13, 20, tzinfo=WIB))
     page = workflow.reports.stock_page(bulletin)
-    assert '<html lang="id">' in page and "Stok Blanko KTP-el, Kota Palembang" in page
+    assert '<html lang="id">' in page and "Stok Blangko KTP-el, Kota Palembang" in page
     assert "Keadaan 2 Desember 2026 pukul 13.20 WIB" in page
     assert "Pelayanan KTP-el tidak dipungut biaya." in page
     seq, hash_ = bulletin.checkpoint

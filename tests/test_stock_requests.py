@@ -169,7 +169,7 @@ def test_the_letter_is_in_indonesian_and_can_be_written_again(
     page = letter.read_text(encoding="utf-8")
     seq, hash_ = workflow.audit.checkpoint()
     for words in (
-        "Permohonan Blanko KTP-el",
+        "Permohonan Blangko KTP-el",
         LETTER,
         "Kota Palembang",
         "sebanyak <strong>6 keping</strong>",
@@ -194,3 +194,59 @@ def test_a_letter_that_cannot_be_written_says_the_request_is_recorded(
     assert code != 0
     assert f"the request is recorded: write it again with ektp blanks requests {LETTER} --html FILE" in output
     assert [s.reference for s in workflow.blanks.requests()] == [LETTER]
+
+
+def _at_once(calls: list[object]) -> list[object]:
+    """Run the calls in threads started together; each one's result or exception."""
+    import threading
+
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = calls[i]()  # type: ignore[operator]
+        except Exception as error:
+            results[i] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_two_requests_at_once_do_not_ask_for_the_same_blanks_twice(workflow: Workflow, engine: sa.Engine) -> None:
+    city(workflow)
+    calls = [lambda i=i: Workflow(engine).blanks.request(3, reference=f"470/{i}", actor=ACTOR) for i in range(3)]
+    results = _at_once(calls)
+    made = [r for r in results if not isinstance(r, Exception)]
+    assert len(made) == 1 and made[0].quantity == 6  # type: ignore[union-attr]
+    assert all("nothing to request" in str(r) for r in results if isinstance(r, Exception))
+    assert sum(s.requested for s in workflow.blanks.requests()) == 6
+
+
+def test_one_loan_document_serves_one_loan_even_at_once(workflow: Workflow, engine: sa.Engine) -> None:
+    workflow.blanks.receive("B-1", 40, actor=ACTOR)
+    calls = [lambda: Workflow(engine).blanks.lend(10, to="16.07", reference="RACE-DOC", actor=ACTOR) for _ in range(4)]
+    results = _at_once(calls)
+    assert sum(r is None for r in results) == 1
+    assert all("was already used" in str(r) for r in results if r is not None)
+    assert [loan.quantity for loan in workflow.blanks.loans()] == [10] and workflow.blanks.problems() == []
+
+
+def test_the_rate_is_measured_over_the_events_times_not_their_order(workflow: Workflow) -> None:
+    """One resident registered now, 44 recorded 60 days ago: the history is 60 days old
+    (and a little: counted as 61)."""
+    now = dt.datetime.now(WIB)
+    workflow.register([make_resident(ITS)], actor=ACTOR)
+    earlier = now - dt.timedelta(days=60)
+    residents = [make_resident(ITS) for _ in range(44)]
+    workflow.register(residents, actor=ACTOR, at=earlier)
+    steps = [FireRequest(r.nik, t, at=earlier) for t in ("record", "submit") for r in residents]
+    workflow.fire_many(steps, actor=ACTOR)
+    for r in residents[:5]:
+        workflow.fire(r.nik, "confirm_single", actor=ACTOR, at=earlier + dt.timedelta(days=2))
+    made = workflow.blanks.request(3, reference="", actor=ACTOR, dry_run=True)
+    assert (made.left_prr, made.window_days, made.expected_from_prr) == (5, 61, 8)  # 5 / 61 x 90, rounded up

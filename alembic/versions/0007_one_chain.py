@@ -279,8 +279,20 @@ def _allow_changes(dialect: str, table: str) -> None:
 
 
 def downgrade() -> None:
-    """Back to revision 0006 (a ledger with loans cannot go back: 0006 knows no such movement)."""
+    """Back to revision 0006, for a database whose history holds nothing this revision
+    chained beyond the schema's own two entries: 0006 chains events alone, so entries
+    between events would break its chain (and quotas, requests and loans would be lost)."""
     bind = op.get_bind()
+    chained = [
+        table
+        for table in ("blank_entries", "rule_sets", "rule_set_activations", "allocation_runs", *NEW_TABLES)
+        if bind.execute(sa.text(f"SELECT 1 FROM {table} WHERE seq >= 1 LIMIT 1")).first() is not None
+    ]
+    if chained:
+        raise RuntimeError(
+            f"the history chains entries of {', '.join(chained)} with its events: going back to 0006 would "
+            "break the chain and lose them; restore a backup taken at 0006 instead"
+        )
     for table in (*(t for t, _, _ in TABLES.values()), *NEW_TABLES):
         _allow_changes(bind.dialect.name, table)
     for table in NEW_TABLES:

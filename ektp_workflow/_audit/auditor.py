@@ -9,9 +9,13 @@ from .._services import cards
 from .._store import eventlog
 from .._store.history import Progress
 from .._store.store import Store
+from ..errors import InvalidTime
 from ..nik import parse_nik
 from ..records import Event
 from . import explain, export, replay, verify
+
+#: Nothing this system records happened before it.
+EARLIEST_YEAR = 1900
 
 
 class Auditor:
@@ -53,6 +57,8 @@ class Auditor:
         """
         if by not in ("recorded", "occurred"):
             raise ValueError(f"by must be 'recorded' or 'occurred', not {by!r}")
+        if as_of is not None and as_of.year < EARLIEST_YEAR:
+            raise InvalidTime(f"--as-of {as_of.isoformat()}: a replay goes back to {EARLIEST_YEAR} at the earliest")
         if compare and (until_seq is not None or as_of is not None):
             raise ValueError("only a replay to the head can be compared with stored state")
         with self._store.reading() as conn:

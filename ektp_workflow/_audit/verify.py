@@ -69,7 +69,14 @@ def verify(tx: Connection, against: tuple[int, str] | None = None, progress: Pro
     # The history starts at seq 1, or where the schema's own entries (the default rule
     # set and its activation, chained before any event) start.
     first = entry.seq if entry is not None and entry.seq < 1 else 1
-    walk = _Walk(tx, Verification(chain_head=eventlog.head(tx)), against, first - 1)
+    try:
+        chain_head, missing = eventlog.head(tx), False
+    except eventlog.HeadMissing:
+        chain_head, missing = (0, GENESIS), True
+    walk = _Walk(tx, Verification(chain_head=chain_head), against, first - 1)
+    if missing:
+        walk.report.add(0, str(eventlog.HeadMissing()))
+        walk.head_missing = True
     for row in history.hashed(tx, progress):
         while entry is not None and entry.seq < row.seq:
             entry = walk.entry(entry, pending)
@@ -88,6 +95,7 @@ class _Walk:
     def __init__(self, tx: Connection, report: Verification, against: tuple[int, str] | None, before: int) -> None:
         self.tx, self.report, self.against = tx, report, against
         self.previous, self.previous_seq, self.seen_checkpoint = GENESIS, before, False
+        self.head_missing = False
 
     def entry(self, entry: Entry, pending: Iterator[Entry]) -> Entry | None:
         """Check one entry; return the next."""
@@ -121,7 +129,8 @@ class _Walk:
     def finish(self) -> Verification:
         report, against = self.report, self.against
         report.last = (max(self.previous_seq, 0), self.previous)
-        _check_head(report)
+        if not self.head_missing:
+            _check_head(report)
         if against is not None and not self.seen_checkpoint:
             report.add(
                 against[0],

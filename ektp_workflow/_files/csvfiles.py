@@ -65,6 +65,10 @@ def _rows(handle: TextIO, source: str, required: Sequence[str], optional: Sequen
         values = list(map(str.strip, cells))
         if not any(values):
             continue
+        nul = next((name for name, value in zip(header, values, strict=True) if "\x00" in value), None)
+        if nul is not None:  # no PostgreSQL text can hold it
+            yield start, RowProblem(start, f"{nul}: contains a NUL byte")
+            continue
         yield start, dict(zip(header, values, strict=True))
 
 

@@ -28,6 +28,12 @@ def moment(at: dt.datetime) -> str:
     return f"{local.day} {MONTHS[local.month - 1]} {local.year} pukul {local:%H.%M} WIB"
 
 
+def day(at: dt.datetime) -> str:
+    """``2 Desember 2026``: the day in WIB."""
+    local = at.astimezone(WIB)
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+
+
 def number(value: object) -> str:
     """``20.000``: thousands separated by dots; anything else as it is."""
     return f"{value:,}".replace(",", ".") if isinstance(value, int) and not isinstance(value, bool) else str(value)

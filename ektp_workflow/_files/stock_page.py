@@ -19,7 +19,7 @@ from .indonesian import moment, number
 COLUMNS = (
     ("kecamatan", "Kode", "kecamatan"),
     ("nama", "Kecamatan", "name"),
-    ("blanko_tersedia", "Blanko tersedia", "in_stock"),
+    ("blanko_tersedia", "Blangko tersedia", "in_stock"),
     ("dicadangkan", "Dicadangkan untuk dicetak", "reserved"),
     ("dicetak_hari_ini", "Dicetak hari ini", "printed_today"),
     ("menunggu_pemula", "Menunggu: pemula", "first_time_waiting"),
@@ -78,7 +78,7 @@ def render_csv(bulletin: StockBulletin) -> str:
 _PAGE = """<!DOCTYPE html>
 <html lang="id"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Stok Blanko KTP-el, {place}</title>
+<title>Stok Blangko KTP-el, {place}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #111; padding: 0 1rem; }}
 h1 {{ margin-bottom: .2rem; font-size: 1.8rem; }} .stamp {{ margin-top: 0; color: #333; font-size: 1.1rem; }}
@@ -90,10 +90,10 @@ th {{ background: #eee; }} tr.total td {{ font-weight: bold; background: #f6f6f6
 .proof {{ color: #444; font-size: .85rem; word-break: break-all; }}
 @media print {{ body {{ margin: 0; max-width: none; }} }}
 </style></head>
-<body><h1>Stok Blanko KTP-el, {place}</h1>
+<body><h1>Stok Blangko KTP-el, {place}</h1>
 <p class="stamp">Keadaan {stamp}</p>
 <table><tr>{head}</tr>{body}</table>
-<p>Blanko yang belum dibagikan ke kecamatan: {at_city}.</p>
+<p>Blangko yang belum dibagikan ke kecamatan: {at_city}.</p>
 <p class="free">Pelayanan KTP-el tidak dipungut biaya.</p>
 <p class="proof">Angka-angka ini diambil dari riwayat yang berantai sampai nomor urut {seq}, hash {hash}.
 Titik periksa ini dapat dicocokkan dengan <code>ektp audit verify --against {seq}:{hash}</code>.</p>

@@ -6,8 +6,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from .. import text
 from .._provenance import require_actor
-from .._store import balances, ledger, quotas
+from .._store import balances, eventlog, ledger, quotas
 from .._store.store import Store
 from ..clock import WIB, now
 from ..errors import StockError
@@ -36,11 +37,18 @@ class QuotaUse:
         return max(0, self.used - self.quota) if self.quota is not None else 0
 
 
-def _reference(reference: str) -> str:
-    text = (reference or "").strip()
-    if not text:
-        raise StockError("a reference is required: the letter, circular or receipt it rests on")
-    return text
+#: The most blanks one movement may count (national procurement is about 25 million a year).
+MOST = 100_000_000
+
+
+def _reference(reference: str | None, what: str = "reference") -> str:
+    return text.reference(reference, what)
+
+
+def _count(count: int, what: str, least: int = 1) -> int:
+    if not least <= count <= MOST:
+        raise StockError(f"{what}: the count must be from {least} to {MOST:,}, got {count:,}")
+    return count
 
 
 def _not_after_today(day: dt.date | None, at: dt.datetime) -> dt.date:
@@ -69,14 +77,17 @@ class Blanks:
         """Record a batch of ``count`` blanks shipped to the city by Kemendagri.
 
         :param request: the reference of the request (``request``) the batch answers.
-        :raises StockError: the count is not positive, the reference was used before, or
-            no such request was made.
+        :raises StockError: the count is not from 1 to ``MOST``, the reference was used
+            before, or no such request was made.
+        :raises InvalidText: the reference is empty, too long or holds a control character.
         """
+        batch = _reference(reference, "batch reference")
+        _count(count, f"batch {batch}")
         by = self._movement(actor, reason)
         day = _not_after_today(received_on, by.at)
-        answers = request.strip() if request is not None else None
+        answers = _reference(request, "request reference") if request is not None else None
         with self._store.transaction() as conn:
-            ledger.receive(conn, reference.strip(), count, day, by, answers)
+            ledger.receive(conn, batch, count, day, by, answers)
 
     def distribute(
         self,
@@ -108,6 +119,7 @@ class Blanks:
         """
         if not reason or not reason.strip():
             raise StockError("spoiling blanks needs a reason (e.g. 'printer jam, 3 cards')")
+        _count(count, f"spoil at {kecamatan}")
         by = self._movement(actor, reason)
         with self._store.transaction() as conn:
             ledger.spoil(conn, kecamatan_of(kecamatan).code, count, by)
@@ -119,7 +131,8 @@ class Blanks:
         :raises StockError: not that many blanks at the city, or no reference.
         :raises InvalidRegion: ``to`` is not an official kabupaten/kota code.
         """
-        counterpart, document = kabupaten_kota_of(to), _reference(reference)
+        counterpart, document = kabupaten_kota_of(to), _reference(reference, "loan document")
+        _count(count, f"lend to {counterpart}")
         by = self._movement(actor, reason)
         with self._store.transaction() as conn:
             ledger.lend(conn, count, counterpart, document, by)
@@ -140,7 +153,8 @@ class Blanks:
         :raises StockError: the count is not positive, or the reference was used before.
         :raises InvalidRegion: ``lender`` is not an official kabupaten/kota code.
         """
-        counterpart, document = kabupaten_kota_of(lender), _reference(reference)
+        counterpart, document = kabupaten_kota_of(lender), _reference(reference, "loan document")
+        _count(count, f"borrow from {counterpart}")
         by = self._movement(actor, reason)
         day = _not_after_today(received_on, by.at)
         with self._store.transaction() as conn:
@@ -152,13 +166,13 @@ class Blanks:
 
         :raises StockError: the month is not ``YYYY-MM``, the count is negative, or no reference.
         """
-        if not _MONTH.match(month):
-            raise StockError(f"month {month!r}: expected YYYY-MM, e.g. 2026-12")
-        if count < 0:
-            raise StockError(f"quota for {month}: must not be negative, got {count}")
+        if not _MONTH.match(month) or not 2000 <= int(month[:4]) <= 2100:
+            raise StockError(f"month {month!r}: expected YYYY-MM from 2000-01 to 2100-12, e.g. 2026-12")
+        _count(count, f"quota for {month}", least=0)
+        document = _reference(reference, "quota reference")
         by = self._movement(actor, reason)
         with self._store.transaction() as conn:
-            quotas.set_quota(conn, month, count, _reference(reference), by.actor, by.reason, by.at)
+            quotas.set_quota(conn, month, count, document, by.actor, by.reason, by.at)
 
     def request(
         self, months: int = 3, *, reference: str, actor: str, dry_run: bool = False, reason: str | None = None
@@ -170,8 +184,12 @@ class Blanks:
             nothing to request (recorded requests only).
         """
         by = self._movement(actor, reason)
-        document = reference.strip() if dry_run else _reference(reference)
+        document = (
+            reference.strip() if dry_run and not reference.strip() else _reference(reference, "request reference")
+        )
         with self._store.reading() if dry_run else self._store.transaction() as conn:
+            if not dry_run:  # two requests at once must not both count what neither has asked for
+                eventlog.lock_head(conn)
             computed = stock_request.compute(conn, document, months, by.at)
             if dry_run:
                 return computed
@@ -234,4 +252,4 @@ class Blanks:
             return balances.conservation_problems(conn)
 
     def _movement(self, actor: str, reason: str | None) -> ledger.Movement:
-        return ledger.Movement(require_actor(actor), now(), reason)
+        return ledger.Movement(require_actor(actor), now(), text.free(reason, "reason"))

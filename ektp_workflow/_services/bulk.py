@@ -35,6 +35,7 @@ from ..nik import parse_nik
 from ..records import BulkResult
 from ..regions import kecamatan_of
 from ..states import Lifecycle
+from ..text import free
 from .lifecycle import FireContext, executor_for
 
 Progress = Callable[[int], None]
@@ -62,7 +63,7 @@ class BulkJobs:
         progress: Progress | None = None,
     ) -> BulkResult:
         """See ``Workflow.bulk_fire``."""
-        actor, when = require_actor(actor), event_time(at)
+        actor, when, reason = require_actor(actor), event_time(at), free(reason, "reason")
         if trigger == "allocate":
             raise WorkflowError("bulk allocate is not offered: `ektp allocate` reserves blanks in the rules' order")
         if trigger not in self.lifecycle.triggers:

@@ -32,8 +32,8 @@ def compute(conn: Connection, reference: str, months: int, now: dt.datetime) -> 
     since = now - dt.timedelta(days=WINDOW_DAYS)
     c = requests.counts(conn, PRR_STATE, QUEUE_STATE, since)
     window = WINDOW_DAYS
-    if c.first_event_at is not None and c.first_event_at > since:
-        window = max(1, math.ceil((now - c.first_event_at) / dt.timedelta(days=1)))
+    if c.earliest is not None:  # a history younger than the window: measured over its age
+        window = max(1, math.ceil((now - c.earliest) / dt.timedelta(days=1)))
     expected = min(c.in_prr, math.ceil(c.left_prr * DAYS_PER_MONTH * months / window))
     to_print = c.waiting_first_time + c.waiting_replacement + expected
     used = c.consumed + c.spoiled
@@ -56,6 +56,7 @@ def compute(conn: Connection, reference: str, months: int, now: dt.datetime) -> 
         on_hand=c.on_hand,
         outstanding=c.outstanding,
         quantity=max(0, needed - c.on_hand - c.outstanding),
+        draft=True,
     )
 
 
@@ -72,7 +73,7 @@ def record(conn: Connection, request: StockRequest, actor: str, reason: str | No
     figures = request.as_dict()
     row = {name: figures[name] for name in _RECORDED}
     requests.record(conn, {**row, "actor": actor, "reason": reason, "occurred_at": request.made_at})
-    return dataclasses.replace(request, checkpoint=eventlog.head(conn))  # the request is the head
+    return dataclasses.replace(request, checkpoint=eventlog.head(conn), draft=False)  # the request is the head
 
 
 _RECORDED = (

@@ -22,6 +22,7 @@ from ..errors import (
 from ..nik import lookup_key, parse_nik
 from ..records import Event, FireRequest
 from ..states import Lifecycle
+from ..text import free
 from .lifecycle import FireContext, driver_triggers, executor_for
 
 
@@ -101,8 +102,10 @@ class Transitions:
         """Fire one transition in the transaction of ``db``; ``tx`` is its handle for guards
         and effects (``db`` itself on the driver path, which runs none that use the database)."""
         nik = lookup_key(request.nik)
+        free(request.reason, "reason")
         locked = cards.lock_for_transition(db, nik)
         if locked is None:
+            eventlog.head(db)  # HeadMissing if it is the head, not the card, that is not there
             raise CardNotFound(parse_nik(nik).value)  # or InvalidNIK, saying what is wrong
         head, card = locked
         at, written = _checked_times(nik, card, request, expected_version)

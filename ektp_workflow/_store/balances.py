@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..clock import WIB
 from .schema import blank_batches, blank_entries, blank_stock, cards, residents
 
 
@@ -62,8 +63,10 @@ class Loan:
     #: the loan's document: ours for a loan we made, the lender's for one we took.
     reference: str
     quantity: int
+    #: when it was recorded, and the day the blanks moved (a borrowed batch's day received).
     occurred_at: dt.datetime
     actor: str
+    day: dt.date
 
 
 def loans(conn: Connection) -> list[Loan]:
@@ -78,13 +81,17 @@ def loans(conn: Connection) -> list[Loan]:
             sa.func.sum(e.quantity),
             sa.func.min(e.occurred_at, type_=e.occurred_at.type),
             sa.func.min(e.actor),
+            sa.func.min(blank_batches.c.received_on, type_=blank_batches.c.received_on.type),
         )
         .join(blank_batches, blank_batches.c.id == e.batch_id)
         .where(e.movement.in_(("lent", "borrowed")))
         .group_by(e.movement, e.counterpart, document)
         .order_by(sa.func.min(e.seq))
     )
-    return [Loan(m, c, d, int(n), at, actor) for m, c, d, n, at, actor in conn.execute(query)]
+    return [
+        Loan(m, c, d, int(n), at, actor, received if m == "borrowed" else at.astimezone(WIB).date())
+        for m, c, d, n, at, actor, received in conn.execute(query)
+    ]
 
 
 @dataclass(frozen=True)

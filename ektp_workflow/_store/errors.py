@@ -14,6 +14,10 @@ from ..errors import DatabaseBusy, DatabaseError, WriteConflict
 NOT_PREPARED = "26000"
 # ... or exists already on it.
 ALREADY_PREPARED = "42P05"
+# A write in a read-only transaction (an auditor's role, a hot standby), or one the role
+# has no privilege for.
+READ_ONLY = "25006"
+NOT_PERMITTED = "42501"
 # Serialization failure, deadlock, lock not available (PostgreSQL SQLSTATEs).
 _RETRYABLE_STATES = {"40001", "40P01", "55P03"}
 
@@ -24,14 +28,24 @@ def translated_errors(what: str) -> Iterator[None]:
     retrying, ``WriteConflict`` for a violated key or constraint)."""
     try:
         yield
-    except (sa.exc.OperationalError, sa.exc.IntegrityError) as err:
+    except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.DataError) as err:
         raise translated(err, what) from err
+    except (sa.exc.InternalError, sa.exc.ProgrammingError) as err:
+        state = sqlstate(err.orig)
+        if state not in (READ_ONLY, NOT_PERMITTED):
+            raise
+        why = (
+            "may only read (an auditor's role, or a standby)" if state == READ_ONLY else f"is not permitted: {err.orig}"
+        )
+        raise DatabaseError(f"{what}: this connection {why}; nothing was written") from err
 
 
 def translated(err: sa.exc.DBAPIError, what: str) -> DatabaseError:
     """The ``DatabaseError`` to raise for ``err``."""
     if isinstance(err, sa.exc.IntegrityError):
         return WriteConflict(f"{what}: {err.orig}")
+    if isinstance(err, sa.exc.DataError):  # a value the column cannot hold
+        return DatabaseError(f"{what}: a value cannot be stored ({err.orig}); nothing was written")
     if _busy(err):
         return DatabaseBusy(f"{what}: the database is busy ({err.orig}); nothing was written")
     return DatabaseError(f"{what}: {err.orig}")

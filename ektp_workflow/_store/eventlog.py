@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..clock import now
-from ..errors import ConcurrencyError
+from ..errors import ConcurrencyError, DatabaseError
 from ..records import Event
 from ..states import Lifecycle
 from . import lifecycles
@@ -193,14 +193,30 @@ def lock_head(tx: Connection | Driver) -> tuple[int, str]:
     writers never wait for each other in a cycle (no deadlocks), and an allocation run
     plans and writes as one step. Returns the head (sequence number, hash)."""
     locked = _LOCK_HEAD.first(tx, {})
-    assert locked is not None  # the migration writes the one row
+    if locked is None:  # the migration writes the one row
+        raise HeadMissing()
     return locked[0], locked[1]
 
 
-def head(tx: Connection) -> tuple[int, str]:
-    """The chain head: the last sequence number and its hash (0 and the genesis hash if empty)."""
-    last_seq, last_hash = tx.execute(_HEAD).one()
-    return last_seq, last_hash
+def head(tx: Connection | Driver) -> tuple[int, str]:
+    """The chain head: the last sequence number and its hash (0 and the genesis hash if empty).
+
+    :raises HeadMissing: the head's row is gone (a damaged or tampered database).
+    """
+    found = _READ_HEAD.first(tx, {})
+    if found is None:
+        raise HeadMissing()
+    return found[0], found[1]
+
+
+class HeadMissing(DatabaseError):
+    """The chain head's row (``event_chain``) is missing: nothing can be appended."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the chain head (the one row of table event_chain) is missing: the database was damaged or "
+            "tampered with; nothing can be written until it is restored from a backup"
+        )
 
 
 def written(event: dict[str, Any], nik: str) -> Event:
@@ -278,6 +294,7 @@ def count_of_batch(tx: Connection, batch_id: str) -> int:
 _HEAD = sa.select(event_chain.c.last_seq, event_chain.c.last_hash).where(event_chain.c.id == 1)
 # The statements every append runs go through the driver (see DriverStatement).
 _LOCK_HEAD = DriverStatement(_HEAD.with_for_update())
+_READ_HEAD = DriverStatement(_HEAD)
 _MOVE_HEAD = DriverStatement(
     event_chain.update()
     .where(event_chain.c.id == 1)

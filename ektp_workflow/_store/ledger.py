@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from ..clock import WIB
 from ..errors import StockError
 from . import eventlog, requests
-from .schema import blank_batches, blank_entries, blank_stock, cards
+from .schema import blank_batches, blank_entries, blank_stock, cards, residents
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ def lend(conn: Connection, count: int, counterpart: str, document: str, by: Move
     """
     if count <= 0:
         raise StockError(f"lend to {counterpart}: count must be positive, got {count}")
+    eventlog.lock_head(conn)  # the document is checked, and the blanks taken, by one writer at a time
     _refuse_own(conn, counterpart)
     used = conn.scalar(
         sa.select(blank_entries.c.counterpart).where(
@@ -98,10 +99,12 @@ def lend(conn: Connection, count: int, counterpart: str, document: str, by: Move
 
 
 def _refuse_own(conn: Connection, counterpart: str) -> None:
-    """A loan is between two kabupaten/kota: not with the one whose kecamatan this ledger serves."""
-    own = conn.scalar(sa.select(blank_stock.c.kecamatan).where(blank_stock.c.kecamatan.startswith(counterpart + ".")))
-    if own is not None:
-        raise StockError(f"{counterpart} is this city's own kabupaten/kota (its kecamatan {own} holds blanks here)")
+    """A loan is between two kabupaten/kota: not with the one whose kecamatan this ledger
+    serves (where its residents live, or its blanks are)."""
+    for column in (blank_stock.c.kecamatan, residents.c.kecamatan):
+        own = conn.scalar(sa.select(column).where(sa.func.substr(column, 1, 5) == counterpart).limit(1))
+        if own is not None:
+            raise StockError(f"{counterpart} is this city's own kabupaten/kota (its kecamatan {own} is served here)")
 
 
 _AT_CITY = (

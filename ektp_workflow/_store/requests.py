@@ -28,8 +28,9 @@ class Counts(NamedTuple):
     in_prr: int
     #: cards that went from PRR to printable since the window's start.
     left_prr: int
-    #: when the first event happened (None: no event yet).
-    first_event_at: dt.datetime | None
+    #: when the earliest event happened, if the history is younger than the window
+    #: (None: some event happened before it, or none at all).
+    earliest: dt.datetime | None
     consumed: int
     spoiled: int
     on_hand: int
@@ -50,7 +51,12 @@ def counts(conn: Connection, prr: str, printable: str, since: dt.datetime) -> Co
         .select_from(events)
         .where(events.c.from_state == prr, events.c.to_state == printable, events.c.occurred_at >= since)
     )
-    first = conn.scalar(sa.select(events.c.occurred_at).order_by(events.c.seq).limit(1))
+    older = conn.scalar(sa.select(events.c.seq).where(events.c.occurred_at < since).limit(1))
+    earliest = (
+        None
+        if older is not None
+        else conn.scalar(sa.select(sa.func.min(events.c.occurred_at, type_=events.c.occurred_at.type)))
+    )
     used = dict(
         conn.execute(
             sa.select(blank_entries.c.movement, sa.func.sum(blank_entries.c.quantity))
@@ -66,7 +72,7 @@ def counts(conn: Connection, prr: str, printable: str, since: dt.datetime) -> Co
         sum(replacement for _, replacement in waiting),
         int(in_prr or 0),
         int(left or 0),
-        first,
+        earliest,
         int(used.get("consumed", 0)),
         int(used.get("spoiled", 0)),
         int(at_city or 0) + int(at_kecamatan or 0),

@@ -21,11 +21,15 @@ def grant_auditor(engine: Engine, role: str, password: str | None = None) -> lis
     :raises WorkflowError: not PostgreSQL, or the role name is not a plain identifier.
     """
 
-    def grants(quote: Callable[[str], str], schema: str) -> list[str]:
+    def grants(quote: Callable[[str], str], schema: str, owner: str) -> list[str]:
         return [
             f"ALTER ROLE {quote(role)} SET default_transaction_read_only = on",
             f"GRANT SELECT ON ALL TABLES IN SCHEMA {quote(schema)} TO {quote(role)}",
-            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quote(schema)} GRANT SELECT ON TABLES TO {quote(role)}",
+            # tables the schema's owner (who runs the migrations) creates later, too
+            (
+                f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote(owner)} IN SCHEMA {quote(schema)} "
+                f"GRANT SELECT ON TABLES TO {quote(role)}"
+            ),
         ]
 
     return _grant(engine, role, password, grants, "grant-auditor")
@@ -43,7 +47,7 @@ def grant_application(engine: Engine, role: str, password: str | None = None) ->
     """
     mutable = [t for t in metadata.tables if t not in APPEND_ONLY and t not in DERIVED]
 
-    def grants(quote: Callable[[str], str], schema: str) -> list[str]:
+    def grants(quote: Callable[[str], str], schema: str, owner: str) -> list[str]:
         def listed(names: Iterable[str]) -> str:
             return ", ".join(f"{quote(schema)}.{quote(n)}" for n in sorted(names))
 
@@ -62,7 +66,7 @@ def _grant(
     engine: Engine,
     role: str,
     password: str | None,
-    grants: Callable[[Callable[[str], str], str], list[str]],
+    grants: Callable[[Callable[[str], str], str, str], list[str]],
     command: str,
 ) -> list[str]:
     if engine.dialect.name != "postgresql":
@@ -72,19 +76,36 @@ def _grant(
         )
     if not _ROLE.match(role):
         raise WorkflowError(f"role {role!r}: expected lower-case letters, digits and _, starting with a letter")
+    if password is not None and ("\x00" in password or not password):
+        raise WorkflowError("--password: must not be empty or hold a NUL byte")
     with engine.begin() as conn:
-        database, schema = conn.execute(sa.text("SELECT current_database(), current_schema()")).one()
-        exists = conn.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+        database, schema, me = conn.execute(sa.text("SELECT current_database(), current_schema(), current_user")).one()
+        found = conn.execute(sa.text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": role})
+        existing = found.first()
+        if role == me or (existing is not None and (existing[0] or existing[1])):
+            raise WorkflowError(
+                f"role {role} is {'the role running this command' if role == me else 'a superuser'}: it can do "
+                f"anything, whatever {command} grants; give {command} a role of its own"
+            )
+        owner = (
+            conn.scalar(
+                sa.text("SELECT tableowner FROM pg_tables WHERE tablename = 'events' AND schemaname = :s"),
+                {"s": schema},
+            )
+            or me
+        )
         quote = conn.dialect.identifier_preparer.quote
-        statements = [] if exists else [f"CREATE ROLE {quote(role)} LOGIN"]
+        statements = [] if existing is not None else [f"CREATE ROLE {quote(role)} LOGIN"]
         statements += [
             f"GRANT CONNECT ON DATABASE {quote(database)} TO {quote(role)}",
             f"GRANT USAGE ON SCHEMA {quote(schema)} TO {quote(role)}",
-            *grants(quote, schema),
+            *grants(quote, schema, owner),
         ]
         for statement in statements:
             conn.exec_driver_sql(statement)
         if password:
-            conn.execute(sa.text(f"ALTER ROLE {quote(role)} PASSWORD :p"), {"p": password})
+            # ALTER ROLE takes no bind parameter: the password goes as a quoted literal
+            literal = "'" + password.replace("'", "''") + "'"
+            conn.exec_driver_sql(f"ALTER ROLE {quote(role)} PASSWORD {literal}")
             statements.append(f"ALTER ROLE {quote(role)} PASSWORD '***'")
     return statements

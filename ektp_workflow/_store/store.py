@@ -131,7 +131,7 @@ class Store:
 
         :raises SchemaError: saying which revision is there and how to upgrade.
         """
-        with self.transaction() as conn:
+        with self.reading() as conn:
             found = _stored_revision(conn)
         if found == REVISION:
             return

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 _TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]
 
 
+#: The largest sequence number a database can hold (a signed 64-bit integer).
+SEQ_MAX = 2**63 - 1
+
+
 @click.group("audit")
 def command() -> None:
     """Check that nothing was altered, replay the history, explain who got a blank.
@@ -113,7 +117,7 @@ def verify_command(settings: Settings, against: tuple[int, str] | None, as_json:
 @command.command("replay")
 @click.option("--as-of", type=click.DateTime(_TIME_FORMATS), help="Only events recorded by this time (WIB if no zone).")
 @click.option("--occurred", is_flag=True, help="With --as-of: by when events occurred, not when they were recorded.")
-@click.option("--until-seq", type=click.IntRange(min=0), help="Only events up to this sequence number.")
+@click.option("--until-seq", type=click.IntRange(0, SEQ_MAX), help="Only events up to this sequence number.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
 def replay_command(
@@ -248,7 +252,7 @@ def _print_explanation(e: Explanation) -> None:
 
 @command.command("export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--from-seq", type=click.IntRange(min=0), default=0, help="Only events after this sequence number.")
+@click.option("--from-seq", type=click.IntRange(0, SEQ_MAX), default=0, help="Only events after this sequence number.")
 @click.option("--unmasked", is_flag=True, help="Show whole NIKs (default: birth date and serial masked).")
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout).")
 @pass_settings

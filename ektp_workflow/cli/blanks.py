@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..clock import WIB
 from ..regions import name_of
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
@@ -34,7 +33,7 @@ def command() -> None:
 
 
 @command.command("receive")
-@click.argument("count", type=click.IntRange(min=1))
+@click.argument("count", type=click.IntRange(1, 100_000_000))
 @click.option("--reference", required=True, help="The shipment's reference (delivery note); used once.")
 @click.option("--date", "received_on", type=click.DateTime(["%Y-%m-%d"]), help="Day received (default today).")
 @click.option("--request", "request", metavar="REF", help="The request to the centre this shipment answers.")
@@ -126,7 +125,7 @@ def _waiting(demand: dict[str, Any], kecamatan: str, first_time: bool) -> int:
 
 @command.command("spoil")
 @click.argument("kecamatan")
-@click.argument("count", type=click.IntRange(min=1))
+@click.argument("count", type=click.IntRange(1, 100_000_000))
 @click.option("--reason", required=True, help="What happened (printer jam, misprint, ...).")
 @pass_settings
 def spoil_command(settings: Settings, kecamatan: str, count: int, reason: str) -> None:
@@ -141,7 +140,7 @@ def spoil_command(settings: Settings, kecamatan: str, count: int, reason: str) -
 
 
 @command.command("lend")
-@click.argument("count", type=click.IntRange(min=1))
+@click.argument("count", type=click.IntRange(1, 100_000_000))
 @click.option("--to", "to", required=True, metavar="CODE", help="The kabupaten/kota borrowing them (16.07).")
 @click.option("--reference", required=True, help="The loan's document (letter, receipt).")
 @click.option("--reason", help="Why, in a few words.")
@@ -162,7 +161,7 @@ def lend_command(settings: Settings, count: int, to: str, reference: str, reason
 
 
 @command.command("borrow")
-@click.argument("count", type=click.IntRange(min=1))
+@click.argument("count", type=click.IntRange(1, 100_000_000))
 @click.option("--from", "lender", required=True, metavar="CODE", help="The kabupaten/kota lending them (16.07).")
 @click.option("--reference", required=True, help="The lender's document; it becomes the batch's reference.")
 @click.option("--date", "received_on", type=click.DateTime(["%Y-%m-%d"]), help="Day received (default today).")
@@ -196,7 +195,7 @@ def _region(code: str) -> str:
 
 @command.command("quota")
 @click.argument("month")
-@click.argument("count", type=click.IntRange(min=0))
+@click.argument("count", type=click.IntRange(0, 100_000_000))
 @click.option("--reference", required=True, help="The circular or letter that sets it.")
 @pass_settings
 def quota_command(settings: Settings, month: str, count: int, reference: str) -> None:
@@ -245,7 +244,14 @@ def status_command(settings: Settings, as_json: bool) -> None:
                 "batches": [{**dataclasses.asdict(b), **per_batch[b.reference]} for b in batches],
                 "kecamatan": [{"kecamatan": k, **v} for k, v in sorted(per_kecamatan.items())],
                 "quotas": [{**dataclasses.asdict(q), "over": q.over} for q in quotas],
-                "loans": [{**dataclasses.asdict(loan), "occurred_at": loan.occurred_at.isoformat()} for loan in loans],
+                "loans": [
+                    {
+                        **dataclasses.asdict(loan),
+                        "occurred_at": loan.occurred_at.isoformat(),
+                        "day": loan.day.isoformat(),
+                    }
+                    for loan in loans
+                ],
                 "problems": problems,
             }
         )
@@ -312,7 +318,7 @@ def _print_loans(loans: list[Loan]) -> None:
                 name_of(loan.counterpart),
                 loan.quantity,
                 loan.reference,
-                loan.occurred_at.astimezone(WIB).date().isoformat(),
+                loan.day.isoformat(),
                 loan.actor,
             )
             for loan in loans

@@ -28,7 +28,7 @@ def command() -> None:
 @click.argument("trigger")
 @click.option("--where-state", metavar="STATE", help="Every card in this state ...")
 @click.option("--kecamatan", metavar="CODE", help="... in this kecamatan only ...")
-@click.option("--limit", type=click.IntRange(min=1), help="... at most this many.")
+@click.option("--limit", type=click.IntRange(1, 100_000_000), help="... at most this many.")
 @click.option(
     "--file",
     "niks_file",

@@ -7,6 +7,7 @@ import datetime as dt
 import click
 
 from ..clock import WIB
+from ..text import shown
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
 
@@ -53,7 +54,7 @@ def show_command(settings: Settings, nik: str, as_json: bool) -> None:
         ("next", ", ".join(next_triggers) or "nothing: terminal state"),
     ]
     for key, value in rows:
-        click.echo(f"{key + ':':<11}{value}")
+        click.echo(f"{key + ':':<11}{shown(str(value))}")
 
 
 @command.command("fire")

@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from ..text import shown
+
 
 def emit_json(data: Any) -> None:
     """Print ``data`` as indented JSON (dates as ISO 8601 strings)."""
@@ -18,7 +20,7 @@ def emit_json(data: Any) -> None:
 
 def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int] = ()) -> None:
     """Print rows as a plain aligned table; columns listed in ``right`` align right."""
-    text = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    text = [[str(h) for h in headers]] + [["" if v is None else shown(str(v)) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in text) for i in range(len(headers))]
     for n, row in enumerate(text):
         cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]

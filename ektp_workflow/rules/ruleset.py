@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import RuleSetError
+from ..errors import InvalidText, RuleSetError
+from ..text import line
 from .base import QUEUE, SPLIT, Parameter
 from .registry import available_rules
 
@@ -115,6 +116,11 @@ def parse_rule_set(text: str, source: str = "<rule set>", rules: Mapping[str, An
     name = data.get("name", "")
     if not isinstance(name, str) or not name.strip():
         problems.append("name: expected a non-empty string describing the rule set")
+    else:
+        try:
+            line(name, "name")
+        except InvalidText as err:
+            problems.append(f"name: {err.reason}")
     split = _split(data.get("split"), rules, problems)
     queue = _queue(data.get("queue", []), rules, problems)
     if problems or split is None:
@@ -190,12 +196,23 @@ def _check_value(value: Any, spec: Parameter) -> str | None:
     else:
         ok = isinstance(value, spec.type)
     if not ok:
-        return f"expected {expected}, got {value!r}"
+        return f"expected {expected}, got {_short(value)}"
+    if spec.type is dt.date and not EARLIEST <= value <= LATEST:
+        return f"must be from {EARLIEST} to {LATEST}, got {value}"
     if spec.minimum is not None and value < spec.minimum:
-        return f"must be at least {spec.minimum}, got {value!r}"
+        return f"must be at least {spec.minimum}, got {_short(value)}"
     if spec.maximum is not None and value > spec.maximum:
-        return f"must be at most {spec.maximum}, got {value!r}"
+        return f"must be at most {spec.maximum}, got {_short(value)}"
     return None
+
+
+#: The dates a rule may name: residents' births and the circulars' deadlines lie between.
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text):,} characters)"
 
 
 def _plain(value: Any) -> Any:
