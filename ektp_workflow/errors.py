@@ -172,6 +172,15 @@ class DatabaseBusy(DatabaseError):
     retryable = True
 
 
+class ConnectionLost(DatabaseError):
+    """The connection to the database was lost, or the server is shutting down or became
+    a standby (a failover). A change under way may or may not have been committed: retry
+    it with the same idempotency key, or look (``card history``) before running it again.
+    A multi-host URL with ``target_session_attrs=read-write`` reaches the new primary."""
+
+    retryable = True
+
+
 class WriteConflict(DatabaseError):
     """A write the database refused because it conflicts with a row already there (a
     unique key, a foreign key or a check); nothing of the transaction was written."""

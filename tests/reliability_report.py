@@ -65,7 +65,37 @@ def render(rows: list[dict[str, object]], long: bool) -> str:
         lines.append(f"| {row['test']} | {row['database']} | " + " | ".join(cells) + f" | {detail} |")
     totals = {c: sum(int(r.get(c, 0) or 0) for r in rows) for c in COLUMNS}
     lines.append("| **total** | | " + " | ".join(f"**{totals[c]:,}**" for c in COLUMNS) + " | |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _failover()) + "\n"
+
+
+def _failover() -> list[str]:
+    """The failover runs of ``deploy/ha/failover.py --record docs/failover.json``, if made."""
+    path = ROOT / "docs" / "failover.json"
+    if not path.exists():
+        return []
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    lines = [
+        "",
+        "## Failover: the primary killed with SIGKILL",
+        "",
+        f"Made {kept['made']} by `python deploy/ha/failover.py --runs {len(kept['runs'])} --record docs/failover.json`",
+        "on the Patroni cluster of `deploy/ha/up.sh` (a primary, a synchronous standby, etcd; see",
+        "docs/high-availability.md). Four writers fire single transitions with idempotency keys",
+        "while the primary's Patroni and PostgreSQL are killed; then a bulk fire of 6,000 cards",
+        "runs and the new primary is killed in its middle, and the same command is run again.",
+        "",
+        "| run | acknowledged | of them after the kill | lost | takeover (s) | bulk: runs | moved | moved twice | done after kill (s) | verify, replay |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for run in kept["runs"]:
+        s, b = run["single_fires"], run["bulk"]
+        audit = "ok" if run["verify_ok"] and not run["replay_problems"] else "FAILED"
+        lines.append(
+            f"| {run['run']} | {s['acknowledged']:,} | {s['acknowledged_after_kill']:,} | {s['lost']} | "
+            f"{s['takeover_seconds']} | {b['runs']} | {b['moved']:,} | {b['moved_twice']} | "
+            f"{b['done_seconds_after_kill']} | {audit} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":

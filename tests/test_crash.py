@@ -124,3 +124,32 @@ def test_killed_commands_leave_a_sound_history_and_finish_exactly_once(
             "lost": 0,
         }
     )
+
+
+def test_a_lost_connection_is_a_retryable_error_and_the_next_call_reconnects(db_url: str, engine: sa.Engine) -> None:
+    """What a failover looks like to a writer: its server connection is gone."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a SQLite file has no connection to lose")
+    from ektp_workflow import ResidentRecord, create_engine
+    from ektp_workflow.errors import ConnectionLost
+
+    from .factories import make_nik
+
+    name = "ektp-lost-" + os.urandom(4).hex()
+    own = create_engine(sa.make_url(db_url).update_query_dict({"application_name": name}, append=True))
+    try:
+        workflow = Workflow(own)
+        nik = make_nik()
+        workflow.register([ResidentRecord(nik, "Siti", "16.71.05")], actor="op")
+        with engine.connect() as admin:
+            admin.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"),
+                {"n": name},
+            )
+        with pytest.raises(ConnectionLost) as lost:
+            workflow.fire(nik, "record", actor="op", idempotency_key="k-1")
+        assert lost.value.retryable
+        event = workflow.fire(nik, "record", actor="op", idempotency_key="k-1")  # the retry, same key
+        assert event.to_state == "recorded" and workflow.audit.verify().ok
+    finally:
+        own.dispose()

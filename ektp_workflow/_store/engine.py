@@ -24,6 +24,9 @@ def create_engine(url: str | sa.URL, **kwargs: Any) -> Engine:
     :raises DatabaseError: the URL cannot be parsed or its driver is missing.
     """
     try:
+        # No ping before each use (a round trip): a connection found lost invalidates the
+        # pool's older ones, so after a failover one call fails (ConnectionLost) and the
+        # next reaches the new primary.
         engine = sa.create_engine(url, **kwargs)
     except (sa.exc.ArgumentError, ImportError, sa.exc.NoSuchModuleError) as err:
         raise DatabaseError(f"cannot use database URL {url!s}: {err}") from err

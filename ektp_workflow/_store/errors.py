@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import DatabaseBusy, DatabaseError, WriteConflict
+from ..errors import ConnectionLost, DatabaseBusy, DatabaseError, WriteConflict
 
 # A statement prepared on a PostgreSQL connection was dropped (see ``roundtrips``).
 NOT_PREPARED = "26000"
@@ -18,6 +18,8 @@ ALREADY_PREPARED = "42P05"
 # has no privilege for.
 READ_ONLY = "25006"
 NOT_PERMITTED = "42501"
+# "cannot set transaction read-write mode during recovery": a write begun on a standby.
+IN_RECOVERY = "0A000"
 # Serialization failure, deadlock, lock not available (PostgreSQL SQLSTATEs).
 _RETRYABLE_STATES = {"40001", "40P01", "55P03"}
 
@@ -30,8 +32,10 @@ def translated_errors(what: str) -> Iterator[None]:
         yield
     except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.DataError) as err:
         raise translated(err, what) from err
-    except (sa.exc.InternalError, sa.exc.ProgrammingError) as err:
+    except (sa.exc.InternalError, sa.exc.ProgrammingError, sa.exc.NotSupportedError) as err:
         state = sqlstate(err.orig)
+        if state == IN_RECOVERY and "recovery" in str(err.orig):  # a standby: read-write refused
+            state = READ_ONLY
         if state not in (READ_ONLY, NOT_PERMITTED):
             raise
         why = (
@@ -48,6 +52,11 @@ def translated(err: sa.exc.DBAPIError, what: str) -> DatabaseError:
         return DatabaseError(f"{what}: a value cannot be stored ({err.orig}); nothing was written")
     if _busy(err):
         return DatabaseBusy(f"{what}: the database is busy ({err.orig}); nothing was written")
+    if _lost(err):
+        return ConnectionLost(
+            f"{what}: the connection to the database was lost ({str(err.orig).strip()}); the change under way "
+            "may or may not have been written: check before running it again"
+        )
     return DatabaseError(f"{what}: {err.orig}")
 
 
@@ -60,6 +69,32 @@ def wrapped(sql: str, arguments: Any, err: Exception, dialect: sa.Dialect) -> sa
 def sqlstate(err: BaseException | None) -> str | None:
     """The SQLSTATE of a PostgreSQL driver error (None for others)."""
     return getattr(err, "sqlstate", None)
+
+
+# Admin shutdown, crash shutdown, cannot connect now; connection exceptions (class 08).
+_LOST_STATES = {"57P01", "57P02", "57P03"}
+_LOST_WORDS = (
+    "server closed the connection",
+    "connection refused",
+    "could not connect",
+    "terminating connection",
+    "connection is closed",
+    "consuming input failed",
+    "the connection is lost",
+    "is shutting down",
+    "no connection to the server",
+)
+
+
+def _lost(err: sa.exc.DBAPIError) -> bool:
+    state = sqlstate(err.orig) or ""
+    text = str(err.orig).lower()
+    return (
+        err.connection_invalidated
+        or state in _LOST_STATES
+        or state.startswith("08")
+        or any(words in text for words in _LOST_WORDS)
+    )
 
 
 def _busy(err: sa.exc.DBAPIError) -> bool:

@@ -99,7 +99,7 @@ def verify_command(settings: Settings, against: tuple[int, str] | None, as_json:
     elif report.ok:
         extra = f", matches checkpoint {against[0]}" if against else ""
         click.echo(
-            f"ok: {report.checked:,} events and {report.entries:,} stock, rule and allocation entries, "
+            f"ok: {report.checked:,} events and {report.entries:,} entries (residents' data, stock, rules, allocations), "
             f"chain head {report.last[0]}:{report.last[1]}{extra}"
         )
     else:
