@@ -267,3 +267,27 @@ def test_a_missing_chain_head_is_named_not_a_crash(workflow: Workflow, engine: s
     for args in (["audit", "verify"], ["card", "fire", nik, "die"], ["audit", "checkpoint"]):
         code, output = _cli(engine, *args)
         assert code == 1 and "the chain head (the one row of table event_chain) is missing" in output, output
+
+
+def test_an_export_that_fails_half_way_leaves_the_old_file(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from ektp_workflow._audit.auditor import Auditor
+
+    workflow.register([ResidentRecord(make_nik(), "Siti", "16.71.05")], actor="op")
+    target = tmp_path / "events.jsonl"
+    target.write_text("the export of yesterday\n", encoding="utf-8")
+
+    def full_disk(self: object, out: object, *args: object, **kwargs: object) -> int:
+        out.write('{"seq": 1}\n')  # type: ignore[attr-defined]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Auditor, "export", full_disk)
+    code, output = _cli(engine, "audit", "export", "-o", str(target))
+    assert code == 1 and "No space left on device" in output and "Traceback" not in output
+    assert target.read_text(encoding="utf-8") == "the export of yesterday\n"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    code, output = _cli(engine, "audit", "export", "-o", str(tmp_path / "missing" / "e.jsonl"))
+    assert code == 1 and "No such file or directory" in output

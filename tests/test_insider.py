@@ -286,3 +286,33 @@ def test_readers_never_wait_for_a_writer_on_sqlite(
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_blanks_status_sees_one_snapshot_while_writers_move_blanks(workflow: Workflow, engine: sa.Engine) -> None:
+    """blanks status reads several tables: under writers, each read must come from one
+    snapshot, or it reports problems that are not there."""
+    import threading
+
+    niks = queue(workflow, ITS, 60, 0)
+    stop, failures = threading.Event(), []
+
+    def write() -> None:
+        writer = Workflow(engine)
+        for round_ in range(20):
+            writer.blanks.receive(f"R-{round_}", 3, actor=ACTOR)
+            writer.blanks.distribute(f"R-{round_}", counts={ITS: 3}, actor=ACTOR)
+            for applicant in writer.allocate(actor=ACTOR).chosen():
+                writer.fire(applicant.nik, "print_card", actor=ACTOR)
+        stop.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    reads = 0
+    while not stop.is_set() or reads == 0:
+        problems = workflow.blanks.problems()
+        if problems:
+            failures.append(problems)
+        reads += 1
+    thread.join()
+    assert failures == [] and reads > 1 and len(niks) == 60
+    assert workflow.audit.compare() == []

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import click
 
 from ..clock import WIB
 from ..regions import name_of
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table
+from .output import emit_json, emit_table, output_file
 from .progress import progress
 
 if TYPE_CHECKING:
@@ -254,9 +254,15 @@ def _print_explanation(e: Explanation) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--from-seq", type=click.IntRange(0, SEQ_MAX), default=0, help="Only events after this sequence number.")
 @click.option("--unmasked", is_flag=True, help="Show whole NIKs (default: birth date and serial masked).")
-@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="File (default stdout); written whole or not at all.",
+)
 @pass_settings
-def export_command(settings: Settings, fmt: str, from_seq: int, unmasked: bool, output: TextIO) -> None:
+def export_command(settings: Settings, fmt: str, from_seq: int, unmasked: bool, output: str) -> None:
     """Export the event log as JSON lines or CSV, streaming, NIKs masked.
 
     CSV cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.
@@ -267,7 +273,8 @@ def export_command(settings: Settings, fmt: str, from_seq: int, unmasked: bool, 
       ektp audit export --from-seq 81234 > new-events.jsonl
     """
     audit = settings.workflow().audit
-    with progress("exporting events", settings.quiet, total=audit.checkpoint()[0] - from_seq) as advance:
-        count = audit.export(output, fmt, from_seq, unmasked, advance)
-    if output.name != "<stdout>":
-        click.echo(f"exported {count:,} events to {output.name}", err=True)
+    total = audit.checkpoint()[0] - from_seq
+    with progress("exporting events", settings.quiet, total=total) as advance, output_file(output) as stream:
+        count = audit.export(stream, fmt, from_seq, unmasked, advance)
+    if output != "-":
+        click.echo(f"exported {count:,} events to {output}", err=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -44,3 +46,27 @@ def write_file(path: str, text: str) -> Path:
         temporary.unlink(missing_ok=True)
         raise click.FileError(str(target), hint=err.strerror or str(err)) from err
     return target.resolve()
+
+
+@contextlib.contextmanager
+def output_file(path: str) -> Iterator[TextIO]:
+    """A text stream to ``path`` written whole or not at all (``-``: standard output):
+    into a temporary file beside it, renamed over it only when everything was written.
+
+    :raises click.FileError: the folder is missing, cannot be written, or the disk is full.
+    """
+    if path == "-":
+        yield sys.stdout
+        return
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(temporary, target)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        raise click.FileError(str(target), hint=err.strerror or str(err)) from err
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
