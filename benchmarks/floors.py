@@ -2,6 +2,9 @@
 
 Each floor does what the engine must do at least (the same rows written, the same
 rows read, the same hashing) and nothing else: no validation, no lifecycle, no ORM.
+Since residents' data is chained (migration 0008), that includes a resident entry
+written for each resident registered, read and hashed by verify, and folded and
+compared with the residents table by replay.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ektp_workflow._store.chain import GENESIS, HASHED_FIELDS, chain_hash
+from ektp_workflow._store.chain import ENTRY_FIELDS, GENESIS, HASHED_FIELDS, chain_hash, entry_hash
 
 CHUNK = 2000
 HASH = "0" * 64
@@ -93,6 +96,11 @@ def _insert_people(conn: Any, cursor: Any, rows: list[list[str]], next_id: int, 
         f"INSERT INTO residents (id, nik, name, kecamatan, birth_date, sex, had_ektp, registered_at) "
         f"VALUES ({_placeholders(conn, 8)})",
         people,
+    )
+    cursor.executemany(
+        "INSERT INTO resident_entries (seq, resident_id, change, nik, name, kecamatan, birth_date, sex, had_ektp, "
+        f"disaster_victim, suket, actor, reason, occurred_at, chain_hash) VALUES ({_placeholders(conn, 15)})",
+        [(i, i, "registered", *p[1:7], False, False, "bench", None, now, HASH) for i, p in zip(ids, people)],
     )
     cursor.executemany(
         f"INSERT INTO cards (id, state, version, updated_at) VALUES ({_placeholders(conn, 4)})",
@@ -201,8 +209,12 @@ def single_commits(url: str, source: str, dest: str, trigger: str, count: int) -
     return len(rows), time.perf_counter() - started
 
 
+_ENTRY = ENTRY_FIELDS["resident"]
+
+
 def read_and_hash(url: str) -> tuple[int, float]:
-    """A sequential read of the whole event table, hashing each row as verify does."""
+    """A sequential read of the whole event table and of the residents' entries, hashing
+    each row as verify does; the count is of events."""
     conn = driver(url)
     cursor = conn.cursor()
     started = time.perf_counter()
@@ -212,12 +224,21 @@ def read_and_hash(url: str) -> tuple[int, float]:
         for row in rows:
             previous = chain_hash(previous, dict(zip(HASHED_FIELDS, row)))
             count += 1
+    cursor.execute(f"SELECT {', '.join(_ENTRY)} FROM resident_entries ORDER BY seq")
+    while rows := cursor.fetchmany(5000):
+        for row in rows:
+            previous = entry_hash(previous, "resident", row)
     conn.rollback()
     return count, time.perf_counter() - started
 
 
+_DATA = ("nik", "name", "kecamatan", "birth_date", "sex", "had_ektp", "disaster_victim", "suket")
+
+
 def read_and_fold(url: str) -> tuple[int, float]:
-    """A sequential read of the event table, folding each card's latest state."""
+    """A sequential read of the event table, folding each card's latest state, compared
+    with the cards table; and of the residents' entries, folding each resident's latest
+    data, compared with the residents table. The count is of events."""
     conn = driver(url)
     cursor = conn.cursor()
     started = time.perf_counter()
@@ -228,5 +249,20 @@ def read_and_fold(url: str) -> tuple[int, float]:
         for _, card_id, version, state in rows:
             states[card_id] = (state, version)
             count += 1
+    cursor.execute("SELECT id, state, version FROM cards ORDER BY id")
+    differ = 0
+    while rows := cursor.fetchmany(5000):
+        for card_id, state, version in rows:
+            differ += states.get(card_id) != (state, version)
+    cursor.execute(f"SELECT resident_id, {', '.join(_DATA)} FROM resident_entries ORDER BY seq")
+    data: dict[int, tuple[Any, ...]] = {}
+    while rows := cursor.fetchmany(5000):
+        for row in rows:
+            data[row[0]] = tuple(row[1:])
+    cursor.execute(f"SELECT id, {', '.join(_DATA)} FROM residents ORDER BY id")
+    while rows := cursor.fetchmany(5000):
+        for row in rows:
+            differ += data.get(row[0]) != tuple(row[1:])
     conn.rollback()
+    assert differ == 0, f"{differ} projections differ from the history"
     return count, time.perf_counter() - started

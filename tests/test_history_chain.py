@@ -4,6 +4,9 @@ them is found at its sequence number, also against a kept checkpoint."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from ektp_workflow import FireRequest, Workflow, create_engine, upgrade
-from ektp_workflow._store.chain import ENTRY_FIELDS, GENESIS, chain_hash, entry_hash
+from ektp_workflow._store import history
+from ektp_workflow._store.chain import ENTRY_FIELDS, GENESIS, HASHED_FIELDS, chain_hash, entry_hash
 from ektp_workflow._store.schema import APPEND_ONLY, REVISION
 
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
@@ -108,6 +112,39 @@ def test_every_change_of_stock_or_rules_moves_the_checkpoint(workflow: Workflow,
     report = workflow.audit.verify(checkpoints[0])
     # the schema's two, the resident's data, then each step's
     assert report.ok and report.entries == 2 + 1 + 1 + 1 + 1 + 2 + 1 + 1 + 1
+
+
+def _auditors_hash(previous: str, values: list[Any]) -> str:
+    """The chain's encoding as docs/auditor.md states it, written without the engine's code:
+    SHA-256 of the previous hash, a newline and a JSON array of the row's values (an entry's
+    kind first), without spaces or ASCII escapes, times in UTC with microseconds and a Z,
+    dates in ISO form."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+    text = json.dumps([plain(v) for v in values], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{previous}\n{text}".encode()).hexdigest()
+
+
+def test_an_auditor_recomputes_every_hash_from_the_documented_encoding(
+    workflow: Workflow, ledger: dict[str, int]
+) -> None:
+    """Every kind of row, events and entries, hashes as documented: an auditor's own
+    program can check the chain without this engine."""
+    with workflow._store.reading() as conn:
+        rows = [(row.seq, list(row[:-1]), row.hash) for row in history.hashed(conn)]
+        rows += [(e.seq, [e.kind, *e.values], e.chain_hash) for e in history.entries(conn)]
+    kinds = {values[0] for _, values, _ in rows if isinstance(values[0], str)}
+    assert kinds == set(ENTRY_FIELDS), "the history holds every kind of entry"
+    assert len(HASHED_FIELDS) == len(rows[0][1])
+    previous = GENESIS
+    for seq, values, stored in sorted(rows, key=lambda r: r[0]):
+        previous = _auditors_hash(previous, values)
+        assert previous == stored, f"row {seq} ({values[0]})"
+    assert workflow.audit.checkpoint() == (max(seq for seq, _, _ in rows), previous)
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from .times import utc_text
+from .times import DATE_TEXTS, utc_text
 
 GENESIS = "0" * 64
 #: The fields an event's hash covers, in encoding order.
@@ -142,18 +142,19 @@ def chain_hash_values(previous: str, values: Sequence[Any]) -> str:
 def entry_hash(previous: str, kind: str, values: Sequence[Any]) -> str:
     """The hash of an entry of ``kind`` (its ``ENTRY_FIELDS`` values, in order) following
     an event or entry whose hash is ``previous``."""
-    plain = [kind, *(_plain(value) for value in values)]
-    return hashlib.sha256(previous.encode("ascii") + b"\n" + _encode_list(plain).encode("utf-8")).hexdigest()
+    return hashlib.sha256(previous.encode("ascii") + b"\n" + _encode_entry((kind, *values)).encode("utf-8")).hexdigest()
 
 
 def chain_entries(kind: str, rows: Sequence[dict[str, Any]], last_seq: int, last_hash: str) -> tuple[int, str]:
     """Give each entry of ``kind`` its ``seq`` and ``chain_hash``, following the head
     ``(last_seq, last_hash)``; return the new head."""
-    fields = ENTRY_FIELDS[kind][1:]
+    values = operator.itemgetter(*ENTRY_FIELDS[kind][1:])
+    sha256, encode = hashlib.sha256, _encode_entry
     for row in rows:
         last_seq += 1
         row["seq"] = last_seq
-        row["chain_hash"] = last_hash = entry_hash(last_hash, kind, [last_seq, *(row[f] for f in fields)])
+        text = encode((kind, last_seq, *values(row)))
+        row["chain_hash"] = last_hash = sha256(f"{last_hash}\n{text}".encode()).hexdigest()
     return last_seq, last_hash
 
 
@@ -164,9 +165,9 @@ def inputs_hash(stock: Iterable[Sequence[Any]], queue: Iterable[Sequence[Any]]) 
     array a line. Both are streamed: a city's queue need not fit in memory."""
     digest = hashlib.sha256()
     for line in stock:
-        digest.update(_encode_list(["stock", *map(_plain, line)]).encode("utf-8") + b"\n")
+        digest.update(_encode_entry(("stock", *line)).encode("utf-8") + b"\n")
     for waiting in queue:
-        digest.update(_encode_list(["queue", *map(_plain, waiting)]).encode("utf-8") + b"\n")
+        digest.update(_encode_entry(("queue", *waiting)).encode("utf-8") + b"\n")
     return digest.hexdigest()
 
 
@@ -225,6 +226,40 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _LIST_ENCODER = c_make_encoder and c_make_encoder(
     None, _ENCODER.default, encode_basestring, None, ":", ",", False, False, True
 )
+
+
+class _EntryTimes:
+    """The JSON encoder's ``default`` for an entry's values: a time as UTC text, a date in
+    ISO form (as ``_plain`` makes them); the last time's text is kept, for the entries of
+    one append share their time."""
+
+    def __init__(self) -> None:
+        self.last: tuple[dt.datetime | None, str] = (None, "")
+
+    def __call__(self, value: Any) -> str:
+        if isinstance(value, dt.datetime):
+            last, text = self.last
+            if value is not last:
+                text = _utc_text(value)
+                self.last = (value, text)
+            return text
+        if isinstance(value, dt.date):
+            date_text: str = DATE_TEXTS[value]
+            return date_text
+        return _ENCODER.default(value)  # type: ignore[no-any-return]  # raises TypeError
+
+
+# An entry's values (a tuple: its kind, then its ENTRY_FIELDS), encoded as _encode_list
+# encodes them after _plain, in one call to the C encoder.
+_ENTRY_ENCODER = c_make_encoder and c_make_encoder(
+    None, _EntryTimes(), encode_basestring, None, ":", ",", False, False, True
+)
+
+
+def _encode_entry(values: tuple[Any, ...]) -> str:
+    if _ENTRY_ENCODER is None:  # pragma: no cover - CPython has the C encoder
+        return _encode_list([_plain(value) for value in values])
+    return "".join(_ENTRY_ENCODER(values, 0))
 
 
 def _encode_list(values: list[Any]) -> str:

@@ -126,7 +126,7 @@ def append_entries(
         for row in rows:
             insert.rowcount(tx, {name: row[name] for name in columns})
     else:
-        copy_rows(tx, ENTRY_TABLES[kind].name, columns, ([row[name] for name in columns] for row in rows))
+        copy_rows(tx, ENTRY_TABLES[kind].name, columns, map(operator.itemgetter(*columns), rows))
     _MOVE_HEAD.rowcount(tx, {"seq": last_seq, "hash": last_hash})
     return last_seq, last_hash
 

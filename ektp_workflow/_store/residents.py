@@ -72,21 +72,15 @@ def entry_rows(
 ) -> list[dict[str, Any]]:
     """The ``registered`` resident entries (``eventlog.append_entries``) of residents
     ``insert`` just wrote."""
+    keys = ("resident_id", "change", *DATA, "actor", "reason", "occurred_at")
     return [
-        {
-            "resident_id": i,
-            "change": "registered",
-            **{name: getattr(r, name) for name in DATA},
-            "actor": actor,
-            "reason": reason,
-            "occurred_at": at,
-        }
+        dict(zip(keys, (i, "registered", *r, actor, reason, at), strict=True))
         for i, r, reason in zip(ids, new, reasons, strict=True)
     ]
 
 
-#: A resident's data as a resident entry keeps it, whole.
-DATA = ("nik", "name", "kecamatan", "birth_date", "sex", "had_ektp", "disaster_victim", "suket")
+#: A resident's data as a resident entry keeps it, whole (a ``ValidResident``'s fields).
+DATA = ValidResident._fields
 _DATA = DriverStatement(sa.select(*(residents.c[name] for name in DATA)).where(residents.c.id == sa.bindparam("id")))
 
 

@@ -55,6 +55,9 @@ _TIMES_WRITTEN = _Recent(_utc_text)
 # Times read, one object per text (datetimes are immutable: sharing one is safe; bulk
 # relies on it to compare a chunk's shared time once). Dates parse faster than a lookup.
 _TIMES_READ = _Recent(lambda text: dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC))
+#: The ISO texts of dates (birth dates repeat: a city's residents share a few tens of
+#: thousands; ``isoformat`` formats through printf, ten times a lookup).
+DATE_TEXTS = _Recent(dt.date.isoformat, kept=65536)
 
 
 def _sqlite_time(value: dt.datetime) -> str:
@@ -91,7 +94,7 @@ def sqlite_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
         return [tuple(map(_sqlite_value, row)) for row in rows]
     kinds = [getattr(known.c[name].type, "impl", known.c[name].type) for name in columns]
     convert = [
-        (i, _sqlite_time if isinstance(kind, sa.DateTime) else dt.date.isoformat)
+        (i, _sqlite_time if isinstance(kind, sa.DateTime) else DATE_TEXTS.__getitem__)
         for i, kind in enumerate(kinds)
         if isinstance(kind, sa.DateTime | sa.Date)
     ]
