@@ -41,6 +41,7 @@ _WHERE = {
     "BacklogRow": "records",
     "BulkResult": "records",
     "Card": "records",
+    "CardPage": "records",
     "CoverageRow": "records",
     "Event": "records",
     "FireRequest": "records",
@@ -150,6 +151,7 @@ if TYPE_CHECKING:
     from .records import AgingRow as AgingRow
     from .records import BacklogRow as BacklogRow
     from .records import BulkResult, Card, Event, FireRequest, Registration, ResidentRecord
+    from .records import CardPage as CardPage
     from .records import CoverageRow as CoverageRow
     from .records import RequestStatus as RequestStatus
     from .records import StockBulletin as StockBulletin

@@ -83,6 +83,19 @@ class Card:
 
 
 @dataclass(frozen=True)
+class CardPage:
+    """A page of a list of cards, and where the next one starts."""
+
+    cards: list[Card]
+    #: pass it back as ``after`` for the next page; None when this page is the last.
+    next: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {"cards": [card.as_dict() for card in self.cards], "next": self.next}
+
+
+@dataclass(frozen=True)
 class Event:
     """One entry of the append-only history."""
 

@@ -94,3 +94,11 @@ def free(value: str | None, what: str) -> str | None:
     if len(value) > FREE_LENGTH:
         raise InvalidText(what, value, f"it is {len(value):,} characters long; at most {FREE_LENGTH:,}")
     return value
+
+
+def search_key(value: str) -> str:
+    """``value`` as names are searched: accents taken off, case folded, runs of spaces
+    one space (``"  Siti  Nurhalizā"`` and ``"siti nurhaliza"`` have one key)."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(plain.casefold().split())

@@ -8,7 +8,7 @@ reads one card does not load the allocation planner, the auditor or the reports.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ._services.reports import Reports
     from ._services.rulebook import RuleBook
     from ._services.transitions import Transitions
-    from .records import BulkResult, Card, Event, FireRequest, Registration, ResidentRecord
+    from .records import BulkResult, Card, CardPage, Event, FireRequest, Registration, ResidentRecord
     from .rules.planner import AllocationPlan
     from .rules.ruleset import RuleSet
     from .states import Lifecycle
@@ -280,6 +280,51 @@ class Workflow:
         :raises WorkflowError: the state is not part of the lifecycle.
         """
         return cards.listed(self._store, self.lifecycle, state, kecamatan, after_nik, limit)
+
+    def list_cards(
+        self,
+        *,
+        states: Sequence[str] = (),
+        kecamatan: str | None = None,
+        replacement: bool | None = None,
+        waiting_longer_than: int | None = None,
+        name: str | None = None,
+        nik_prefix: str | None = None,
+        order: str = "nik",
+        after: str | None = None,
+        limit: int = 50,
+    ) -> CardPage:
+        """A page of cards, from one snapshot, with the cursor of the next page.
+
+        :param states: cards in any of these states (default: any state).
+        :param kecamatan: in this current kecamatan (``16.71.05`` or ``167105``).
+        :param replacement: True for replacements only (the resident held an e-KTP),
+            False for first-time applicants only.
+        :param waiting_longer_than: whose last event is more than this many days old.
+        :param name: whose name holds this text, ignoring case, accents and extra spaces.
+        :param nik_prefix: whose NIK starts with these digits.
+        :param order: ``"nik"``; ``"waiting"``, longest in their state first; or ``"queue"``,
+            the cards waiting for a blank in the order the active rules would give them
+            one, kecamatan by kecamatan.
+        :param after: the ``next`` of the page before (keyset paging: a card that changes
+            meanwhile neither repeats nor hides another).
+        :param limit: cards in a page, 1 to 10,000.
+        :raises WorkflowError: an unknown state or order, a malformed kecamatan, prefix or
+            cursor, or a queue cursor whose card no longer waits.
+        """
+        return cards.page(
+            self._store,
+            self.lifecycle,
+            states=states,
+            kecamatan=kecamatan,
+            replacement=replacement,
+            waiting_longer_than=waiting_longer_than,
+            name=name,
+            nik_prefix=nik_prefix,
+            order=order,
+            after=after,
+            limit=limit,
+        )
 
     def events_after(self, seq: int = 0, limit: int = 1000) -> list[Event]:
         """Events with a sequence number above ``seq``, in order: the feed to consume."""

@@ -311,7 +311,8 @@ def test_a_database_of_the_previous_revision_upgrades_in_place_and_verifies(tmp_
         # its events; the default rules, the batch received, the resident's data as found
         assert (report.checked, report.entries) == (2, 2 + 1 + 1)
         assert workflow.audit.checkpoint()[0] == 2 + 4  # the entries chained after the last event
-        assert workflow.audit.compare() == []
+        assert workflow.audit.compare() == []  # the name's search key too (0009 fills it)
+        assert [c.name for c in workflow.list_cards(name="SITI").cards] == ["Siti"]
         workflow.blanks.distribute("OLD-1", counts={ITS: 3}, actor=ACTOR)
         assert workflow.audit.verify().ok and workflow.blanks.problems() == []
     finally:

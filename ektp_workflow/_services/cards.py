@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from .. import text
 from .._store import cards, eventlog
-from .._store.store import Store
+from .._store.store import Connection, Store
+from ..clock import now
 from ..errors import CardNotFound, WorkflowError
 from ..nik import lookup_key, parse_nik
-from ..records import Card, Event
+from ..records import Card, CardPage, Event
 from ..regions import kecamatan_of
 from ..states import Lifecycle
+from ..text import search_key
 
 
 def card(store: Store, nik: str) -> Card:
@@ -41,6 +48,131 @@ def listed(
     code = kecamatan_of(kecamatan).code if kecamatan is not None else None
     with store.reading() as tx:
         return cards.listed(tx, state, code, after_nik, limit)
+
+
+#: The longest page a list gives.
+MAX_PAGE = 10_000
+# Where the queue is ordered in Python (rules without comparable SQL keys), the NIKs
+# looked up at a time.
+_LOOKUP = 1000
+
+
+def page(
+    store: Store,
+    lifecycle: Lifecycle,
+    *,
+    states: Sequence[str] = (),
+    kecamatan: str | None = None,
+    replacement: bool | None = None,
+    waiting_longer_than: int | None = None,
+    name: str | None = None,
+    nik_prefix: str | None = None,
+    order: str = "nik",
+    after: str | None = None,
+    limit: int = 50,
+) -> CardPage:
+    """See ``Workflow.list_cards``."""
+    which = _which(lifecycle, states, kecamatan, replacement, waiting_longer_than, name, nik_prefix)
+    if order not in cards.ORDERS:
+        raise WorkflowError(f"unknown order {order!r}; expected one of: {', '.join(cards.ORDERS)}")
+    if not 1 <= limit <= MAX_PAGE:
+        raise WorkflowError(f"limit {limit} is out of range; expected 1 to {MAX_PAGE:,}")
+    anchor = _cursor(order, after)
+    with store.reading() as tx:  # one snapshot: the queue's order and the cards agree
+        if order != "queue":
+            found = cards.page(tx, which, order, anchor, limit)
+        else:
+            found = _queue_page(tx, which, anchor, limit)
+    last = found[-1] if len(found) == limit else None
+    return CardPage(found, None if last is None else _next(order, last))
+
+
+def _which(
+    lifecycle: Lifecycle,
+    states: Sequence[str],
+    kecamatan: str | None,
+    replacement: bool | None,
+    waiting_longer_than: int | None,
+    name: str | None,
+    nik_prefix: str | None,
+) -> cards.CardFilter:
+    for state in states:
+        if state not in lifecycle.states:
+            raise WorkflowError(f"unknown state {state!r}; expected one of: {', '.join(lifecycle.states)}")
+    if waiting_longer_than is not None and not 0 <= waiting_longer_than <= 100_000:
+        raise WorkflowError(f"waiting longer than {waiting_longer_than} days: expected 0 to 100,000 days")
+    key = None
+    if name is not None:
+        key = search_key(text.line(name, "name to search for"))
+        if not key:
+            raise WorkflowError("the name to search for is empty; expected part of a name, e.g. 'siti'")
+    if nik_prefix is not None and not (nik_prefix.isascii() and nik_prefix.isdigit() and len(nik_prefix) <= 16):
+        raise WorkflowError(f"NIK prefix {nik_prefix!r}: expected 1 to 16 digits, e.g. 167105")
+    since = None if waiting_longer_than is None else now() - dt.timedelta(days=waiting_longer_than)
+    return cards.CardFilter(
+        tuple(dict.fromkeys(states)),
+        kecamatan_of(kecamatan).code if kecamatan is not None else None,
+        replacement,
+        since,
+        key,
+        nik_prefix or None,
+    )
+
+
+def _cursor(order: str, after: str | None) -> tuple[Any, ...] | None:
+    """The order values a cursor names (``_next`` makes them)."""
+    if after is None:
+        return None
+    if order == "waiting":
+        at, _, nik = after.partition("/")
+        try:
+            return (dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(dt.UTC), _nik(nik, after))
+        except ValueError:
+            pass
+        raise WorkflowError(f"cursor {after!r} is not one of a list by waiting time; expected TIME/NIK as printed")
+    return (_nik(after, after),)
+
+
+def _nik(value: str, cursor: str) -> str:
+    if not (len(value) == 16 and value.isascii() and value.isdigit()):
+        raise WorkflowError(f"cursor {cursor!r} does not end in a NIK; pass the cursor a page printed")
+    return value
+
+
+def _next(order: str, last: Card) -> str:
+    if order == "waiting":
+        return (
+            f"{last.updated_at.astimezone(dt.UTC).isoformat(timespec='microseconds').replace('+00:00', 'Z')}/{last.nik}"
+        )
+    return last.nik
+
+
+def _queue_page(tx: Connection, which: cards.CardFilter, anchor: tuple[Any, ...] | None, limit: int) -> list[Card]:
+    """Waiting cards in queue order: the kecamatan, then the active rules' order (in SQL
+    where the rules' keys compare there, else sorted here as the planner sorts)."""
+    from .._store import queue, rulesets  # the rules load only for a list of the queue
+    from ..rules.planner import order_queue, sql_keys_of
+    from .allocation import queue_rules
+
+    rules = queue_rules(rulesets.active(tx).rule_set)
+    day = now().date()
+    sql_keys = sql_keys_of(rules)
+    if anchor is not None and not queue.waits(tx, anchor[0]):
+        raise WorkflowError(
+            f"the card {anchor[0]} a page ended on no longer waits for a blank; list the queue from its start"
+        )
+    if sql_keys is not None and queue.comparable(sql_keys, day):
+        return cards.page(tx, which, "queue", anchor, limit, queue.order_of(sql_keys, day))
+    codes = [which.kecamatan] if which.kecamatan is not None else sorted(queue.waiting_counts(tx))
+    niks = [a.nik for code in codes for a in order_queue(queue.applicants(tx, code), rules, day)]
+    start = niks.index(anchor[0]) + 1 if anchor is not None and anchor[0] in niks else 0
+    found: list[Card] = []
+    while start < len(niks) and len(found) < limit:
+        chunk = niks[start : start + _LOOKUP]
+        selected = cards.among(tx, which, chunk)
+        found += [selected[nik] for nik in chunk if nik in selected]
+        start += _LOOKUP
+    return found[:limit]
 
 
 def events_after(store: Store, seq: int, limit: int) -> list[Event]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Connection
 from ..errors import ConcurrencyError
 from ..records import Card
 from .driver import Driver, DriverStatement
-from .schema import cards, event_chain, events, residents
+from .schema import cards, event_chain, events, residents, waiting_cards
 
 
 class LockedCard(NamedTuple):
@@ -161,6 +162,90 @@ def listed(tx: Connection, state: str | None, kecamatan: str | None, after_nik: 
     if after_nik is not None:
         query = query.where(residents.c.nik > after_nik)
     return [Card(*row) for row in tx.execute(query)]
+
+
+class CardFilter(NamedTuple):
+    """Which cards a list holds (each part None or empty for any)."""
+
+    states: tuple[str, ...] = ()
+    kecamatan: str | None = None
+    #: True: replacements only (the resident held an e-KTP); False: first-time only.
+    replacement: bool | None = None
+    #: only cards whose last event happened before this time.
+    since_before: dt.datetime | None = None
+    #: a part of the name, as ``text.search_key`` makes it.
+    name_key: str | None = None
+    nik_prefix: str | None = None
+
+
+#: The orders a list may take: by NIK, by time in the current state (longest first),
+#: or by place in the queue for a blank (kecamatan, then the rules' order).
+ORDERS = ("nik", "waiting", "queue")
+
+
+def page(
+    tx: Connection,
+    which: CardFilter,
+    order: str,
+    after: tuple[Any, ...] | None,
+    limit: int,
+    queue_order: Callable[[Any], list[Any]] | None = None,
+) -> list[Card]:
+    """A page of the cards ``which`` selects, in ``order``, after the card whose order
+    values are ``after`` (a NIK; a time and a NIK; for the queue, the NIK of a waiting card).
+
+    :param queue_order: for the queue order, what a kecamatan's queue is ordered by, on a
+        table of the queue's columns (``queue.order_of``); its keys must be comparable.
+    """
+    r, c = residents.c, cards.c
+    query = _CARD.where(*_filtered(which))
+    if order == "nik":
+        query = query.order_by(r.nik)
+        if after is not None:
+            query = query.where(r.nik > after[0])
+    elif order == "waiting":
+        query = query.order_by(c.updated_at, r.nik)
+        if after is not None:
+            at, nik = after
+            query = query.where(sa.or_(c.updated_at > at, sa.and_(c.updated_at == at, r.nik > nik)))
+    else:
+        assert queue_order is not None
+        w = waiting_cards
+        keys = [w.c.kecamatan, *queue_order(w)]
+        query = query.join(w, w.c.card_id == c.id).order_by(*keys)
+        if after is not None:
+            me = waiting_cards.alias("me")
+            query = query.join(me, me.c.nik == after[0]).where(
+                sa.tuple_(*keys) > sa.tuple_(me.c.kecamatan, *queue_order(me))
+            )
+    return [Card(*row) for row in tx.execute(query.limit(limit))]
+
+
+def among(tx: Connection, which: CardFilter, niks: Sequence[str]) -> dict[str, Card]:
+    """The cards of these NIKs that ``which`` selects, by NIK."""
+    query = _CARD.where(residents.c.nik.in_(niks), *_filtered(which))
+    return {row[0]: Card(*row) for row in tx.execute(query)}
+
+
+def _filtered(which: CardFilter) -> list[sa.ColumnElement[bool]]:
+    r, c = residents.c, cards.c
+    where: list[sa.ColumnElement[bool]] = []
+    if which.states:
+        where.append(c.state.in_(which.states) if len(which.states) > 1 else c.state == which.states[0])
+    if which.kecamatan is not None:
+        where.append(r.kecamatan == which.kecamatan)
+    if which.replacement is not None:
+        where.append(r.had_ektp.is_(which.replacement))
+    if which.since_before is not None:
+        where.append(c.updated_at < which.since_before)
+    if which.name_key:
+        escaped = which.name_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(r.name_key.like(f"%{escaped}%", escape="\\"))
+    if which.nik_prefix:
+        where.append(r.nik >= which.nik_prefix)
+        if set(which.nik_prefix) != {"9"}:  # digits: the next prefix bounds it in any collation
+            where.append(r.nik < str(int(which.nik_prefix) + 1).zfill(len(which.nik_prefix)))
+    return where
 
 
 def counts(tx: Connection) -> dict[str, dict[str, int]]:

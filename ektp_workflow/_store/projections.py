@@ -2,10 +2,11 @@
 
 Replay folds the events into each card's state and version and compares; what it
 cannot fold cheaply in memory is checked here, in SQL, row by row against the rows of
-the history that give it: a resident's current data is their latest resident entry
-and their registration time its first; a card's time is its last event's; an
-allocated card's blank is the one its last ledger entry reserved; and the queue is
-exactly the cards waiting, with their residents' data. Each check lists at most
+the history that give it: a resident's current data is their latest resident entry,
+their registration time its first and their name's search key follows from the name;
+a card's time is its last event's; an allocated card's blank is the one its last
+ledger entry reserved; and the queue is exactly the cards waiting, with their
+residents' data. Each check lists at most
 ``limit`` differences, naming the row and the columns.
 """
 
@@ -17,6 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..text import search_key
+from .history import pages
 from .residents import DATA
 from .schema import blank_entries, cards, events, resident_entries, residents, waiting_cards
 
@@ -25,6 +28,7 @@ def problems(conn: Connection, queue_state: str, allocated_state: str, limit: in
     """Every difference between the projections and the history (the first ``limit`` of each kind)."""
     return [
         *_residents(conn, limit),
+        *_search_keys(conn, limit),
         *_card_times(conn, limit),
         *_held_blanks(conn, allocated_state, limit),
         *_queue(conn, queue_state, limit),
@@ -71,6 +75,20 @@ def _residents(conn: Connection, limit: int) -> list[str]:
         if row[-2] != row[-1]:
             columns.append("registered_at")
         found.append(f"resident {resident_id}: {', '.join(columns)} differ from the history (entry seq {seq})")
+    return found
+
+
+def _search_keys(conn: Connection, limit: int) -> list[str]:
+    """Each resident's ``name_key`` is their name's ``search_key`` (it decides whom a search
+    finds): normalised here, a page at a time."""
+    found = []
+    query = sa.select(residents.c.id, residents.c.name, residents.c.name_key)
+    for batch in pages(conn, query, residents.c.id, plain=True):
+        for resident_id, name, key in batch:
+            if key != search_key(name):
+                found.append(f"resident {resident_id}: name_key {key!r} is not the search key of the name")
+                if len(found) == limit:
+                    return found
     return found
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -46,6 +46,11 @@ def applicants(tx: Connection, kecamatan: str | None = None) -> list[Applicant]:
     """The queue: every card waiting for a blank (optionally in one kecamatan)."""
     query = _APPLICANTS if kecamatan is None else _APPLICANTS.where(waiting_cards.c.kecamatan == kecamatan)
     return [Applicant(*row) for row in tx.execute(query)]
+
+
+def waits(tx: Connection, nik: str) -> bool:
+    """Whether the card of ``nik`` is in the queue."""
+    return tx.scalar(sa.select(waiting_cards.c.card_id).where(waiting_cards.c.nik == nik)) is not None
 
 
 def stock(tx: Connection, kecamatan: str | None = None) -> dict[str, int]:
@@ -104,6 +109,12 @@ def position(tx: Connection, card_id: int, kecamatan: str, sql_keys: Sequence[An
         )
     )
     return int(tx.scalar(ahead) or 0) + 1
+
+
+def order_of(sql_keys: Sequence[Any], day: dt.date) -> Callable[[Any], list[Any]]:
+    """What a kecamatan's queue is ordered by (the rules' SQL keys, then waiting time, then
+    NIK), as a function of a table of the queue's columns (``waiting_cards`` or an alias)."""
+    return lambda table: _order(table, sql_keys, day)
 
 
 def _order(table: Any, sql_keys: Sequence[Any], day: dt.date) -> list[Any]:

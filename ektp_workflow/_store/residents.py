@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .._residents import RESIDENT_FIELDS, ValidResident
+from ..text import search_key
 from .driver import DriverStatement, copy_rows
 from .schema import residents
 
@@ -47,6 +48,7 @@ _RESIDENT_COLUMNS = (
     "disaster_victim",
     "suket",
     "registered_at",
+    "name_key",
 )
 
 
@@ -59,7 +61,19 @@ def insert(tx: Connection, new: Sequence[ValidResident], at: dt.datetime, initia
         "residents",
         _RESIDENT_COLUMNS,
         [
-            (i, r.nik, r.name, r.kecamatan, r.birth_date, r.sex, r.had_ektp, r.disaster_victim, r.suket, at)
+            (
+                i,
+                r.nik,
+                r.name,
+                r.kecamatan,
+                r.birth_date,
+                r.sex,
+                r.had_ektp,
+                r.disaster_victim,
+                r.suket,
+                at,
+                search_key(r.name),
+            )
             for i, r in zip(ids, new, strict=True)
         ],
     )

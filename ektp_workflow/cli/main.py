@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..admin import DEFAULT_URL, URL_VARIABLE
-from . import allocate, audit, blanks, bulk, card, db, demo, report, residents, rules, states
+from . import allocate, audit, blanks, bulk, card, cards, db, demo, report, residents, rules, states
 from .context import ErrorHandlingGroup, Settings
 
 
@@ -42,7 +42,7 @@ def cli(ctx: click.Context, db_url: str, actor: str | None, quiet: bool) -> None
     ctx.call_on_close(settings.close)
 
 
-for module in (db, residents, card, bulk, blanks, allocate, rules, report, audit, states, demo):
+for module in (db, residents, card, cards, bulk, blanks, allocate, rules, report, audit, states, demo):
     cli.add_command(module.command)
 cli.add_command(bulk.central_command)
 

@@ -36,9 +36,11 @@ residents = Table(
     Column("disaster_victim", Boolean, nullable=False, server_default=false()),
     Column("suket", Boolean, nullable=False, server_default=false()),
     Column("registered_at", UTCDateTime, nullable=False),
+    # The name as names are searched (``text.search_key``): derived, checked by replay.
+    Column("name_key", Text, nullable=False, server_default=""),
     CheckConstraint("sex IN ('F', 'M')", name="sex"),
 )
-Index("ix_residents_kecamatan", residents.c.kecamatan)
+Index("ix_residents_kecamatan_nik", residents.c.kecamatan, residents.c.nik)
 
 # Every version of a resident's data, chained with the events (see chain.py): registered,
 # set by an effect (``holder``: a collected card makes the resident an e-KTP holder), or

@@ -1,0 +1,131 @@
+"""``ektp cards``: find and list cards, a page at a time."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+import click
+
+from ..clock import WIB
+from ..records import CardPage
+from .context import Settings, pass_settings
+from .output import emit_json, emit_table
+
+_ORDERS = ("nik", "waiting", "queue")
+_COLUMNS = ("nik", "name", "kecamatan", "state", "applicant", "since")
+
+
+@click.group("cards")
+def command() -> None:
+    """Find and list cards: by state, kecamatan, name or NIK.
+
+    \b
+    Example:
+      ektp cards list --state prr --kecamatan 16.71.05
+      ektp cards list --name "siti nur"
+    """
+
+
+@command.command("list")
+@click.option("--state", "states", multiple=True, metavar="STATE", help="In this state (repeat for several).")
+@click.option("--kecamatan", metavar="CODE", help="In this current kecamatan, e.g. 16.71.05.")
+@click.option(
+    "--first-time/--replacement",
+    "first_time",
+    default=None,
+    help="First-time applicants only, or replacements only (the resident held an e-KTP).",
+)
+@click.option(
+    "--waiting-longer-than", type=click.IntRange(0, 100_000), metavar="DAYS", help="In their state for over DAYS days."
+)
+@click.option("--name", metavar="TEXT", help="Whose name holds TEXT (case, accents and extra spaces ignored).")
+@click.option("--nik", "nik_prefix", metavar="PREFIX", help="Whose NIK starts with PREFIX (1 to 16 digits).")
+@click.option(
+    "--order",
+    type=click.Choice(_ORDERS),
+    default="nik",
+    show_default=True,
+    help="By NIK; by time in their state, longest first; or by place in the queue for a blank.",
+)
+@click.option("--after", metavar="CURSOR", help="Start after this cursor (the 'next' a page printed).")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="Cards in a page.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: the cards and the next cursor.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header line (the cursor goes to stderr).")
+@pass_settings
+def list_command(
+    settings: Settings,
+    states: tuple[str, ...],
+    kecamatan: str | None,
+    first_time: bool | None,
+    waiting_longer_than: int | None,
+    name: str | None,
+    nik_prefix: str | None,
+    order: str,
+    after: str | None,
+    limit: int,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """List the cards that match every option given, a page at a time.
+
+    A page ends with the cursor of the next one; pass it to --after. Paging is by
+    keyset: a card that changes between two pages is neither listed twice nor skipped
+    for another. "since" is when the card's last event happened (its time in its
+    state); --order queue lists only the cards waiting for a blank, kecamatan by
+    kecamatan, in the order the active rules would give them one.
+
+    \b
+    Example:
+      ektp cards list --state prr --waiting-longer-than 30 --order waiting
+      ektp cards list --kecamatan 16.71.05 --first-time --order queue --limit 20
+      ektp cards list --name "siti nur" --json
+      ektp cards list --state printed --csv > belum-diambil.csv
+    """
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    page = settings.workflow().list_cards(
+        states=states,
+        kecamatan=kecamatan,
+        replacement=None if first_time is None else not first_time,
+        waiting_longer_than=waiting_longer_than,
+        name=name,
+        nik_prefix=nik_prefix,
+        order=order,
+        after=after,
+        limit=limit,
+    )
+    _emit(page, "json" if as_json else "csv" if as_csv else "table")
+
+
+def _emit(page: CardPage, form: str) -> None:
+    """Print a page as a table (with the next cursor or the count), JSON or CSV."""
+    if form == "json":
+        emit_json(page.as_dict())
+        return
+    rows = [
+        (
+            card.nik,
+            card.name,
+            card.kecamatan,
+            card.state,
+            "replacement" if card.had_ektp else "first-time",
+            card.updated_at.astimezone(WIB).isoformat(timespec="seconds"),
+        )
+        for card in page.cards
+    ]
+    if form == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(_COLUMNS)
+        writer.writerows(rows)
+        if page.next is not None:
+            click.echo(f"next: --after {page.next}", err=True)
+        return
+    if not rows:
+        click.echo("no cards match")
+        return
+    emit_table(_COLUMNS, rows)
+    if page.next is not None:
+        click.echo(f"next: --after {page.next}")
+    else:
+        click.echo(f"{len(rows):,} card{'s' if len(rows) != 1 else ''}, the last page")
