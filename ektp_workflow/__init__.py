@@ -42,6 +42,8 @@ _WHERE = {
     "BulkResult": "records",
     "Card": "records",
     "CardPage": "records",
+    "Correction": "records",
+    "ResidentVersion": "records",
     "CoverageRow": "records",
     "Event": "records",
     "FireRequest": "records",
@@ -152,8 +154,10 @@ if TYPE_CHECKING:
     from .records import BacklogRow as BacklogRow
     from .records import BulkResult, Card, Event, FireRequest, Registration, ResidentRecord
     from .records import CardPage as CardPage
+    from .records import Correction as Correction
     from .records import CoverageRow as CoverageRow
     from .records import RequestStatus as RequestStatus
+    from .records import ResidentVersion as ResidentVersion
     from .records import StockBulletin as StockBulletin
     from .records import StockRequest as StockRequest
     from .records import StockRow as StockRow

@@ -27,6 +27,8 @@ class ResidentRecord:
         the century of the NIK's two-digit year.
     :param disaster_victim: lost their card or documents in a disaster (a priority tier).
     :param suket: holds a temporary certificate while waiting for the card.
+    :param given: the optional fields the source gave (a file's columns; a birth date only
+        where the row has one), None for all: an import with updates corrects only these.
     """
 
     nik: str
@@ -36,6 +38,7 @@ class ResidentRecord:
     birth_date: dt.date | None = None
     disaster_victim: bool = False
     suket: bool = False
+    given: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class Registration:
     added: int
     #: residents already registered with the same data, left as they were.
     unchanged: int
+    #: residents already registered whose data the import corrected (with updates).
+    corrections: tuple[Correction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,47 @@ class Card:
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (dates as ISO 8601 strings)."""
         return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class ResidentVersion:
+    """One version of a resident's data in the chained history (a resident entry)."""
+
+    seq: int
+    #: ``registered``, ``baseline``, ``holder`` (a collected card) or ``corrected``.
+    change: str
+    occurred_at: dt.datetime
+    actor: str
+    reason: str | None
+    evidence: str | None
+    #: all of the resident's data after this change.
+    data: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (dates as ISO 8601 strings)."""
+        return {**_jsonable({k: v for k, v in asdict(self).items() if k != "data"}), "data": _jsonable(self.data)}
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A resident's data corrected: one chained resident entry, and what followed from it."""
+
+    nik: str
+    #: each field that changed: (before, after).
+    changes: dict[str, tuple[Any, Any]]
+    reason: str
+    #: the document the correction rests on, if any.
+    evidence: str | None
+    #: the correction's place in the chained history (0 in a dry run).
+    seq: int
+    #: the event that released a blank reserved at the old kecamatan, if any.
+    released: Event | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (dates as ISO 8601 strings)."""
+        changes = {k: _jsonable({"before": a, "after": b}) for k, (a, b) in self.changes.items()}
+        released = None if self.released is None else self.released.as_dict()
+        return {**asdict(self), "changes": changes, "released": released}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ._services.reports import Reports
     from ._services.rulebook import RuleBook
     from ._services.transitions import Transitions
-    from .records import BulkResult, Card, CardPage, Event, FireRequest, Registration, ResidentRecord
+    from .records import BulkResult, Card, CardPage, Correction, Event, FireRequest, Registration, ResidentRecord
     from .rules.planner import AllocationPlan
     from .rules.ruleset import RuleSet
     from .states import Lifecycle
@@ -134,16 +134,73 @@ class Workflow:
         source: str = "residents",
         dry_run: bool = False,
         progress: Callable[[int], None] | None = None,
+        update: bool = False,
     ) -> Registration:
         """``register`` for records that carry their own line numbers (as a file's rows).
 
         :param dry_run: check everything and report what would be added; write nothing.
         :param progress: called with the number of records handled, chunk by chunk.
+        :param update: a resident registered with other data is corrected (``correct``,
+            reason ``line N of FILE``) in the fields the record gives, instead of refused.
         """
         from ._services import registration
 
         return registration.register(
-            self._store, self.lifecycle, numbered, actor=actor, at=at, source=source, dry_run=dry_run, progress=progress
+            self._store,
+            self.lifecycle,
+            numbered,
+            actor=actor,
+            at=at,
+            source=source,
+            dry_run=dry_run,
+            progress=progress,
+            update=update,
+        )
+
+    def correct(
+        self,
+        nik: str,
+        *,
+        actor: str,
+        reason: str,
+        evidence: str | None = None,
+        name: str | None = None,
+        birth_date: dt.date | None = None,
+        kecamatan: str | None = None,
+        had_ektp: bool | None = None,
+        disaster_victim: bool | None = None,
+        suket: bool | None = None,
+        at: dt.datetime | None = None,
+        dry_run: bool = False,
+    ) -> Correction:
+        """Correct the data of the resident of ``nik`` (only the fields given): one
+        transaction, one chained resident entry with every field after, reason and evidence.
+
+        A kecamatan (within the same kabupaten/kota) moves the card's queue row, and a
+        blank reserved at the old kecamatan is released by the ``release`` trigger in the
+        same transaction. A birth date must agree with the NIK's digits (so it settles the
+        century) and with every age guard the card passed.
+
+        :param evidence: the document the correction rests on (a KK, a court order, a
+            birth certificate number).
+        :raises WorkflowError: no reason, nothing that changes, data the NIK contradicts,
+            a kecamatan outside the city, a guard the new birth date fails.
+        :raises CardNotFound: no resident has this NIK.
+        """
+        from ._services import corrections
+
+        changes = {"name": name, "birth_date": birth_date, "kecamatan": kecamatan, "had_ektp": had_ektp}
+        changes.update(disaster_victim=disaster_victim, suket=suket)
+        return corrections.correct(
+            self._store,
+            self.lifecycle,
+            nik,
+            {k: v for k, v in changes.items() if v is not None},
+            actor=actor,
+            reason=reason,
+            evidence=evidence,
+            at=at,
+            dry_run=dry_run,
         )
 
     def fire(

@@ -109,6 +109,8 @@ def test_json_output_has_the_documented_keys(
     args = shlex.split(words)
     if args[:2] == ["residents", "import"]:
         args[2] = "residents.csv"
+    if args[:2] == ["residents", "correct"]:
+        args += ["--name", "Nama Koreksi", "--reason", "docs", "--dry-run"]
     if args[:2] == ["card", "fire"]:
         args[3] = "die"
     if args[:2] == ["blanks", "distribute"]:

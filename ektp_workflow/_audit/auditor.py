@@ -6,12 +6,12 @@ import datetime as dt
 from typing import TextIO
 
 from .._services import cards
-from .._store import eventlog
+from .._store import eventlog, residents
 from .._store.history import Progress
 from .._store.store import Store
-from ..errors import InvalidTime
-from ..nik import parse_nik
-from ..records import Event
+from ..errors import CardNotFound, InvalidTime
+from ..nik import lookup_key, parse_nik
+from ..records import Event, ResidentVersion
 from . import explain, export, replay, verify
 
 #: Nothing this system records happened before it.
@@ -76,6 +76,16 @@ class Auditor:
     def history(self, nik: str) -> list[Event]:
         """Every event of a card, with actor, reason, times and rule-set version."""
         return cards.history(self._store, nik)
+
+    def resident_history(self, nik: str) -> list[ResidentVersion]:
+        """Every version of the resident's data, oldest first: as registered, then each
+        correction (with its reason and evidence) and each change an effect made."""
+        value = lookup_key(nik)
+        with self._store.reading() as conn:
+            found = residents.versions(conn, value)
+        if not found:
+            raise CardNotFound(parse_nik(value).value)
+        return found
 
     def explain(self, nik: str) -> explain.Explanation:
         """Why the card got a blank or not, from every recorded allocation it waited in."""

@@ -54,4 +54,5 @@ def _record(row: dict[str, str]) -> ResidentRecord | str:
     except ValueError:
         return f"birth_date: {row['birth_date']!r} is not a date YYYY-MM-DD"
     had_ektp, disaster_victim, suket = flags
-    return ResidentRecord(row["nik"], row["name"], row["kecamatan"], had_ektp, born, disaster_victim, suket)
+    given = frozenset(name for name in OPTIONAL_COLUMNS if name in row and (name != "birth_date" or born))
+    return ResidentRecord(row["nik"], row["name"], row["kecamatan"], had_ektp, born, disaster_victim, suket, given)

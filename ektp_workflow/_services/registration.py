@@ -18,8 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .._provenance import event_time, require_actor
 from .._residents import RESIDENT_FIELDS, ValidResident, validate_resident
@@ -29,10 +30,14 @@ from .._store.residents import StoredResident
 from .._store.scratch import ImportLines, SeenNiks
 from .._store.store import Connection, Store
 from ..errors import ProblemList, RowProblem, WorkflowError
-from ..records import REGISTER, Registration
+from ..records import REGISTER, Correction, Registration
 from ..states import Lifecycle
+from . import corrections
+from .transitions import Transitions
 
 Numbered = Iterable[tuple[int, Any]]
+#: What a file always gives, and an import with updates always compares.
+_ALWAYS = ("name", "kecamatan")
 
 
 def register(
@@ -45,11 +50,19 @@ def register(
     source: str = "residents",
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    update: bool = False,
 ) -> Registration:
     """See ``Workflow.register_numbered``."""
     actor, when = require_actor(actor), event_time(at)
     with store.transaction(dry_run=dry_run) as tx:
-        return _Import(tx, lifecycle, actor, when, source).run(numbered, progress)
+        done = _Import(tx, lifecycle, actor, when, source).run(
+            numbered, progress, update and Transitions(store, lifecycle)
+        )
+    if dry_run:  # nothing was chained
+        return Registration(
+            done.added, done.unchanged, tuple(replace(c, seq=0, released=None) for c in done.corrections)
+        )
+    return done
 
 
 class _Import:
@@ -64,23 +77,46 @@ class _Import:
         self.seen = SeenNiks(tx, self.batch)
         self.lines = ImportLines(tx, self.batch)
         self.added = self.unchanged = 0
+        #: with updates: the corrections the file asks for, ``(line, nik, changes)``, and
+        #: the optional fields each line of the chunk gives.
+        self.updates: list[tuple[int, str, dict[str, Any]]] | None = None
+        self.given: dict[int, frozenset[str] | None] = {}
 
-    def run(self, numbered: Numbered, progress: Callable[[int], None] | None) -> Registration:
-        """Check and write every chunk; refuse the whole file if any line is bad.
+    def run(
+        self, numbered: Numbered, progress: Callable[[int], None] | None, updating: Transitions | Literal[False]
+    ) -> Registration:
+        """Check and write every chunk; with updates, correct the residents whose data
+        differ; refuse the whole file if any line is bad.
 
         :raises InputFileError: listing the bad lines (the first ``errors.MAX_PROBLEMS``) and their count.
         """
+        if updating:
+            self.updates = []
         for chunk in chunked(numbered):
             self._chunk(chunk)
             if progress is not None:
                 progress(len(chunk))
+        corrections = self._correct(updating) if updating and not self.problems else ()
         if self.problems:
             raise self.problems.error(self.source)
         self.seen.drop()
         self.lines.drop()
-        return Registration(self.added, self.unchanged)
+        return Registration(self.added, self.unchanged, corrections)
+
+    def _correct(self, transitions: Transitions) -> tuple[Correction, ...]:
+        """Apply the file's differences as corrections, each with its line as the reason."""
+        done = []
+        for line, nik, changes in self.updates or ():
+            try:
+                reason = f"line {line} of {self.origin}"
+                done.append(corrections.apply(self.tx, transitions, nik, changes, self.actor, reason, None, self.at))
+            except WorkflowError as err:
+                self.problems.append(RowProblem(line, f"NIK {nik}: {err}"))
+        return tuple(done)
 
     def _chunk(self, chunk: list[tuple[int, Any]]) -> None:
+        if self.updates is not None:  # the fields each line gives, for its corrections
+            self.given = {line: getattr(item, "given", None) for line, item in chunk}
         valid = _first_in_chunk(_validate(chunk, self.problems, self.at.date()), self.problems)
         stored = residents.stored(self.tx, [r.nik for _, r in valid])
         # residents this import registered on an earlier line, by card id, with that line
@@ -107,8 +143,22 @@ class _Import:
         firsts = set(self.seen.first_lines(sorted((line, r.nik) for line, r in known), self.problems))
         for line, resident in known:
             row = stored.get(resident.nik)
-            if line in firsts and row is not None:
+            if line not in firsts or row is None:
+                continue
+            if self.updates is None:
                 self.unchanged += _unchanged(line, resident, row, self.problems)
+                continue
+            given = self.given.get(line)
+            fields = [f for f in RESIDENT_FIELDS if f in _ALWAYS or given is None or f in given]
+            changes = {
+                f: getattr(resident, f)
+                for f, value in zip(RESIDENT_FIELDS, row.data, strict=True)
+                if f in fields and value != getattr(resident, f)
+            }
+            if changes:
+                self.updates.append((line, resident.nik, changes))
+            else:
+                self.unchanged += 1
 
     def _write(self, new: list[tuple[int, ValidResident]]) -> None:
         lifecycle = self.lifecycle

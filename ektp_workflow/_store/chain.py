@@ -115,6 +115,11 @@ ENTRY_FIELDS = {
 }
 
 
+#: Fields a kind of entry gained after its first entries were chained: hashed after the
+#: others, and only when not null, so that every entry written before keeps its hash.
+LATER_FIELDS: dict[str, tuple[str, ...]] = {"resident": ("evidence",)}
+
+
 def canonical(event: Mapping[str, Any]) -> bytes:
     """The bytes an event's hash covers: its fields in a fixed order, times as UTC."""
     return canonical_values([event.get(name) for name in HASHED_FIELDS])
@@ -140,20 +145,34 @@ def chain_hash_values(previous: str, values: Sequence[Any]) -> str:
 
 
 def entry_hash(previous: str, kind: str, values: Sequence[Any]) -> str:
-    """The hash of an entry of ``kind`` (its ``ENTRY_FIELDS`` values, in order) following
-    an event or entry whose hash is ``previous``."""
+    """The hash of an entry of ``kind`` (its ``ENTRY_FIELDS`` values, in order, then those of
+    its ``LATER_FIELDS``, which count only up to the last that is not null) following an
+    event or entry whose hash is ``previous``."""
+    values = _without_trailing_nulls(values, len(ENTRY_FIELDS[kind]))
     return hashlib.sha256(previous.encode("ascii") + b"\n" + _encode_entry((kind, *values)).encode("utf-8")).hexdigest()
+
+
+def _without_trailing_nulls(values: Sequence[Any], kept: int) -> Sequence[Any]:
+    end = len(values)
+    while end > kept and values[end - 1] is None:
+        end -= 1
+    return values if end == len(values) else values[:end]
 
 
 def chain_entries(kind: str, rows: Sequence[dict[str, Any]], last_seq: int, last_hash: str) -> tuple[int, str]:
     """Give each entry of ``kind`` its ``seq`` and ``chain_hash``, following the head
     ``(last_seq, last_hash)``; return the new head."""
-    values = operator.itemgetter(*ENTRY_FIELDS[kind][1:])
-    sha256, encode = hashlib.sha256, _encode_entry
+    later = LATER_FIELDS.get(kind, ())
+    fields = ENTRY_FIELDS[kind][1:]
+    values = operator.itemgetter(*fields, *later)
+    sha256, encode, kept = hashlib.sha256, _encode_entry, len(fields) + 1
     for row in rows:
         last_seq += 1
         row["seq"] = last_seq
-        text = encode((kind, last_seq, *values(row)))
+        row_values = (kind, last_seq, *values(row))
+        if later:
+            row_values = _without_trailing_nulls(row_values, kept + 1)  # type: ignore[assignment]
+        text = encode(row_values)
         row["chain_hash"] = last_hash = sha256(f"{last_hash}\n{text}".encode()).hexdigest()
     return last_seq, last_hash
 

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .chain import ENTRY_FIELDS, HASHED_FIELDS
+from .chain import ENTRY_FIELDS, HASHED_FIELDS, LATER_FIELDS
 from .eventlog import ENTRY_TABLES, EVENT_COLUMNS, EVENT_FROM
 from .schema import blank_batches, blank_entries, cards, events, residents
 
@@ -76,7 +76,7 @@ def hashed(tx: Connection, progress: Progress | None = None) -> Iterator[Any]:
 
 class Entry(NamedTuple):
     """A ledger, rule or allocation entry read back: its place, kind, the values its hash
-    covers (``chain.ENTRY_FIELDS``, ``seq`` first) and the hash stored."""
+    covers (``chain.ENTRY_FIELDS``, ``seq`` first, then its ``LATER_FIELDS``) and the hash stored."""
 
     seq: int
     kind: str
@@ -102,11 +102,12 @@ def _entries_of(tx: Connection, kind: str) -> Iterator[Entry]:
             else sa.case((received, blank_batches.c.request))
             if name == "request"
             else blank_entries.c[name]
-            for name in ENTRY_FIELDS[kind]
+            for name in ENTRY_FIELDS[kind] + LATER_FIELDS.get(kind, ())
         ]
         source: Any = blank_entries.outerjoin(blank_batches, blank_batches.c.id == blank_entries.c.batch_id)
     else:
-        columns, source = [table.c[name] for name in ENTRY_FIELDS[kind]], table
+        names = ENTRY_FIELDS[kind] + LATER_FIELDS.get(kind, ())
+        columns, source = [table.c[name] for name in names], table
     query = sa.select(*columns, table.c.chain_hash).select_from(source).where(table.c.seq.is_not(None))
     for batch in pages(tx, query, table.c.seq):
         for row in batch:

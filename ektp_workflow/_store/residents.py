@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .._residents import RESIDENT_FIELDS, ValidResident
+from ..records import ResidentVersion
 from ..text import search_key
 from .driver import DriverStatement, copy_rows
-from .schema import residents
+from .schema import resident_entries, residents
 
 
 class StoredResident(NamedTuple):
@@ -86,9 +87,9 @@ def entry_rows(
 ) -> list[dict[str, Any]]:
     """The ``registered`` resident entries (``eventlog.append_entries``) of residents
     ``insert`` just wrote."""
-    keys = ("resident_id", "change", *DATA, "actor", "reason", "occurred_at")
+    keys = ("resident_id", "change", *DATA, "actor", "reason", "occurred_at", "evidence")
     return [
-        dict(zip(keys, (i, "registered", *r, actor, reason, at), strict=True))
+        dict(zip(keys, (i, "registered", *r, actor, reason, at, None), strict=True))
         for i, r, reason in zip(ids, new, reasons, strict=True)
     ]
 
@@ -108,7 +109,58 @@ def mark_ektp_holder(
         return None
     tx.execute(residents.update().where(residents.c.id == card_id).values(had_ektp=True))
     changed = {**data, "had_ektp": True}
-    return {"resident_id": card_id, "change": "holder", **changed, "actor": actor, "reason": reason, "occurred_at": at}
+    return _entry(card_id, "holder", changed, actor, reason, at)
+
+
+def versions(tx: Connection, nik: str) -> list[ResidentVersion]:
+    """Every resident entry of the resident of ``nik``, oldest first."""
+    e = resident_entries.c
+    query = (
+        sa.select(e.seq, e.change, e.occurred_at, e.actor, e.reason, e.evidence, *(e[name] for name in DATA))
+        .join(residents, residents.c.id == e.resident_id)
+        .where(residents.c.nik == nik)
+        .order_by(e.seq)
+    )
+    return [
+        ResidentVersion(row[0], row[1], row[2], row[3], row[4], row[5], dict(zip(DATA, row[6:], strict=True)))
+        for row in tx.execute(query)
+    ]
+
+
+def data_of(tx: Connection, card_id: int) -> dict[str, Any] | None:
+    """The resident's data (``DATA``) as stored, or None."""
+    row = _DATA.first(tx, {"id": card_id})
+    return None if row is None else dict(zip(DATA, row, strict=True))
+
+
+def correct(
+    tx: Connection,
+    card_id: int,
+    data: dict[str, Any],
+    actor: str,
+    reason: str,
+    evidence: str | None,
+    at: dt.datetime,
+) -> dict[str, Any]:
+    """Store the resident's corrected data (every field of ``DATA``); return the
+    ``corrected`` resident entry to append."""
+    values = {name: data[name] for name in DATA if name != "nik"}
+    tx.execute(residents.update().where(residents.c.id == card_id).values(**values, name_key=search_key(data["name"])))
+    return {**_entry(card_id, "corrected", data, actor, reason, at), "evidence": evidence}
+
+
+def _entry(
+    card_id: int, change: str, data: dict[str, Any], actor: str, reason: str | None, at: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "resident_id": card_id,
+        "change": change,
+        **{name: data[name] for name in DATA},
+        "actor": actor,
+        "reason": reason,
+        "occurred_at": at,
+        "evidence": None,
+    }
 
 
 def _new_ids(tx: Connection, count: int) -> list[int]:

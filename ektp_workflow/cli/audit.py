@@ -16,6 +16,7 @@ from .progress import progress
 
 if TYPE_CHECKING:
     from .. import Explanation
+    from ..records import ResidentVersion
 
 _TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]
 
@@ -179,7 +180,8 @@ def history_command(settings: Settings, nik: str, as_json: bool) -> None:
     Example:
       ektp audit history 1671054509050001
     """
-    events = settings.workflow().audit.history(nik)
+    audit = settings.workflow().audit
+    events = audit.history(nik)
     if as_json:
         emit_json([e.as_dict() for e in events])
         return
@@ -202,6 +204,29 @@ def history_command(settings: Settings, nik: str, as_json: bool) -> None:
         ],
         right=(0,),
     )
+    versions = audit.resident_history(nik)
+    click.echo("\nresident data (`ektp residents history NIK` shows each version whole):")
+    emit_table(
+        ["seq", "occurred (WIB)", "change", "actor", "reason", "evidence", "what"],
+        [
+            (v.seq, _wib(v.occurred_at), v.change, v.actor, v.reason or "", v.evidence or "", what)
+            for v, what in zip(versions, differences(versions), strict=True)
+        ],
+        right=(0,),
+    )
+
+
+def differences(versions: list[ResidentVersion]) -> list[str]:
+    """What each version changed from the one before ("as registered" for the first)."""
+    found, before = [], None
+    for version in versions:
+        if before is None:
+            found.append("as registered" if version.change == "registered" else "as found")
+        else:
+            changed = [f"{k}: {before[k]} -> {v}" for k, v in version.data.items() if before[k] != v]
+            found.append("; ".join(changed) or "no change")
+        before = version.data
+    return found
 
 
 def _wib(moment: dt.datetime) -> str:

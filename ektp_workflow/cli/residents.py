@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 
+from ..clock import WIB
+from ..text import shown
 from .context import Settings, pass_settings
 from .output import emit_json
 from .progress import progress
@@ -22,9 +26,14 @@ def command() -> None:
 @command.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check the whole file and report; write nothing.")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Correct residents registered with other data (reason 'line N of FILE') instead of refusing the file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_settings
-def import_command(settings: Settings, file: str, dry_run: bool, as_json: bool) -> None:
+def import_command(settings: Settings, file: str, dry_run: bool, update: bool, as_json: bool) -> None:
     """Import residents from a CSV file: all rows or none.
 
     The header is nik,name,kecamatan with optional had_ektp (true when the
@@ -33,7 +42,10 @@ def import_command(settings: Settings, file: str, dry_run: bool, as_json: bool) 
     kecamatan is the current one, 16.71.05 or 167105. Comma, semicolon or tab
     separated, UTF-8 (a BOM is fine). A file with any bad row is refused whole,
     listing its bad lines (the first 1,000 and how many in all); re-importing
-    the same file changes nothing.
+    the same file changes nothing. A resident already registered with other data
+    is a bad line, unless --update: then each difference is a correction (in name,
+    kecamatan and the optional columns the file has; a birth date where the row
+    gives one), listed in a dry run.
 
     \b
     Example:
@@ -45,10 +57,119 @@ def import_command(settings: Settings, file: str, dry_run: bool, as_json: bool) 
     actor = settings.require_actor()
     with progress(f"reading {file}", settings.quiet) as advance:
         result = settings.workflow().register_numbered(
-            read_residents_csv(file), actor=actor, source=file, dry_run=dry_run, progress=advance
+            read_residents_csv(file), actor=actor, source=file, dry_run=dry_run, progress=advance, update=update
         )
     if as_json:
-        emit_json({"file": file, "added": result.added, "unchanged": result.unchanged, "dry_run": dry_run})
+        emit_json(
+            {
+                "file": file,
+                "added": result.added,
+                "unchanged": result.unchanged,
+                "corrected": [c.as_dict() for c in result.corrections],
+                "dry_run": dry_run,
+            }
+        )
         return
+    for done in result.corrections:
+        changes = "; ".join(f"{k}: {shown(str(a))} -> {shown(str(b))}" for k, (a, b) in done.changes.items())
+        click.echo(f"{done.nik} ({done.reason}): {changes}")
     verb = "would add" if dry_run else "added"
-    click.echo(f"{file}: {verb} {result.added} residents, {result.unchanged} already registered")
+    corrected = f", {len(result.corrections)} {'would be ' if dry_run else ''}corrected" if update else ""
+    click.echo(f"{file}: {verb} {result.added} residents, {result.unchanged} already registered{corrected}")
+
+
+@command.command("correct")
+@click.argument("nik")
+@click.option("--name", help="The corrected name.")
+@click.option(
+    "--birth-date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="YYYY-MM-DD; its day, month and year's last two digits are the NIK's (it settles the century).",
+)
+@click.option("--kecamatan", metavar="CODE", help="The current kecamatan, within the same kabupaten/kota.")
+@click.option("--had-ektp/--no-had-ektp", default=None, help="Held an e-KTP before (the card is a replacement).")
+@click.option(
+    "--disaster-victim/--no-disaster-victim", default=None, help="Lost their card or documents in a disaster."
+)
+@click.option("--reason", required=True, help="What was wrong, and who said so (required).")
+@click.option("--evidence", metavar="REF", help="The document it rests on: a KK, a court order, a birth certificate.")
+@click.option("--dry-run", is_flag=True, help="Check and show the correction; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the correction as JSON.")
+@pass_settings
+def correct_command(
+    settings: Settings,
+    nik: str,
+    name: str | None,
+    birth_date: dt.datetime | None,
+    kecamatan: str | None,
+    had_ektp: bool | None,
+    disaster_victim: bool | None,
+    reason: str,
+    evidence: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Correct a resident's data, with the reason and the evidence: one entry in the
+    tamper-evident history, with every field before and after.
+
+    A new kecamatan moves the card's place in the queue there, and a blank reserved at
+    the old kecamatan goes back to its stock. The sex and the birth day and month are
+    the NIK's and cannot be corrected here (a wrong NIK needs a new NIK); a birth date
+    settles the century of the NIK's year.
+
+    \b
+    Example:
+      ektp --actor kec-05/op-1 residents correct 1671054509050001 --name "Siti Aminah S." \\
+          --reason "salah ketik nama" --evidence "KK 1671050101090001"
+      ektp --actor kec-05/op-1 residents correct 1671054509050001 --kecamatan 16.71.08 \\
+          --reason "pindah dalam kota" --evidence "KK 1671080202100002"
+    """
+    actor = settings.require_actor()
+    done = settings.workflow().correct(
+        nik,
+        actor=actor,
+        reason=reason,
+        evidence=evidence,
+        name=name,
+        birth_date=birth_date.date() if birth_date is not None else None,
+        kecamatan=kecamatan,
+        had_ektp=had_ektp,
+        disaster_victim=disaster_victim,
+        dry_run=dry_run,
+    )
+    if as_json:
+        emit_json({**done.as_dict(), "dry_run": dry_run})
+        return
+    for field, (before, after) in done.changes.items():
+        click.echo(f"{field}: {shown(str(before))} -> {shown(str(after))}")
+    if done.released is not None:
+        click.echo(f"released the blank reserved at the old kecamatan (event {done.released.seq})")
+    click.echo("dry run: nothing written" if dry_run else f"corrected {done.nik} (entry {done.seq})")
+
+
+@command.command("history")
+@click.argument("nik")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def history_command(settings: Settings, nik: str, as_json: bool) -> None:
+    """Every version of a resident's data, oldest first: as registered, each correction
+    with its reason and evidence, and each change the lifecycle made (a collected card
+    makes the resident an e-KTP holder).
+
+    \b
+    Example:
+      ektp residents history 1671054509050001
+    """
+    from .audit import differences
+
+    versions = settings.workflow().audit.resident_history(nik)
+    if as_json:
+        emit_json([v.as_dict() for v in versions])
+        return
+    for version, what in zip(versions, differences(versions), strict=True):
+        when = version.occurred_at.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"entry {version.seq}, {when} WIB: {version.change} by {shown(version.actor)}: {shown(what)}")
+        for reason, label in ((version.reason, "reason"), (version.evidence, "evidence")):
+            if reason:
+                click.echo(f"  {label}: {shown(reason)}")
+        click.echo("  " + ", ".join(f"{k}={shown(str(v))}" for k, v in version.data.items()))

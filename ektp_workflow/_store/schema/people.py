@@ -43,8 +43,9 @@ residents = Table(
 Index("ix_residents_kecamatan_nik", residents.c.kecamatan, residents.c.nik)
 
 # Every version of a resident's data, chained with the events (see chain.py): registered,
-# set by an effect (``holder``: a collected card makes the resident an e-KTP holder), or
-# found when the history began to cover it (``baseline``, migration 0008). The residents
+# set by an effect (``holder``: a collected card makes the resident an e-KTP holder),
+# ``corrected`` by an operator (with a reason and, if any, evidence), or found when the
+# history began to cover it (``baseline``, migration 0008). The residents
 # table is their projection: each row is its resident's latest entry.
 resident_entries = Table(
     "resident_entries",
@@ -64,6 +65,8 @@ resident_entries = Table(
     Column("reason", Text, nullable=True),
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("chain_hash", String(64), nullable=True),
+    # The document a correction rests on (a KK, a court order, a birth certificate), if any.
+    Column("evidence", Text, nullable=True),
 )
 Index("ix_resident_entries_resident_id_seq", resident_entries.c.resident_id, resident_entries.c.seq)
 

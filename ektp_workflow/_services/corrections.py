@@ -1,0 +1,138 @@
+"""Corrections of residents' data: one transaction, one chained resident entry (all of
+the data after, with the reason and the evidence), and at once what the change implies.
+
+A kecamatan change moves the card's queue row (the database's triggers keep the queue)
+and releases a blank reserved at the old kecamatan, by the lifecycle's ``release``
+trigger, in the same transaction. A birth-date change is checked again by every age
+guard the card has passed. What the NIK encodes (the birth day and month, the year's
+last two digits, the sex) cannot be corrected: a wrong NIK needs a new NIK. So a
+birth-date correction settles the century (a resident born in 1925 imported as 2025),
+and the sex is not a field here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from .. import text
+from .._provenance import event_time, require_actor
+from .._residents import validate_resident
+from .._store import cards, eventlog, residents
+from .._store.store import Connection, Store
+from ..errors import CardNotFound, WorkflowError
+from ..nik import age_on, lookup_key, parse_nik
+from ..records import Correction, FireRequest, ResidentRecord
+from ..regions import name_of
+from ..states import Lifecycle
+from .lifecycle import RECORDING_AGE
+from .transitions import Transitions
+
+#: What a correction may change, in the order a correction lists it.
+CORRECTABLE = ("name", "birth_date", "kecamatan", "had_ektp", "disaster_victim", "suket")
+#: The trigger that gives a reserved blank back when the resident's kecamatan changes.
+RELEASE = "release"
+
+
+def correct(
+    store: Store,
+    lifecycle: Lifecycle,
+    nik: str,
+    changes: Mapping[str, Any],
+    *,
+    actor: str,
+    reason: str,
+    evidence: str | None = None,
+    at: dt.datetime | None = None,
+    dry_run: bool = False,
+) -> Correction:
+    """See ``Workflow.correct``."""
+    actor, when = require_actor(actor), event_time(at)
+    with store.transaction(dry_run=dry_run) as tx:
+        eventlog.lock_head(tx)  # every writer takes the chain head first: one lock order
+        done = apply(tx, Transitions(store, lifecycle), nik, changes, actor, reason, evidence, when)
+    return done if not dry_run else Correction(done.nik, done.changes, done.reason, done.evidence, 0, done.released)
+
+
+def apply(
+    tx: Connection,
+    transitions: Transitions,
+    nik: str,
+    changes: Mapping[str, Any],
+    actor: str,
+    reason: str,
+    evidence: str | None,
+    at: dt.datetime,
+) -> Correction:
+    """Correct one resident in the caller's transaction, which holds the chain head.
+
+    :raises WorkflowError: an unknown field, no reason, nothing that changes, a NIK the
+        new data contradicts, a kecamatan outside the city, or an age guard the card
+        passed that the new birth date fails.
+    """
+    unknown = sorted(set(changes) - set(CORRECTABLE))
+    if unknown:
+        raise WorkflowError(f"cannot correct {', '.join(unknown)}; expected some of: {', '.join(CORRECTABLE)}")
+    why = text.free(reason, "reason")
+    if not why or not why.strip():
+        raise WorkflowError("a correction needs a reason (what was wrong, and who said so)")
+    cited = text.reference(evidence, "evidence") if evidence is not None else None
+    value = lookup_key(nik)
+    card = cards.kecamatan_and_state(tx, value)
+    if card is None:
+        raise CardNotFound(parse_nik(value).value)
+    before = residents.data_of(tx, card.id)
+    assert before is not None
+    after = _corrected(value, before, changes, at.date())
+    changed = {name: (before[name], after[name]) for name in CORRECTABLE if before[name] != after[name]}
+    if not changed:
+        raise WorkflowError(f"nothing to correct: the resident of {value} already has these data")
+    if "kecamatan" in changed:
+        _within_city(before["kecamatan"], after["kecamatan"])
+    if "birth_date" in changed:
+        _still_of_age(tx, transitions.lifecycle, value, after["birth_date"])
+    released = None
+    if "kecamatan" in changed and RELEASE in transitions.lifecycle.triggers_from(card.state):
+        request = FireRequest(value, RELEASE, f"kecamatan corrected: {why}", at)
+        released = transitions.apply(tx, request, actor, None)
+    entry = residents.correct(tx, card.id, after, actor, why, cited, at)
+    eventlog.append_entries(tx, "resident", [entry])
+    return Correction(value, changed, why, cited, entry["seq"], released)
+
+
+def _corrected(nik: str, before: dict[str, Any], changes: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
+    """The resident's data with ``changes``, validated as a registration is."""
+    merged = {**before, **{k: v for k, v in changes.items() if v is not None}}
+    record = ResidentRecord(
+        nik,
+        merged["name"],
+        merged["kecamatan"],
+        bool(merged["had_ektp"]),
+        merged["birth_date"],
+        bool(merged["disaster_victim"]),
+        bool(merged["suket"]),
+    )
+    return dict(validate_resident(record, today)._asdict())
+
+
+def _within_city(old: str, new: str) -> None:
+    """Both kecamatan codes (validated, dotted) lie in one kabupaten/kota."""
+    city = old[:5]
+    if new[:5] != city:
+        raise WorkflowError(
+            f"kecamatan {new} is outside {name_of(city)} ({city}), where the resident lives: "
+            "a resident who moves to another kabupaten/kota leaves by move_out"
+        )
+
+
+def _still_of_age(tx: Connection, lifecycle: Lifecycle, nik: str, born: dt.date) -> None:
+    """Every age guard the card passed holds at the new birth date."""
+    guarded = {t.trigger for t in lifecycle.transitions if "age_at_least_16" in t.guards}
+    for event in eventlog.of_card(tx, nik):
+        if event.trigger in guarded and age_on(born, event.occurred_at.date()) < RECORDING_AGE:
+            day = event.occurred_at.date()
+            raise WorkflowError(
+                f"born {born.isoformat()}, the resident was {age_on(born, day)} when the card was {event.to_state} "
+                f"on {day.isoformat()} (event {event.seq}, {event.trigger}); {event.trigger} requires {RECORDING_AGE}"
+            )
