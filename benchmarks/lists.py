@@ -2,6 +2,7 @@
 
     python benchmarks/lists.py --size palembang --db both    # 1,147,696 cards
     python benchmarks/lists.py --size quick                  # 20,000 cards, SQLite
+    python benchmarks/lists.py --url URL                     # a city built before, as is
 
 Builds a city (import; ``record`` for everyone of age, ``submit`` for them, then
 ``confirm_single`` for 60%, so that the states mix), then times each kind of page
@@ -103,18 +104,23 @@ def measure(kind: str, size: str, work: Path) -> list[tuple[str, str, float, int
         started = time.perf_counter()
         build(url, data)
         print(f"  {kind}: built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        rows = []
-        for label, options in cases(url):
-            with Workflow.open(url) as wf:
-                ms, found = timed(lambda wf=wf, options=options: len(wf.list_cards(limit=PAGE, **options).cards))
-            rows.append((kind, label, ms, found))
-            print(f"  {kind} {label}: {ms:.1f} ms", file=sys.stderr, flush=True)
-        for label, raw in (("raw SQL: first page by NIK", raw_first_page), ("raw SQL: scan every name", raw_name_scan)):
-            ms, found = timed(lambda raw=raw: raw(url))
-            rows.append((kind, label, ms, found))
-        return rows
+        return pages(kind, url)
     finally:
         cleanup()
+
+
+def pages(kind: str, url: str) -> list[tuple[str, str, float, int]]:
+    """Each kind of page, then the raw baselines, on the city at ``url``."""
+    rows = []
+    for label, options in cases(url):
+        with Workflow.open(url) as wf:
+            ms, found = timed(lambda wf=wf, options=options: len(wf.list_cards(limit=PAGE, **options).cards))
+        rows.append((kind, label, ms, found))
+        print(f"  {kind} {label}: {ms:.1f} ms", file=sys.stderr, flush=True)
+    for label, raw in (("raw SQL: first page by NIK", raw_first_page), ("raw SQL: scan every name", raw_name_scan)):
+        ms, found = timed(lambda raw=raw: raw(url))
+        rows.append((kind, label, ms, found))
+    return rows
 
 
 def main() -> None:
@@ -122,12 +128,17 @@ def main() -> None:
     parser.add_argument("--size", choices=("quick", "palembang"), default="quick")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite")
     parser.add_argument("--work", help="Folder for data and SQLite files (default: a temporary one).")
+    parser.add_argument("--url", action="append", help="Measure this database as it is (repeatable); build none.")
     args = parser.parse_args()
-    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="ektp-lists-"))
-    work.mkdir(parents=True, exist_ok=True)
-    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    rows = [row for kind in kinds for row in measure(kind, args.size, work)]
-    print(f"\ncards list, a page of {PAGE}, size {args.size}: median of {RUNS}, ms\n")
+    if args.url:
+        rows = [row for url in args.url for row in pages(url.split(":")[0].split("+")[0], url)]
+    else:
+        work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="ektp-lists-"))
+        work.mkdir(parents=True, exist_ok=True)
+        kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+        rows = [row for kind in kinds for row in measure(kind, args.size, work)]
+    city = "the databases given" if args.url else f"size {args.size}"
+    print(f"\ncards list, a page of {PAGE}, {city}: median of {RUNS}, ms\n")
     print(f"{'db':<11}{'page':<40}{'ms':>9}{'cards':>7}")
     for kind, label, ms, found in rows:
         print(f"{kind:<11}{label:<40}{ms:>9.1f}{found:>7}")

@@ -247,3 +247,20 @@ def test_an_import_with_update_and_a_bad_line_corrects_nothing(
     result = _import(db_url, outside, "--update")
     assert result.exit_code != 0 and "line 2: NIK" in result.output and "outside Kota Palembang" in result.output
     assert workflow.audit.checkpoint() == head
+
+
+def test_a_dry_run_says_a_reserved_blank_would_be_released(db_url: str, workflow: Workflow) -> None:
+    nik = queue(workflow, ITS, 1, 0)[0]
+    workflow.blanks.receive("B-1", 1, actor=ACTOR)
+    workflow.blanks.distribute("B-1", counts={ITS: 1}, actor=ACTOR)
+    workflow.allocate(actor=ACTOR)
+    head = workflow.audit.checkpoint()
+    result = run(db_url, "residents", "correct", nik, "--kecamatan", SAKO, "--reason", "x", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == [
+        "would release the blank reserved at the old kecamatan",
+        "dry run: nothing written",
+    ]
+    assert workflow.audit.checkpoint() == head and workflow.card(nik).state == "allocated"
+    dry = workflow.correct(nik, kecamatan=SAKO, actor=ACTOR, reason="x", dry_run=True)
+    assert dry.seq == 0 and dry.released is not None and dry.released.seq == 0

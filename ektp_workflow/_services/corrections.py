@@ -12,6 +12,7 @@ and the sex is not a field here.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -52,7 +53,13 @@ def correct(
     with store.transaction(dry_run=dry_run) as tx:
         eventlog.lock_head(tx)  # every writer takes the chain head first: one lock order
         done = apply(tx, Transitions(store, lifecycle), nik, changes, actor, reason, evidence, when)
-    return done if not dry_run else Correction(done.nik, done.changes, done.reason, done.evidence, 0, done.released)
+    return unwritten(done) if dry_run else done
+
+
+def unwritten(done: Correction) -> Correction:
+    """A correction as a dry run reports it: nothing has a place in the chain."""
+    released = None if done.released is None else dataclasses.replace(done.released, seq=0)
+    return dataclasses.replace(done, seq=0, released=released)
 
 
 def apply(

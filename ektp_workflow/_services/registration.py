@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,9 +58,7 @@ def register(
             numbered, progress, update and Transitions(store, lifecycle)
         )
     if dry_run:  # nothing was chained
-        return Registration(
-            done.added, done.unchanged, tuple(replace(c, seq=0, released=None) for c in done.corrections)
-        )
+        return Registration(done.added, done.unchanged, tuple(map(corrections.unwritten, done.corrections)))
     return done
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import click
 
 from ..clock import WIB
+from ..records import Correction
 from ..text import shown
 from .context import Settings, pass_settings
 from .output import emit_json
@@ -139,10 +140,16 @@ def correct_command(
     )
     if as_json:
         emit_json({**done.as_dict(), "dry_run": dry_run})
-        return
+    else:
+        _show(done, dry_run)
+
+
+def _show(done: Correction, dry_run: bool) -> None:
     for field, (before, after) in done.changes.items():
         click.echo(f"{field}: {shown(str(before))} -> {shown(str(after))}")
-    if done.released is not None:
+    if done.released is not None and dry_run:
+        click.echo("would release the blank reserved at the old kecamatan")
+    elif done.released is not None:
         click.echo(f"released the blank reserved at the old kecamatan (event {done.released.seq})")
     click.echo("dry run: nothing written" if dry_run else f"corrected {done.nik} (entry {done.seq})")
 
