@@ -12,6 +12,9 @@ from .regions import kecamatan_of
 from .text import line
 
 MAX_NAME_LENGTH = 200
+#: No resident this system registers was born before it (the oldest living people are
+#: younger), and none after today.
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
 #: What a re-import compares with the stored resident, in this order.
 RESIDENT_FIELDS = ("name", "kecamatan", "birth_date", "had_ektp", "disaster_victim", "suket")
 
@@ -43,6 +46,12 @@ def validate_resident(record: ResidentRecord, today: dt.date | None = None) -> V
     if len(name) > MAX_NAME_LENGTH:
         raise WorkflowError(f"name: {len(name)} characters, at most {MAX_NAME_LENGTH} allowed")
     if record.birth_date is not None:
+        if not isinstance(record.birth_date, dt.date) or isinstance(record.birth_date, dt.datetime):
+            raise WorkflowError(f"birth_date: {record.birth_date!r} is not a date")
+        if not EARLIEST_BIRTH <= record.birth_date <= (today or dt.date.today()):
+            raise WorkflowError(
+                f"birth_date {record.birth_date.isoformat()}: expected a day from {EARLIEST_BIRTH.isoformat()} to today"
+            )
         if record.birth_date.strftime("%d%m%y") != birth_date.strftime("%d%m%y"):
             raise WorkflowError(
                 f"birth_date {record.birth_date.isoformat()} does not match the NIK's date digits {nik[6:12]}"

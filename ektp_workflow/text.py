@@ -97,8 +97,9 @@ def free(value: str | None, what: str) -> str | None:
 
 
 def search_key(value: str) -> str:
-    """``value`` as names are searched: accents taken off, case folded, runs of spaces
-    one space (``"  Siti  Nurhalizā"`` and ``"siti nurhaliza"`` have one key)."""
+    """``value`` as names are searched: accents and invisible format characters (a
+    zero-width space, a soft hyphen) taken off, case folded, the dotless i an i, runs of
+    spaces one space (``"  Siti  Nurhalizā"`` and ``"siti nurhaliza"`` have one key)."""
     decomposed = unicodedata.normalize("NFKD", value)
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(plain.casefold().split())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
+    return " ".join(plain.casefold().replace("\u0131", "i").split())

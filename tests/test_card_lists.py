@@ -165,9 +165,44 @@ def test_a_queue_cursor_whose_card_left_the_queue_is_refused(workflow: Workflow)
     queue(workflow, ITS, 3, 0)
     page = workflow.list_cards(order="queue", limit=1)
     assert page.next is not None
-    workflow.fire(page.next, "die", actor=ACTOR)
-    with pytest.raises(WorkflowError, match="no longer waits for a blank"):
+    workflow.fire(page.cards[0].nik, "die", actor=ACTOR)
+    with pytest.raises(WorkflowError, match="is not in the queue any more"):
         workflow.list_cards(order="queue", after=page.next)
+
+
+def test_a_queue_cursor_whose_card_moved_in_the_queue_is_refused_not_guessed(workflow: Workflow) -> None:
+    """The card a page ended on changed kecamatan: where the next page starts is unknown."""
+    queue(workflow, ITS, 3, 0)
+    queue(workflow, SAKO, 3, 0)
+    page = workflow.list_cards(order="queue", limit=2)
+    assert page.next is not None and workflow.list_cards(order="queue", after=page.next).cards
+    workflow.correct(page.cards[-1].nik, kecamatan=SAKO, actor=ACTOR, reason="alamat")
+    with pytest.raises(WorkflowError, match="may stand elsewhere in the queue now"):
+        workflow.list_cards(order="queue", after=page.next)
+    with pytest.raises(WorkflowError, match="is not one of a list in queue order"):
+        workflow.list_cards(order="queue", after=page.cards[-1].nik)
+    with pytest.raises(WorkflowError, match="does not end in a NIK"):
+        workflow.list_cards(order="nik", after=page.next)
+    fresh = workflow.list_cards(order="queue", limit=1, kecamatan=SAKO)
+    with pytest.raises(WorkflowError, match="is of the queue of kecamatan"):
+        workflow.list_cards(order="queue", kecamatan=ITS, after=fresh.next)
+
+
+def test_invisible_characters_and_the_dotless_i_do_not_hide_a_name(workflow: Workflow) -> None:
+    hidden = [make_resident(ITS, name="Siti\u200bNur"), make_resident(ITS, name="Dewi\u00adSoft")]
+    turkish = make_resident(ITS, name="Yılmaz")
+    workflow.register([*hidden, turkish], actor=ACTOR)
+    assert every_page(workflow, 10, name="sitinur") == [hidden[0].nik]
+    assert every_page(workflow, 10, name="dewisoft") == [hidden[1].nik]
+    assert every_page(workflow, 10, name="YILMAZ") == [turkish.nik]
+    assert workflow.audit.compare() == []
+
+
+def test_csv_cells_that_would_start_a_formula_are_text(workflow: Workflow, db_url: str) -> None:
+    resident = make_resident(ITS, name='=HYPERLINK("http://x","a")')
+    workflow.register([resident], actor=ACTOR)
+    rows = list(csv.DictReader(io.StringIO(run(db_url, "cards", "list", "--nik", resident.nik, "--csv").stdout)))
+    assert rows[0]["name"] == '\'=HYPERLINK("http://x","a")'
 
 
 def test_the_cli_lists_a_page_with_its_cursor_as_a_table_json_and_csv(
@@ -214,6 +249,8 @@ def test_the_cli_lists_a_page_with_its_cursor_as_a_table_json_and_csv(
         (["--after", "123"], "cursor '123' does not end in a NIK"),
         (["--limit", "0"], "0 is not in the range 1<=x<=10000"),
         (["--json", "--csv"], "choose one of --json and --csv"),
+        (["--first-time", "--replacement"], "choose one of --first-time and --replacement"),
+        (["--order", "queue", "--after", "1671050101900001"], "is not one of a list in queue order"),
     ],
 )
 def test_bad_options_are_named_and_the_exit_code_is_not_zero(

@@ -141,6 +141,50 @@ def test_a_refused_correction_names_the_problem_and_changes_nothing(
     assert workflow.audit.checkpoint() == head and workflow.card(resident.nik).name == "Siti Aminah"
 
 
+def test_a_collected_card_keeps_its_resident_a_holder(db_url: str, workflow: Workflow, tmp_path: object) -> None:
+    from pathlib import Path
+
+    nik = queue(workflow, ITS, 1, 0)[0]
+    workflow.blanks.receive("B-1", 1, actor=ACTOR)
+    workflow.blanks.distribute("B-1", counts={ITS: 1}, actor=ACTOR)
+    workflow.allocate(actor=ACTOR)
+    workflow.fire_many([FireRequest(nik, "print_card"), FireRequest(nik, "collect")], actor=ACTOR)
+    assert workflow.card(nik).had_ektp
+    with pytest.raises(WorkflowError, match="collected an e-KTP here: had_ektp stays true"):
+        workflow.correct(nik, had_ektp=False, actor=ACTOR, reason="x")
+    head = workflow.audit.checkpoint()
+    export = Path(str(tmp_path)) / "siak.csv"  # the registration export, from before the card was collected
+    export.write_text(f"nik,name,kecamatan,had_ektp\n{nik},{workflow.card(nik).name},{ITS},false\n", "utf-8")
+    result = run(db_url, "residents", "import", str(export), "--update")
+    assert result.exit_code != 0 and "line 2: NIK" in result.output and "had_ektp stays true" in result.output
+    assert workflow.audit.checkpoint() == head and workflow.card(nik).had_ektp
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"birth_date": dt.date(2090, 5, 17)}, "expected a day from 1900-01-01 to today"),
+        ({"birth_date": dt.date(1890, 5, 17)}, "expected a day from 1900-01-01 to today"),
+        ({"birth_date": "1990-05-17"}, "birth_date: '1990-05-17' is not a date"),
+        ({"had_ektp": "no"}, "had_ektp: 'no' is not True or False"),
+        ({"name": 7}, "name: 7 is not text"),
+    ],
+)
+def test_impossible_or_mistyped_values_are_refused(workflow: Workflow, changes: dict, words: str) -> None:  # type: ignore[type-arg]
+    resident = make_resident(born=dt.date(1990, 5, 17))
+    workflow.register([resident], actor=ACTOR)
+    with pytest.raises(WorkflowError, match=words):
+        workflow.correct(resident.nik, actor=ACTOR, reason="x", **changes)
+
+
+def test_a_moved_residents_kecamatan_stays(workflow: Workflow) -> None:
+    nik = queue(workflow, ITS, 1, 0)[0]
+    workflow.fire(nik, "move_out", actor=ACTOR)
+    with pytest.raises(WorkflowError, match="is moved: the resident's kecamatan stays"):
+        workflow.correct(nik, kecamatan=SAKO, actor=ACTOR, reason="x")
+    assert workflow.correct(nik, name="Nama Benar", actor=ACTOR, reason="x").changes["name"][1] == "Nama Benar"
+
+
 def test_an_unknown_nik_is_not_found(workflow: Workflow) -> None:
     with pytest.raises(CardNotFound):
         workflow.correct(make_nik(), name="X", actor=ACTOR, reason="x")

@@ -29,8 +29,8 @@ PAGE = 5000
 def _search_key(value: str) -> str:
     """A copy of text.search_key as of this revision."""
     decomposed = unicodedata.normalize("NFKD", value)
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(plain.casefold().split())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
+    return " ".join(plain.casefold().replace("\u0131", "i").split())
 
 
 _RESIDENTS = sa.table("residents", sa.column("id"), sa.column("name"), sa.column("name_key"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -81,10 +83,9 @@ def page(
     with store.reading() as tx:  # one snapshot: the queue's order and the cards agree
         if order != "queue":
             found = cards.page(tx, which, order, anchor, limit)
-        else:
-            found = _queue_page(tx, which, anchor, limit)
-    last = found[-1] if len(found) == limit else None
-    return CardPage(found, None if last is None else _next(order, last))
+            last = found[-1] if len(found) == limit else None
+            return CardPage(found, None if last is None else _next(order, last))
+        return _queue_page(tx, which, anchor, limit)
 
 
 def _which(
@@ -130,6 +131,11 @@ def _cursor(order: str, after: str | None) -> tuple[Any, ...] | None:
         except ValueError:
             pass
         raise WorkflowError(f"cursor {after!r} is not one of a list by waiting time; expected TIME/NIK as printed")
+    if order == "queue":
+        nik, dot, mark = after.partition(".")
+        if not dot or len(mark) != _MARK:
+            raise WorkflowError(f"cursor {after!r} is not one of a list in queue order; expected NIK.MARK as printed")
+        return (_nik(nik, after), mark)
     return (_nik(after, after),)
 
 
@@ -147,32 +153,69 @@ def _next(order: str, last: Card) -> str:
     return last.nik
 
 
-def _queue_page(tx: Connection, which: cards.CardFilter, anchor: tuple[Any, ...] | None, limit: int) -> list[Card]:
+def _queue_page(tx: Connection, which: cards.CardFilter, anchor: tuple[Any, ...] | None, limit: int) -> CardPage:
     """Waiting cards in queue order: the kecamatan, then the active rules' order (in SQL
-    where the rules' keys compare there, else sorted here as the planner sorts)."""
+    where the rules' keys compare there, else sorted here as the planner sorts).
+
+    A queue cursor is the last card's NIK and a mark of its place: the rule-set version,
+    the day and the card's row of the queue (all a rule's key is made of). If any of them
+    changed, the card may stand elsewhere now, and the next page is refused rather than
+    guessed.
+    """
     from .._store import queue, rulesets  # the rules load only for a list of the queue
     from ..rules.planner import order_queue, sql_keys_of
     from .allocation import queue_rules
 
-    rules = queue_rules(rulesets.active(tx).rule_set)
-    day = now().date()
+    active = rulesets.active(tx)
+    rules, day = queue_rules(active.rule_set), now().date()
+    if anchor is not None:
+        _check_anchor(tx, which, anchor, active.version, day)
     sql_keys = sql_keys_of(rules)
-    if anchor is not None and not queue.waits(tx, anchor[0]):
-        raise WorkflowError(
-            f"the card {anchor[0]} a page ended on no longer waits for a blank; list the queue from its start"
-        )
     if sql_keys is not None and queue.comparable(sql_keys, day):
-        return cards.page(tx, which, "queue", anchor, limit, queue.order_of(sql_keys, day))
-    codes = [which.kecamatan] if which.kecamatan is not None else sorted(queue.waiting_counts(tx))
-    niks = [a.nik for code in codes for a in order_queue(queue.applicants(tx, code), rules, day)]
-    start = niks.index(anchor[0]) + 1 if anchor is not None and anchor[0] in niks else 0
-    found: list[Card] = []
-    while start < len(niks) and len(found) < limit:
-        chunk = niks[start : start + _LOOKUP]
-        selected = cards.among(tx, which, chunk)
-        found += [selected[nik] for nik in chunk if nik in selected]
-        start += _LOOKUP
-    return found[:limit]
+        found = cards.page(tx, which, "queue", anchor, limit, queue.order_of(sql_keys, day))
+    else:
+        codes = [which.kecamatan] if which.kecamatan is not None else sorted(queue.waiting_counts(tx))
+        niks = [a.nik for code in codes for a in order_queue(queue.applicants(tx, code), rules, day)]
+        start = niks.index(anchor[0]) + 1 if anchor is not None else 0
+        found = []
+        while start < len(niks) and len(found) < limit:
+            chunk = niks[start : start + _LOOKUP]
+            selected = cards.among(tx, which, chunk)
+            found += [selected[nik] for nik in chunk if nik in selected]
+            start += _LOOKUP
+        found = found[:limit]
+    if len(found) < limit:
+        return CardPage(found, None)
+    last = found[-1].nik
+    return CardPage(found, f"{last}.{_mark(queue.place(tx, last), active.version, day)}")
+
+
+def _check_anchor(tx: Connection, which: cards.CardFilter, anchor: tuple[Any, ...], version: int, day: dt.date) -> None:
+    from .._store import queue
+
+    nik, mark = anchor
+    place = queue.place(tx, nik)
+    if place is None:
+        raise WorkflowError(
+            f"the card {nik} a page ended on is not in the queue any more; list the queue from its start"
+        )
+    if which.kecamatan is not None and place[0] != which.kecamatan:
+        raise WorkflowError(f"cursor {nik}.{mark} is of the queue of kecamatan {place[0]}, not {which.kecamatan}")
+    if _mark(place, version, day) != mark:
+        raise WorkflowError(
+            f"the card {nik} a page ended on may stand elsewhere in the queue now (its data, the rules or the day "
+            "changed since); list the queue from its start"
+        )
+
+
+#: The length of a queue cursor's mark.
+_MARK = 12
+
+
+def _mark(place: Sequence[Any] | None, version: int, day: dt.date) -> str:
+    """A short hash of what a card's place in the queue depends on."""
+    text = json.dumps([version, day.isoformat(), *map(str, place or ())])
+    return hashlib.sha256(text.encode()).hexdigest()[:_MARK]
 
 
 def events_after(store: Store, seq: int, limit: int) -> list[Event]:

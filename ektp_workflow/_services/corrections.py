@@ -34,6 +34,16 @@ from .transitions import Transitions
 CORRECTABLE = ("name", "birth_date", "kecamatan", "had_ektp", "disaster_victim", "suket")
 #: The trigger that gives a reserved blank back when the resident's kecamatan changes.
 RELEASE = "release"
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "birth_date": dt.date,
+    "kecamatan": str,
+    "had_ektp": bool,
+    "disaster_victim": bool,
+    "suket": bool,
+}
+_TYPE_NAMES = {"name": "text", "birth_date": "a date", "kecamatan": "a kecamatan code"}
+_TYPE_NAMES.update(dict.fromkeys(("had_ektp", "disaster_victim", "suket"), "True or False"))
 
 
 def correct(
@@ -81,6 +91,9 @@ def apply(
     unknown = sorted(set(changes) - set(CORRECTABLE))
     if unknown:
         raise WorkflowError(f"cannot correct {', '.join(unknown)}; expected some of: {', '.join(CORRECTABLE)}")
+    for name, value in changes.items():
+        if value is not None and not isinstance(value, _TYPES[name]):
+            raise WorkflowError(f"{name}: {value!r} is not {_TYPE_NAMES[name]}")
     why = text.free(reason, "reason")
     if not why or not why.strip():
         raise WorkflowError("a correction needs a reason (what was wrong, and who said so)")
@@ -95,10 +108,7 @@ def apply(
     changed = {name: (before[name], after[name]) for name in CORRECTABLE if before[name] != after[name]}
     if not changed:
         raise WorkflowError(f"nothing to correct: the resident of {value} already has these data")
-    if "kecamatan" in changed:
-        _within_city(before["kecamatan"], after["kecamatan"])
-    if "birth_date" in changed:
-        _still_of_age(tx, transitions.lifecycle, value, after["birth_date"])
+    _allowed(tx, transitions.lifecycle, value, card, changed)
     released = None
     if "kecamatan" in changed and RELEASE in transitions.lifecycle.triggers_from(card.state):
         request = FireRequest(value, RELEASE, f"kecamatan corrected: {why}", at)
@@ -106,6 +116,20 @@ def apply(
     entry = residents.correct(tx, card.id, after, actor, why, cited, at)
     eventlog.append_entries(tx, "resident", [entry])
     return Correction(value, changed, why, cited, entry["seq"], released)
+
+
+def _allowed(tx: Connection, lifecycle: Lifecycle, nik: str, card: Any, changed: dict[str, tuple[Any, Any]]) -> None:
+    """What the card and its history say against the change."""
+    if "kecamatan" in changed:
+        _within_city(*changed["kecamatan"])
+        if lifecycle.states[card.state].terminal:
+            raise WorkflowError(f"the card of {nik} is {card.state}: the resident's kecamatan stays as it was then")
+    if changed.get("had_ektp") == (True, False) and residents.became_holder(tx, card.id):
+        raise WorkflowError(
+            f"the resident of {nik} collected an e-KTP here: had_ektp stays true (their next card is a replacement)"
+        )
+    if "birth_date" in changed:
+        _still_of_age(tx, lifecycle, nik, changed["birth_date"][1])
 
 
 def _corrected(nik: str, before: dict[str, Any], changes: Mapping[str, Any], today: dt.date) -> dict[str, Any]:

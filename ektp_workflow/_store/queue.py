@@ -48,9 +48,13 @@ def applicants(tx: Connection, kecamatan: str | None = None) -> list[Applicant]:
     return [Applicant(*row) for row in tx.execute(query)]
 
 
-def waits(tx: Connection, nik: str) -> bool:
-    """Whether the card of ``nik`` is in the queue."""
-    return tx.scalar(sa.select(waiting_cards.c.card_id).where(waiting_cards.c.nik == nik)) is not None
+def place(tx: Connection, nik: str) -> tuple[Any, ...] | None:
+    """The queue row of the card of ``nik`` (kecamatan, birth date, flags, waiting since:
+    all its place depends on, with the rules and the day), or None if it does not wait."""
+    w = waiting_cards.c
+    query = sa.select(w.kecamatan, w.birth_date, w.had_ektp, w.disaster_victim, w.suket, w.waiting_since)
+    row = tx.execute(query.where(w.nik == nik)).first()
+    return None if row is None else tuple(row)
 
 
 def stock(tx: Connection, kecamatan: str | None = None) -> dict[str, int]:

@@ -127,6 +127,13 @@ def versions(tx: Connection, nik: str) -> list[ResidentVersion]:
     ]
 
 
+def became_holder(tx: Connection, card_id: int) -> bool:
+    """Whether the resident became an e-KTP holder here (a ``holder`` entry: a collected card)."""
+    e = resident_entries.c
+    query = sa.select(e.seq).where(e.resident_id == card_id, e.change == "holder").limit(1)
+    return tx.scalar(query) is not None
+
+
 def data_of(tx: Connection, card_id: int) -> dict[str, Any] | None:
     """The resident's data (``DATA``) as stored, or None."""
     row = _DATA.first(tx, {"id": card_id})

@@ -10,7 +10,7 @@ import click
 from ..clock import WIB
 from ..records import CardPage
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table
+from .output import emit_json, emit_table, spreadsheet_safe
 
 _ORDERS = ("nik", "waiting", "queue")
 _COLUMNS = ("nik", "name", "kecamatan", "state", "applicant", "since")
@@ -30,12 +30,8 @@ def command() -> None:
 @command.command("list")
 @click.option("--state", "states", multiple=True, metavar="STATE", help="In this state (repeat for several).")
 @click.option("--kecamatan", metavar="CODE", help="In this current kecamatan, e.g. 16.71.05.")
-@click.option(
-    "--first-time/--replacement",
-    "first_time",
-    default=None,
-    help="First-time applicants only, or replacements only (the resident held an e-KTP).",
-)
+@click.option("--first-time", is_flag=True, help="First-time applicants only.")
+@click.option("--replacement", is_flag=True, help="Replacements only (the resident held an e-KTP).")
 @click.option(
     "--waiting-longer-than", type=click.IntRange(0, 100_000), metavar="DAYS", help="In their state for over DAYS days."
 )
@@ -57,7 +53,8 @@ def list_command(
     settings: Settings,
     states: tuple[str, ...],
     kecamatan: str | None,
-    first_time: bool | None,
+    first_time: bool,
+    replacement: bool,
     waiting_longer_than: int | None,
     name: str | None,
     nik_prefix: str | None,
@@ -84,10 +81,12 @@ def list_command(
     """
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
+    if first_time and replacement:
+        raise click.UsageError("choose one of --first-time and --replacement")
     page = settings.workflow().list_cards(
         states=states,
         kecamatan=kecamatan,
-        replacement=None if first_time is None else not first_time,
+        replacement=True if replacement else False if first_time else None,
         waiting_longer_than=waiting_longer_than,
         name=name,
         nik_prefix=nik_prefix,
@@ -117,7 +116,7 @@ def _emit(page: CardPage, form: str) -> None:
     if form == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(_COLUMNS)
-        writer.writerows(rows)
+        writer.writerows([tuple(map(spreadsheet_safe, row)) for row in rows])
         if page.next is not None:
             click.echo(f"next: --after {page.next}", err=True)
         return

@@ -20,6 +20,12 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def spreadsheet_safe(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one that would start a formula (``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading apostrophe."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int] = ()) -> None:
     """Print rows as a plain aligned table; columns listed in ``right`` align right."""
     text = [[str(h) for h in headers]] + [["" if v is None else shown(str(v)) for v in row] for row in rows]
