@@ -15,6 +15,7 @@ import datetime as dt
 import math
 
 from .._store import eventlog, requests
+from .._store.chain import REQUEST_FIELDS
 from .._store.store import Connection
 from ..clock import WIB
 from ..errors import StockError
@@ -76,23 +77,8 @@ def record(conn: Connection, request: StockRequest, actor: str, reason: str | No
     return dataclasses.replace(request, checkpoint=eventlog.head(conn), draft=False)  # the request is the head
 
 
-_RECORDED = (
-    "reference",
-    "region",
-    "months",
-    "waiting_first_time",
-    "waiting_replacement",
-    "in_prr",
-    "left_prr",
-    "window_days",
-    "expected_from_prr",
-    "consumed",
-    "spoiled",
-    "needed",
-    "on_hand",
-    "outstanding",
-    "quantity",
-)
+#: The figures a request records: its chained fields from its reference to its quantity.
+_RECORDED = REQUEST_FIELDS[1 : REQUEST_FIELDS.index("actor")]
 
 
 def recorded(conn: Connection, reference: str) -> StockRequest:

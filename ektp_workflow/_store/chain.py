@@ -169,9 +169,9 @@ def chain_entries(kind: str, rows: Sequence[dict[str, Any]], last_seq: int, last
     for row in rows:
         last_seq += 1
         row["seq"] = last_seq
-        row_values = (kind, last_seq, *values(row))
+        row_values: Sequence[Any] = (kind, last_seq, *values(row))
         if later:
-            row_values = _without_trailing_nulls(row_values, kept + 1)  # type: ignore[assignment]
+            row_values = _without_trailing_nulls(row_values, kept + 1)
         text = encode(row_values)
         row["chain_hash"] = last_hash = sha256(f"{last_hash}\n{text}".encode()).hexdigest()
     return last_seq, last_hash
@@ -275,7 +275,7 @@ _ENTRY_ENCODER = c_make_encoder and c_make_encoder(
 )
 
 
-def _encode_entry(values: tuple[Any, ...]) -> str:
+def _encode_entry(values: Sequence[Any]) -> str:
     if _ENTRY_ENCODER is None:  # pragma: no cover - CPython has the C encoder
         return _encode_list([_plain(value) for value in values])
     return "".join(_ENTRY_ENCODER(values, 0))

@@ -24,6 +24,10 @@ class StoredResident(NamedTuple):
     data: tuple[Any, ...]
 
 
+#: A resident's data as a resident entry keeps it, whole (a ``ValidResident``'s fields).
+DATA = ValidResident._fields
+_RESIDENT_COLUMNS = ("id", *DATA, "registered_at", "name_key")
+
 _STORED = DriverStatement(
     sa.select(residents.c.id, residents.c.nik, *(residents.c[f] for f in RESIDENT_FIELDS)).where(
         residents.c.nik.in_(sa.bindparam("niks", expanding=True))
@@ -36,21 +40,6 @@ def stored(tx: Connection, niks: list[str]) -> dict[str, StoredResident]:
     if not niks:
         return {}
     return {row[1]: StoredResident(row[0], tuple(row[2:])) for row in _STORED.all(tx, {"niks": niks})}
-
-
-_RESIDENT_COLUMNS = (
-    "id",
-    "nik",
-    "name",
-    "kecamatan",
-    "birth_date",
-    "sex",
-    "had_ektp",
-    "disaster_victim",
-    "suket",
-    "registered_at",
-    "name_key",
-)
 
 
 def insert(tx: Connection, new: Sequence[ValidResident], at: dt.datetime, initial_state: str) -> list[int]:
@@ -94,8 +83,6 @@ def entry_rows(
     ]
 
 
-#: A resident's data as a resident entry keeps it, whole (a ``ValidResident``'s fields).
-DATA = ValidResident._fields
 _DATA = DriverStatement(sa.select(*(residents.c[name] for name in DATA)).where(residents.c.id == sa.bindparam("id")))
 
 
@@ -104,7 +91,8 @@ def mark_ektp_holder(
 ) -> dict[str, Any] | None:
     """The resident of this card now holds an e-KTP: a later card is a replacement.
     Returns the resident entry to append (None if they held one already)."""
-    data = dict(zip(DATA, _DATA.first(tx, {"id": card_id}) or (), strict=True))
+    data = data_of(tx, card_id)
+    assert data is not None, f"card {card_id} has no resident"
     if data["had_ektp"]:
         return None
     tx.execute(residents.update().where(residents.c.id == card_id).values(had_ektp=True))

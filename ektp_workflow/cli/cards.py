@@ -67,10 +67,11 @@ def list_command(
     """List the cards that match every option given, a page at a time.
 
     A page ends with the cursor of the next one; pass it to --after. Paging is by
-    keyset: a card that changes between two pages is neither listed twice nor skipped
-    for another. "since" is when the card's last event happened (its time in its
-    state); --order queue lists only the cards waiting for a blank, kecamatan by
-    kecamatan, in the order the active rules would give them one.
+    keyset: cards that change between two pages make no other card repeat or go
+    missing (one that changed shows where it now belongs). "since" is when the
+    card's last event happened (its time in its state); --order queue lists only the
+    cards waiting for a blank, kecamatan by kecamatan, in the order the active rules
+    would give them one, and refuses a next page whose last card has moved in it.
 
     \b
     Example:

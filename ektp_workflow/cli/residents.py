@@ -111,7 +111,8 @@ def correct_command(
     as_json: bool,
 ) -> None:
     """Correct a resident's data, with the reason and the evidence: one entry in the
-    tamper-evident history, with every field before and after.
+    tamper-evident history holding every field after it (the entry before holds them
+    before; the command prints both).
 
     A new kecamatan moves the card's place in the queue there, and a blank reserved at
     the old kecamatan goes back to its stock. The sex and the birth day and month are
