@@ -70,6 +70,7 @@ _WHERE = {
     "Loan": "_store.balances",
     "QuotaUse": "_services.blanks",
     "StockLine": "_store.balances",
+    "Spoiled": "_store.balances",
     "RuleBook": "_services.rulebook",
     "RuleSetDiff": "_services.rulebook",
     "KecamatanChange": "_services.rulebook",
@@ -77,6 +78,7 @@ _WHERE = {
     "StoredRuleSet": "_store.rulesets",
     "Activation": "_store.rulesets",
     "Reports": "_services.reports",
+    "Reprint": "_services.printing",
     "Auditor": "_audit.auditor",
     "Verification": "_audit.verify",
     "ChainProblem": "_audit.verify",
@@ -137,6 +139,7 @@ if TYPE_CHECKING:
     from ._services.distribution import Distribution as Distribution
     from ._services.distribution import ShareOutcome as ShareOutcome
     from ._services.lifecycle import default_lifecycle
+    from ._services.printing import Reprint as Reprint
     from ._services.reports import Reports as Reports
     from ._services.rulebook import KecamatanChange as KecamatanChange
     from ._services.rulebook import RuleBook as RuleBook
@@ -144,6 +147,7 @@ if TYPE_CHECKING:
     from ._services.rulebook import ShareChange as ShareChange
     from ._store.balances import Batch as Batch
     from ._store.balances import Loan as Loan
+    from ._store.balances import Spoiled as Spoiled
     from ._store.balances import StockLine as StockLine
     from ._store.rulesets import Activation as Activation
     from ._store.rulesets import StoredRuleSet as StoredRuleSet

@@ -248,14 +248,13 @@ def _blank_cycle(
     plan = workflow.allocate(actor=actor)
     spoiled = [a.nik for a in plan.chosen() if rng.random() < SPOILAGE]
     printed = [a.nik for a in plan.chosen() if a.nik not in set(spoiled)]
-    for nik in spoiled:  # the misprinted blank is ruined; the card waits for another
-        kecamatan = workflow.card(nik).kecamatan
-        workflow.fire(nik, "release", actor=actor, reason="misprint: blank spoiled")
-        workflow.blanks.spoil(kecamatan, 1, actor=actor, reason=f"misprint for {nik[:6]}**********")
+    for nik in spoiled:  # the misprinted blank is ruined: the card gets the next one, or waits in its place
+        if not workflow.reprint(nik, actor=actor, reason="misprint: chip not written").waiting:
+            printed.append(nik)
     workflow.fire_many([FireRequest(nik, "print_card") for nik in printed], actor=actor)
     collected = [nik for nik in printed if rng.random() < COLLECTION_RATE]
     workflow.fire_many([FireRequest(nik, "collect") for nik in collected], actor=actor)
-    # a misprint is one event (release); the spoiled blank is a ledger entry, not an event
+    # a misprint is one event (reprint or requeue), with the spoiled blank's ledger entry
     events = summary.events + len(plan.chosen()) + len(spoiled) + len(printed) + len(collected)
     return dataclasses.replace(
         summary,

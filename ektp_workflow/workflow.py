@@ -8,12 +8,12 @@ reads one card does not load the allocation planner, the auditor or the reports.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._services import cards
+from ._reading import Reading
 from ._services.lifecycle import default_lifecycle
 from ._store.store import Store
 
@@ -24,16 +24,17 @@ if TYPE_CHECKING:
     from ._audit.auditor import Auditor
     from ._services.blanks import Blanks
     from ._services.bulk import BulkJobs
+    from ._services.printing import Reprint
     from ._services.reports import Reports
     from ._services.rulebook import RuleBook
     from ._services.transitions import Transitions
-    from .records import BulkResult, Card, CardPage, Correction, Event, FireRequest, Registration, ResidentRecord
+    from .records import BulkResult, Correction, Event, FireRequest, Registration, ResidentRecord
     from .rules.planner import AllocationPlan
     from .rules.ruleset import RuleSet
     from .states import Lifecycle
 
 
-class Workflow:
+class Workflow(Reading):
     """The e-KTP workflow on one database.
 
     Open it on a URL or an Engine and each call is its own transaction; open it on
@@ -235,6 +236,20 @@ class Workflow:
             at=at,
         )
 
+    def reprint(
+        self, nik: str, *, actor: str, reason: str, at: dt.datetime | None = None, dry_run: bool = False
+    ) -> Reprint:
+        """The blank was spoiled printing the card of ``nik`` (allocated or printed): one
+        transaction, one event. The blank is recorded spoiled against the card, and the
+        card gets the next unreserved blank at its kecamatan (``reprint``) or, with none in
+        stock, waits for the next in the place it had in the queue (``requeue``).
+
+        :raises WorkflowError: no reason, or the card neither allocated nor printed.
+        """
+        from ._services import printing
+
+        return printing.reprint(self._store, self._transitions, nik, actor=actor, reason=reason, at=at, dry_run=dry_run)
+
     def fire_many(self, requests: Iterable[FireRequest], *, actor: str) -> int:
         """Apply many transitions in one transaction: all of them or none.
 
@@ -314,79 +329,3 @@ class Workflow:
         :raises InputFileError: the file has bad lines (nothing is applied).
         """
         return self._bulk.central_results(path, actor=actor, dry_run=dry_run, progress=progress)
-
-    # -- reads -----------------------------------------------------------------
-
-    def card(self, nik: str) -> Card:
-        """The card of ``nik``.
-
-        :raises InvalidNIK: the NIK is malformed.
-        :raises CardNotFound: no card is registered for it.
-        """
-        return cards.card(self._store, nik)
-
-    def history(self, nik: str) -> list[Event]:
-        """Every event of the card of ``nik``, oldest first."""
-        return cards.history(self._store, nik)
-
-    def cards(
-        self, *, state: str | None = None, kecamatan: str | None = None, after_nik: str | None = None, limit: int = 100
-    ) -> list[Card]:
-        """Cards by state and current kecamatan, in NIK order; page with ``after_nik``.
-
-        :raises WorkflowError: the state is not part of the lifecycle.
-        """
-        return cards.listed(self._store, self.lifecycle, state, kecamatan, after_nik, limit)
-
-    def list_cards(
-        self,
-        *,
-        states: Sequence[str] = (),
-        kecamatan: str | None = None,
-        replacement: bool | None = None,
-        waiting_longer_than: int | None = None,
-        name: str | None = None,
-        nik_prefix: str | None = None,
-        order: str = "nik",
-        after: str | None = None,
-        limit: int = 50,
-    ) -> CardPage:
-        """A page of cards, from one snapshot, with the cursor of the next page.
-
-        :param states: cards in any of these states (default: any state).
-        :param kecamatan: in this current kecamatan (``16.71.05`` or ``167105``).
-        :param replacement: True for replacements only (the resident held an e-KTP),
-            False for first-time applicants only.
-        :param waiting_longer_than: whose last event is more than this many days old.
-        :param name: whose name holds this text, ignoring case, accents and extra spaces.
-        :param nik_prefix: whose NIK starts with these digits.
-        :param order: ``"nik"``; ``"waiting"``, longest in their state first; or ``"queue"``,
-            the cards waiting for a blank in the order the active rules would give them
-            one, kecamatan by kecamatan.
-        :param after: the ``next`` of the page before (keyset paging: a card that changes
-            meanwhile neither repeats nor hides another).
-        :param limit: cards in a page, 1 to 10,000.
-        :raises WorkflowError: an unknown state or order, a malformed kecamatan, prefix or
-            cursor, or a queue cursor whose card no longer waits.
-        """
-        return cards.page(
-            self._store,
-            self.lifecycle,
-            states=states,
-            kecamatan=kecamatan,
-            replacement=replacement,
-            waiting_longer_than=waiting_longer_than,
-            name=name,
-            nik_prefix=nik_prefix,
-            order=order,
-            after=after,
-            limit=limit,
-        )
-
-    def events_after(self, seq: int = 0, limit: int = 1000) -> list[Event]:
-        """Events with a sequence number above ``seq``, in order: the feed to consume."""
-        return cards.events_after(self._store, seq, limit)
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Number of cards per current kecamatan and state."""
-        return cards.counts(self._store)

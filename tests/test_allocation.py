@@ -400,7 +400,8 @@ def test_a_rule_that_overrides_key_alone_is_not_ordered_by_its_parents_sql(
 
 
 def queue_table(engine: sa.Engine) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
-    """The rows of waiting_cards, and what they must be: every card in deduplicated with its resident."""
+    """The rows of waiting_cards, and what they must be: every card in deduplicated with its
+    resident and the time it joined the queue."""
     w = waiting_cards.c
     with engine.connect() as conn:
         kept = set(
@@ -420,7 +421,7 @@ def queue_table(engine: sa.Engine) -> tuple[set[tuple[Any, ...]], set[tuple[Any,
                     residents.c.had_ektp,
                     residents.c.disaster_victim,
                     residents.c.suket,
-                    cards.c.updated_at,
+                    cards.c.queued_at,
                 )
                 .select_from(cards.join(residents, cards.c.id == residents.c.id))
                 .where(cards.c.state == "deduplicated")
@@ -475,7 +476,7 @@ def test_the_queue_table_follows_every_way_a_card_enters_or_leaves_the_queue(
         conn.execute(
             cards.update()
             .where(cards.c.state == "deduplicated", residents.c.nik == waiting[1], cards.c.id == residents.c.id)
-            .values(updated_at=sa.func.current_timestamp())
+            .values(queued_at=sa.func.current_timestamp())
         )
     check("resident and waiting time changed in place")
     assert workflow.plan_allocation(kecamatan=SAKO).kecamatan[0].queue == sum(

@@ -86,13 +86,13 @@ def demo_city(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]
     return url, events[0]["nik"], workdir
 
 
-def _some_nik(url: str) -> str:
+def _some_nik(url: str, state: str = "collected") -> str:
     import sqlalchemy as sa
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         nik = conn.scalar(
-            sa.text("SELECT nik FROM residents r JOIN cards c ON c.id = r.id WHERE c.state = 'collected'")
+            sa.text("SELECT nik FROM residents r JOIN cards c ON c.id = r.id WHERE c.state = :s"), {"s": state}
         )
     engine.dispose()
     return str(nik)
@@ -113,6 +113,12 @@ def test_json_output_has_the_documented_keys(
         args += ["--name", "Nama Koreksi", "--reason", "docs", "--dry-run"]
     if args[:2] == ["card", "fire"]:
         args[3] = "die"
+    if args[:2] == ["card", "reprint"]:
+        args[2:] = [_some_nik(url, "printed"), "--reason", "docs", "--dry-run"]
+    if args[:2] == ["blanks", "spoilage"]:  # a card's spoiled blank, at least
+        CliRunner().invoke(
+            cli, ["--db", url, "--actor", "t", "card", "reprint", _some_nik(url, "printed"), "--reason", "x"]
+        )
     if args[:2] == ["blanks", "distribute"]:
         CliRunner().invoke(cli, ["--db", url, "--actor", "t", "blanks", "receive", "5", "--reference", "JSON-1"])
         args[2] = "JSON-1"

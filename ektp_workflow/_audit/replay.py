@@ -74,6 +74,9 @@ class Replay:
     problems: list[str] = field(default_factory=list)
     #: where stored state differs from it (when compared, see ``compare``).
     mismatches: list[str] = field(default_factory=list)
+    #: the edges into the queue, ``(trigger, source)``, by which a card keeps its place,
+    #: in the lifecycles the events were written under.
+    keeps_place: frozenset[tuple[str, str]] = frozenset()
 
     def problem(self, seq: int, what: str) -> None:
         """Note an event the lifecycle table does not allow where it stands (the first 100)."""
@@ -130,6 +133,7 @@ def replay(
         if progress is not None:  # sequence numbers covered, events skipped by ``as_of`` included
             progress(batch[-1][0] - covered)
             covered = batch[-1][0]
+    result.keeps_place = frozenset(tables.keeping)
     return result
 
 
@@ -180,6 +184,8 @@ class _Lifecycles:
         #: why a lifecycle's events cannot be checked, by its hash; and those reported.
         self._unusable: dict[str, str] = {}
         self._reported: set[str] = set()
+        #: the edges into the queue that keep a card's place, in every lifecycle met.
+        self.keeping: set[tuple[str, str]] = set()
 
     def edges(self, hash_: str) -> frozenset[tuple[str, str, str]] | None:
         """Every allowed ``(state, trigger, destination)`` of the lifecycle, or None if it is
@@ -195,6 +201,8 @@ class _Lifecycles:
                 )
                 lifecycle = None
             self._known[hash_] = _edges(lifecycle) if lifecycle is not None else None
+            if lifecycle is not None:
+                self.keeping |= {(t.trigger, t.source) for t in lifecycle.transitions if t.keeps_place}
         return self._known[hash_]
 
     def why(self, hash_: str) -> str:
@@ -239,5 +247,5 @@ def compare(conn: Connection, folded: Replay) -> list[str]:
     return (
         mismatches
         + balances.conservation_problems(conn)
-        + projections.problems(conn, QUEUE_STATE, ALLOCATED, MAX_LISTED)
+        + projections.problems(conn, QUEUE_STATE, ALLOCATED, folded.keeps_place, MAX_LISTED)
     )

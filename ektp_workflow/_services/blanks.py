@@ -241,6 +241,19 @@ class Blanks:
         with self._store.reading() as conn:
             return balances.loans(conn)
 
+    def spoilage(self, *, kecamatan: str | None = None, since: dt.date | None = None) -> list[balances.Spoiled]:
+        """Every entry that spoiled blanks, oldest first, each with the card whose blank it
+        was (None for unreserved blanks spoiled at once: ``spoil``).
+
+        :param kecamatan: at this kecamatan only.
+        :param since: from this day (WIB) on.
+        :raises WorkflowError: the kecamatan is malformed or unknown.
+        """
+        code = None if kecamatan is None else kecamatan_of(kecamatan).code
+        start = None if since is None else dt.datetime.combine(since, dt.time(), WIB)
+        with self._store.reading() as conn:
+            return balances.spoilage(conn, code, start)
+
     def stock(self) -> list[balances.StockLine]:
         """Blanks per batch: undistributed at the city, and per kecamatan by status."""
         with self._store.reading() as conn:

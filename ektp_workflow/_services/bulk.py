@@ -36,7 +36,7 @@ from ..records import BulkResult
 from ..regions import kecamatan_of
 from ..states import Lifecycle
 from ..text import free
-from .lifecycle import FireContext, executor_for
+from .lifecycle import FireContext, executor_for, joins_queue
 
 Progress = Callable[[int], None]
 
@@ -171,7 +171,7 @@ class _Chunk:
         self._in_order: dt.datetime | None = None
 
     def move(self, planned: Iterable[tuple[LockedCard, Target]], result: BulkResult) -> None:
-        moves: dict[tuple[str, str], list[int]] = defaultdict(list)
+        moves: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
         rows: list[dict[str, Any]] = []
         entries: list[tuple[str, dict[str, Any]]] = []
         applied: Counter[str] = Counter()
@@ -185,7 +185,7 @@ class _Chunk:
                     context = self._context(card, target)
                     step.apply(context)
                     entries += context.entries
-                moves[(card.state, step.dest)].append(card.id)
+                moves[(card.state, step.dest, joins_queue(step))].append(card.id)
                 rows.append(
                     eventlog.event_row(
                         card.id,
@@ -202,8 +202,8 @@ class _Chunk:
                 )
             applied[target.trigger] += 1
         result.applied.update(applied)
-        for (source, dest), ids in moves.items():
-            cards.move_chunk(self.tx, ids, source, dest, run.at)
+        for (source, dest, joins), ids in moves.items():
+            cards.move_chunk(self.tx, ids, source, dest, run.at, joins)
         eventlog.append(self.tx, rows, self.lifecycle)
         eventlog.append_kinds(self.tx, entries)
 

@@ -17,7 +17,8 @@ from .._store import ledger, residents
 from .._store.cards import LockedCard
 from .._store.store import Connection, Tx
 from ..nik import age_on
-from ..states import Effect, Executor, Guard, Lifecycle, load_lifecycle
+from ..records import QUEUE_STATE
+from ..states import Effect, Executor, Guard, Lifecycle, Step, load_lifecycle
 
 RECORDING_AGE = 16
 
@@ -88,6 +89,13 @@ def consume_blank(ctx: FireContext) -> None:
     ctx.entries.append(("blank_entry", consumed))
 
 
+def spoil_card_blank(ctx: FireContext) -> None:
+    """The blank the card was printed on (or was to be) is spoiled, against the card."""
+    card = ctx.card
+    spoiled = ledger.spoil_card(ctx.conn, card.id, ctx.new_version, card.kecamatan, ctx.movement, card.blank_batch_id)
+    ctx.entries.append(("blank_entry", spoiled))
+
+
 def mark_ektp_holder(ctx: FireContext) -> None:
     """The resident now holds an e-KTP: a later card (``replace``) is a replacement."""
     changed = residents.mark_ektp_holder(ctx.conn, ctx.card.id, ctx.actor, ctx.reason, ctx.at)
@@ -106,6 +114,7 @@ EFFECTS: dict[str, Effect] = {
     "reserve_blank": reserve_blank,
     "release_blank": release_blank,
     "consume_blank": consume_blank,
+    "spoil_card_blank": spoil_card_blank,
     "mark_ektp_holder": mark_ektp_holder,
 }
 
@@ -116,6 +125,12 @@ def default_lifecycle() -> Lifecycle:
     path = resources.files("ektp_workflow.states") / "lifecycle.toml"
     with resources.as_file(path) as file:
         return load_lifecycle(file, GUARDS, EFFECTS)
+
+
+def joins_queue(step: Step) -> bool:
+    """Whether a card taking ``step`` joins the queue for a blank at the event's time: it
+    enters the queue by an edge that does not keep the place it had."""
+    return step.dest == QUEUE_STATE and step.source != QUEUE_STATE and not step.keeps_place
 
 
 _executors: dict[str, Executor] = {}

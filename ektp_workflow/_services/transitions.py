@@ -23,7 +23,7 @@ from ..nik import lookup_key, parse_nik
 from ..records import Event, FireRequest
 from ..states import Lifecycle
 from ..text import free
-from .lifecycle import FireContext, driver_triggers, executor_for
+from .lifecycle import FireContext, driver_triggers, executor_for, joins_queue
 
 
 class Transitions:
@@ -129,7 +129,9 @@ class Transitions:
             batch_id,
         )
         entries = context.entries if context is not None else ()
-        eventlog.move_card_and_append(db, nik, card.version, event, self.lifecycle, head, written, tx is db, entries)
+        eventlog.move_card_and_append(
+            db, nik, card.version, event, self.lifecycle, head, written, tx is db, entries, joins_queue(step)
+        )
         return eventlog.written(event, nik)
 
     def _event_for_key(self, request: FireRequest, tx: Connection | None = None) -> Event | None:

@@ -95,6 +95,51 @@ def loans(conn: Connection) -> list[Loan]:
 
 
 @dataclass(frozen=True)
+class Spoiled:
+    """Blanks spoiled in printing, as one ledger entry records them."""
+
+    occurred_at: dt.datetime
+    kecamatan: str
+    #: the batch they came from.
+    reference: str
+    quantity: int
+    #: ``spoiled`` (unreserved blanks, no card), ``misprinted`` (the blank reserved for
+    #: the card) or ``voided`` (the blank the card's recorded print was on).
+    movement: str
+    #: the card's NIK, for a card's own blank; None for unreserved blanks.
+    nik: str | None
+    actor: str
+    reason: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {**vars(self), "occurred_at": self.occurred_at.isoformat()}
+
+
+#: The movements that spoil blanks: unreserved ones, or a card's own.
+SPOILING = ("spoiled", "misprinted", "voided")
+
+
+def spoilage(conn: Connection, kecamatan: str | None = None, since: dt.datetime | None = None) -> list[Spoiled]:
+    """Every entry that spoiled blanks (at ``kecamatan``, from ``since``), in the order recorded."""
+    e = blank_entries.c
+    query = (
+        sa.select(
+            e.occurred_at, e.kecamatan, blank_batches.c.reference, e.quantity, e.movement, residents.c.nik, e.actor
+        )
+        .add_columns(e.reason)
+        .join(blank_batches, blank_batches.c.id == e.batch_id)
+        .outerjoin(residents, residents.c.id == e.card_id)
+        .where(e.movement.in_(SPOILING))
+        .order_by(e.seq)
+    )
+    if kecamatan is not None:
+        query = query.where(e.kecamatan == kecamatan)
+    if since is not None:
+        query = query.where(e.occurred_at >= since)
+    return [Spoiled(*row) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
 class StockLine:
     """Blanks of one batch at one kecamatan (``kecamatan`` None: still at the city)."""
 
@@ -200,6 +245,8 @@ _EFFECT = {
     "released": (1, -1, 0, 0),
     "consumed": (0, -1, 1, 0),
     "spoiled": (-1, 0, 0, 1),
+    "misprinted": (0, -1, 0, 1),
+    "voided": (0, 0, -1, 1),
 }
 
 

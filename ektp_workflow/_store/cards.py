@@ -66,19 +66,27 @@ def lock_for_transition(db: Driver, nik: str) -> tuple[tuple[int, str], LockedCa
 
 # A chunk's statements run on the driver (see DriverStatement): for a chunk of 2,000
 # cards, SQLAlchemy's handling of rows and IN lists costs more than the database's work.
-_MOVE_CHUNK = DriverStatement(
+_CHUNK_MOVE = (
     cards.update()
     .where(cards.c.id.in_(sa.bindparam("ids", expanding=True)), cards.c.state == sa.bindparam("source"))
     .values(state=sa.bindparam("dest"), version=cards.c.version + 1, updated_at=sa.bindparam("at"))
 )
+#: By whether the cards join the queue (their place runs from ``at``).
+_MOVE_CHUNK = {
+    False: DriverStatement(_CHUNK_MOVE),
+    True: DriverStatement(_CHUNK_MOVE.values(queued_at=sa.bindparam("at"))),
+}
 
 
-def move_chunk(tx: Connection, ids: list[int], source: str, dest: str, at: dt.datetime) -> None:
-    """Move these cards, all in ``source``, to ``dest`` (version + 1, last event at ``at``).
+def move_chunk(
+    tx: Connection, ids: list[int], source: str, dest: str, at: dt.datetime, joins_queue: bool = False
+) -> None:
+    """Move these cards, all in ``source``, to ``dest`` (version + 1, last event at ``at``;
+    with ``joins_queue``, their place in the queue runs from ``at`` too).
 
     :raises ConcurrencyError: some of them were not in ``source``.
     """
-    moved = _MOVE_CHUNK.rowcount(tx, {"ids": ids, "source": source, "dest": dest, "at": at})
+    moved = _MOVE_CHUNK[joins_queue].rowcount(tx, {"ids": ids, "source": source, "dest": dest, "at": at})
     if moved != len(ids):
         raise ConcurrencyError(f"{len(ids) - moved} cards of the chunk", 0, None)
 

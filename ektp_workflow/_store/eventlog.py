@@ -154,10 +154,12 @@ def move_card_and_append(
     written: dt.datetime,
     commit: bool,
     entries: Sequence[tuple[str, dict[str, Any]]] = (),
+    joins_queue: bool = False,
 ) -> None:
     """A single transition: move the card (from ``old_version`` to the event's state and
     version), append its one event after the head ``locked``, then the entries its
-    effects made (``(kind, row)``: ledger entries, resident data).
+    effects made (``(kind, row)``: ledger entries, resident data). With ``joins_queue``
+    the card's place in the queue runs from the event (``cards.queued_at``).
 
     On PostgreSQL the card's UPDATE, the event's INSERT and the head's UPDATE are one
     statement (data-modifying CTEs), one round trip instead of three; with ``commit`` it
@@ -177,9 +179,10 @@ def move_card_and_append(
         lifecycles.remember(db, lifecycle)
         chain([event], locked[0], locked[1], written)
         last = commit and not entries and not lifecycles.stored_by_this_transaction(db)
-        moved = _MOVE_AND_APPEND.first(db, {**event, **move}, commit=last)[0]  # type: ignore[index]
+        statement = _MOVE_AND_APPEND[joins_queue]
+        moved = statement.first(db, {**event, **move}, commit=last)[0]  # type: ignore[index]
     else:
-        moved = _MOVE_CARD.rowcount(db, {**move, "version": event["version"]})
+        moved = _MOVE_CARD[joins_queue].rowcount(db, {**move, "version": event["version"]})
         if moved == 1:
             append(db, [event], lifecycle, locked, written)
     if moved != 1:
@@ -303,23 +306,30 @@ _MOVE_HEAD = DriverStatement(
 _INSERT = DriverStatement(events.insert())
 _COLUMNS = tuple(c.name for c in events.columns)
 _ROW = operator.itemgetter(*_COLUMNS)
-_CARD_MOVE = (
-    cards.update()
-    .where(cards.c.id == sa.bindparam("card_id"), cards.c.version == sa.bindparam("old_version"))
-    .values(state=sa.bindparam("state"), version=sa.bindparam("version"), updated_at=sa.bindparam("updated_at"))
-)
-_MOVE_CARD = DriverStatement(_CARD_MOVE)
+
+
+def _card_move(joins_queue: bool) -> sa.Update:
+    moved = (
+        cards.update()
+        .where(cards.c.id == sa.bindparam("card_id"), cards.c.version == sa.bindparam("old_version"))
+        .values(state=sa.bindparam("state"), version=sa.bindparam("version"), updated_at=sa.bindparam("updated_at"))
+    )
+    return moved.values(queued_at=sa.bindparam("updated_at")) if joins_queue else moved
+
+
+#: The card's UPDATE, by whether the card joins the queue (its place runs from the event).
+_MOVE_CARD = {joins: DriverStatement(_card_move(joins)) for joins in (False, True)}
 _INSERT_ENTRY = {
     kind: (DriverStatement(table.insert()), tuple(c.name for c in table.columns))
     for kind, table in ENTRY_TABLES.items()
 }
 
 
-def _move_and_append() -> sa.Select[Any]:
+def _move_and_append(joins_queue: bool) -> sa.Select[Any]:
     """For PostgreSQL: the card's UPDATE, its event's INSERT and the chain head's UPDATE as
     one statement. Returns how many cards moved (0 or 1); when none did, nothing else is
     written either."""
-    moved = _CARD_MOVE.returning(cards.c.id).cte("moved")
+    moved = _card_move(joins_queue).returning(cards.c.id).cte("moved")
     values = [moved.c.id if c.name == "card_id" else sa.bindparam(c.name, type_=c.type) for c in events.columns]
     logged = (
         events.insert()
@@ -336,7 +346,7 @@ def _move_and_append() -> sa.Select[Any]:
     return sa.select(sa.func.count()).select_from(moved).add_cte(moved_head)
 
 
-_MOVE_AND_APPEND = DriverStatement(_move_and_append())
+_MOVE_AND_APPEND = {joins: DriverStatement(_move_and_append(joins)) for joins in (False, True)}
 
 
 def _insert(tx: Connection | Driver, rows: Sequence[dict[str, Any]]) -> None:

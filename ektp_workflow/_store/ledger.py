@@ -1,7 +1,9 @@
 """The blank ledger: card stock as append-only entries plus balances kept beside them.
 
 Every movement of blanks is an entry (received by the city, distributed to a
-kecamatan, reserved for a card, released, consumed by printing, spoiled). The
+kecamatan, reserved for a card, released, consumed by printing, spoiled; a card's
+own blank spoiled in printing is ``misprinted`` when it was reserved, ``voided`` when
+its print was recorded). The
 balances in ``blank_stock`` are updated in the same transaction with conditional
 UPDATEs, so stock never goes negative even under concurrent writers, and they can
 always be recomputed from the entries (``stock`` reads them and checks conservation).
@@ -225,6 +227,41 @@ def consume(
     if consumed is None:
         raise StockError(f"card {card_id} holds no reserved blank to print on")
     return consumed
+
+
+def spoil_card(
+    conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement, held: int | None
+) -> dict[str, Any]:
+    """Record the blank a card was being printed on as spoiled, against the card; return the
+    entry to append with its event. A blank it holds reserved (batch ``held``) was ruined
+    before the print was recorded (``misprinted``: reserved -> spoiled); otherwise the one
+    its last entry consumed was, and that print is void (``voided``: consumed -> spoiled).
+
+    :raises StockError: the card holds no blank and its last entry consumed none.
+    """
+    if held is not None:
+        batch_id, source, movement = held, "reserved", "misprinted"
+    else:
+        last = conn.execute(
+            sa.select(blank_entries.c.movement, blank_entries.c.batch_id, blank_entries.c.kecamatan)
+            .where(blank_entries.c.card_id == card_id)
+            .order_by(blank_entries.c.seq.desc())
+            .limit(1)
+        ).first()
+        if last is None or last.movement != "consumed":
+            raise StockError(f"card {card_id} holds no blank and was not printed on one: nothing to spoil")
+        batch_id, kecamatan, source, movement = last.batch_id, last.kecamatan, "consumed", "voided"
+    stock_row = (blank_stock.c.batch_id == batch_id, blank_stock.c.kecamatan == kecamatan)
+    moved = conn.execute(
+        blank_stock.update()
+        .where(*stock_row, blank_stock.c[source] > 0)
+        .values({source: blank_stock.c[source] - 1, "spoiled": blank_stock.c.spoiled + 1})
+    ).rowcount
+    if moved != 1:
+        raise StockError(f"batch {batch_id} at kecamatan {kecamatan} has no {source} blank to spoil")
+    if held is not None:
+        conn.execute(cards.update().where(cards.c.id == card_id).values(blank_batch_id=None))
+    return entry(batch_id, kecamatan, movement, 1, by, card_id, card_version)
 
 
 def spoil(conn: Connection, kecamatan: str, count: int, by: Movement) -> None:

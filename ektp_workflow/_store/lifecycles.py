@@ -94,6 +94,7 @@ def definition_json(lifecycle: Lifecycle) -> str:
                 "guards": list(t.guards),
                 "effects": list(t.effects),
                 "help": t.help,
+                **({"keeps_place": True} if t.keeps_place else {}),
             }
             for t in lifecycle.transitions
         ],

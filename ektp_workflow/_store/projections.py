@@ -4,15 +4,16 @@ Replay folds the events into each card's state and version and compares; what it
 cannot fold cheaply in memory is checked here, in SQL, row by row against the rows of
 the history that give it: a resident's current data is their latest resident entry,
 their registration time its first and their name's search key follows from the name;
-a card's time is its last event's; an allocated card's blank is the one its last
-ledger entry reserved; and the queue is exactly the cards waiting, with their
-residents' data. Each check lists at most
+a card's time is its last event's, and the time it joined the queue that of its last
+event into the queue by an edge that does not keep a card's place; an allocated
+card's blank is the one its last ledger entry reserved; and the queue is exactly the
+cards waiting, with their residents' data and the time they joined. Each check lists at most
 ``limit`` differences, naming the row and the columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,12 +25,23 @@ from .residents import DATA
 from .schema import blank_entries, cards, events, resident_entries, residents, waiting_cards
 
 
-def problems(conn: Connection, queue_state: str, allocated_state: str, limit: int = 100) -> list[str]:
-    """Every difference between the projections and the history (the first ``limit`` of each kind)."""
+def problems(
+    conn: Connection,
+    queue_state: str,
+    allocated_state: str,
+    keeps_place: Collection[tuple[str, str]] = (),
+    limit: int = 100,
+) -> list[str]:
+    """Every difference between the projections and the history (the first ``limit`` of each kind).
+
+    :param keeps_place: the edges into the queue, ``(trigger, source)``, by which a card
+        keeps the place it had (in any lifecycle the history was written under).
+    """
     return [
         *_residents(conn, limit),
         *_search_keys(conn, limit),
         *_card_times(conn, limit),
+        *_queue_times(conn, queue_state, keeps_place, limit),
         *_held_blanks(conn, allocated_state, limit),
         *_queue(conn, queue_state, limit),
     ]
@@ -107,6 +119,28 @@ def _card_times(conn: Connection, limit: int) -> list[str]:
     ]
 
 
+def _queue_times(conn: Connection, queue_state: str, keeps_place: Collection[tuple[str, str]], limit: int) -> list[str]:
+    c, e = cards.c, events.c
+    kept = [sa.and_(e.trigger == trigger, e.from_state == source) for trigger, source in sorted(keeps_place)]
+    joined = (
+        sa.select(e.card_id, sa.func.max(e.occurred_at, type_=e.occurred_at.type).label("at"))
+        .where(e.to_state == queue_state, *([sa.not_(sa.or_(*kept))] if kept else []))
+        .group_by(e.card_id)
+        .subquery()
+    )
+    query = (
+        sa.select(c.id, c.queued_at, joined.c.at)
+        .select_from(cards.outerjoin(joined, joined.c.card_id == c.id))
+        .where(c.queued_at.is_distinct_from(joined.c.at))
+        .order_by(c.id)
+        .limit(limit)
+    )
+    return [
+        f"card {card_id}: queued_at {stored} but it last joined the queue at {joined_at}"
+        for card_id, stored, joined_at in conn.execute(query)
+    ]
+
+
 def _held_blanks(conn: Connection, allocated_state: str, limit: int) -> list[str]:
     c = cards.c
     x = blank_entries.alias()
@@ -135,7 +169,7 @@ _QUEUE = ("kecamatan", "card_id", "nik", "birth_date", "had_ektp", "disaster_vic
 def _queue(conn: Connection, queue_state: str, limit: int) -> list[str]:
     r, c = residents.c, cards.c
     expected = (
-        sa.select(r.kecamatan, c.id, r.nik, r.birth_date, r.had_ektp, r.disaster_victim, r.suket, c.updated_at)
+        sa.select(r.kecamatan, c.id, r.nik, r.birth_date, r.had_ektp, r.disaster_victim, r.suket, c.queued_at)
         .select_from(cards.join(residents, r.id == c.id))
         .where(c.state == queue_state)
     )

@@ -40,10 +40,12 @@ def in_force(conn: Connection) -> dict[str, tuple[int, str]]:
 
 
 def used_by_month(conn: Connection) -> dict[str, int]:
-    """Blanks consumed by printing or spoiled, per month (WIB)."""
+    """Blanks consumed by printing or spoiled, per month (WIB). A voided print is not
+    counted again: its blank was used the month it was consumed."""
     e = blank_entries.c
     month = _month_in_wib(conn, e.occurred_at).label("month")
-    query = sa.select(month, sa.func.sum(e.quantity)).where(e.movement.in_(("consumed", "spoiled"))).group_by(month)
+    used = e.movement.in_(("consumed", "spoiled", "misprinted"))
+    query = sa.select(month, sa.func.sum(e.quantity)).where(used).group_by(month)
     return {str(m): int(n) for m, n in conn.execute(query)}
 
 

@@ -60,7 +60,7 @@ def counts(conn: Connection, prr: str, printable: str, since: dt.datetime) -> Co
     used = dict(
         conn.execute(
             sa.select(blank_entries.c.movement, sa.func.sum(blank_entries.c.quantity))
-            .where(blank_entries.c.movement.in_(("consumed", "spoiled")))
+            .where(blank_entries.c.movement.in_(("consumed", "spoiled", "misprinted", "voided")))
             .group_by(blank_entries.c.movement)
         ).all()
     )
@@ -73,8 +73,9 @@ def counts(conn: Connection, prr: str, printable: str, since: dt.datetime) -> Co
         int(in_prr or 0),
         int(left or 0),
         earliest,
-        int(used.get("consumed", 0)),
-        int(used.get("spoiled", 0)),
+        # a voided print counts as spoiled, not consumed: the card was printed again
+        int(used.get("consumed", 0)) - int(used.get("voided", 0)),
+        sum(int(used.get(m, 0)) for m in ("spoiled", "misprinted", "voided")),
         int(at_city or 0) + int(at_kecamatan or 0),
         sum(max(0, r.requested - r.received) for r in _answered(conn)),
     )

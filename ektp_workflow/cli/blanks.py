@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import sys
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..clock import WIB
 from ..regions import name_of
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table
+from .output import emit_json, emit_table, spreadsheet_safe
 from .requests import request_command, requests_command
 
 if TYPE_CHECKING:
@@ -131,12 +134,67 @@ def _waiting(demand: dict[str, Any], kecamatan: str, first_time: bool) -> int:
 def spoil_command(settings: Settings, kecamatan: str, count: int, reason: str) -> None:
     """Record COUNT unreserved blanks at KECAMATAN ruined in printing.
 
+    A blank spoiled printing a given card (reserved for it, or already printed on)
+    is recorded with `ektp card reprint NIK`, which also gives the card another one.
+
     \b
     Example:
       ektp --actor kec-05/printer blanks spoil 16.71.05 3 --reason "ribbon jam"
     """
     settings.workflow().blanks.spoil(kecamatan, count, actor=settings.require_actor(), reason=reason)
     click.echo(f"spoiled {count} blanks at {kecamatan}")
+
+
+@command.command("spoilage")
+@click.option("--kecamatan", help="At this kecamatan only (16.71.05).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this day (WIB) on.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (for a spreadsheet).")
+@pass_settings
+def spoilage_command(
+    settings: Settings, kecamatan: str | None, since: dt.datetime | None, as_json: bool, as_csv: bool
+) -> None:
+    """Blanks spoiled in printing, entry by entry, each with the card it was for.
+
+    "misprinted": the blank reserved for the card was ruined; "voided": the card had
+    been printed on it and the print is void; "spoiled": unreserved blanks, no card.
+
+    \b
+    Example:
+      ektp blanks spoilage --kecamatan 16.71.05 --since 2026-11-01
+      ektp blanks spoilage --csv > rusak.csv
+    """
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    found = settings.workflow().blanks.spoilage(kecamatan=kecamatan, since=since.date() if since else None)
+    if as_json:
+        emit_json([s.as_dict() for s in found])
+        return
+    headers = ("when", "kecamatan", "batch", "blanks", "how", "card", "actor", "reason")
+    rows = [
+        (
+            s.occurred_at.astimezone(WIB).isoformat(timespec="seconds"),
+            s.kecamatan,
+            s.reference,
+            s.quantity,
+            s.movement,
+            s.nik or "",
+            s.actor,
+            s.reason or "",
+        )
+        for s in found
+    ]
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows([tuple(spreadsheet_safe(str(v)) for v in row) for row in rows])
+        return
+    if not rows:
+        click.echo("no blanks spoiled")
+        return
+    emit_table(headers, rows, right=(3,))
+    with_card = sum(s.quantity for s in found if s.nik)
+    click.echo(f"{sum(s.quantity for s in found):,} blanks spoiled, {with_card:,} of them against a card")
 
 
 @command.command("lend")

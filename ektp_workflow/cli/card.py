@@ -14,12 +14,13 @@ from .output import emit_json, emit_table
 
 @click.group("card")
 def command() -> None:
-    """Show a card, fire a trigger on it, read its history.
+    """Show a card, fire a trigger on it, reprint it, read its history.
 
     \b
     Example:
       ektp card show 1671054509050001
       ektp --actor op-1 card fire 1671054509050001 record
+      ektp --actor op-1 card reprint 1671054509050001 --reason "ribbon jam"
     """
 
 
@@ -108,6 +109,44 @@ def fire_command(
         f"{event.nik}: {event.from_state} -> {event.to_state} "
         f"(event {event.seq}, version {event.version}, {event.trigger})"
     )
+
+
+@command.command("reprint")
+@click.argument("nik")
+@click.option("--reason", required=True, help="What spoiled the blank, e.g. 'ribbon jam' (recorded).")
+@click.option("--dry-run", is_flag=True, help="Say what would happen; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def reprint_command(settings: Settings, nik: str, reason: str, dry_run: bool, as_json: bool) -> None:
+    """The blank was spoiled printing the card of NIK: record it and print again.
+
+    The card must be allocated (its blank reserved) or printed. The blank is recorded
+    spoiled against the card in the ledger (misprinted, or voided if its print was
+    recorded), and the card gets the next unreserved blank at its kecamatan at once;
+    with none in stock it waits for the next one in the place it had in the queue.
+    One transaction, one event (reprint or requeue).
+
+    \b
+    Example:
+      ektp --actor kec-05/printer card reprint 1671054509050001 --reason "ribbon jam"
+    """
+    done = settings.workflow().reprint(nik, actor=settings.require_actor(), reason=reason, dry_run=dry_run)
+    if as_json:
+        emit_json(
+            {"nik": done.nik, "kecamatan": done.kecamatan, "spoiled": done.spoiled, "event": done.event.as_dict()}
+        )
+        return
+    would = "would be " if dry_run else ""
+    spoiled = f"{done.nik}: its blank {would}recorded {done.spoiled} (spoiled against the card)"
+    if done.waiting:
+        click.echo(
+            f"{spoiled}; no unreserved blank at {done.kecamatan}: it {'would wait' if dry_run else 'waits'} "
+            f"for the next in the place it had (ektp cards list --order queue --kecamatan {done.kecamatan})"
+        )
+    else:
+        click.echo(f"{spoiled}; the next blank at {done.kecamatan} {would or 'is '}reserved for it")
+    if not dry_run:
+        click.echo(f"event {done.event.seq}: {done.event.trigger}, {done.event.from_state} -> {done.event.to_state}")
 
 
 @command.command("history")

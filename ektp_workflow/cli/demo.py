@@ -125,7 +125,7 @@ def _report(
     click.echo(f"\nrecorded at least once: {recorded / max(1, sum(totals.values())):.1%} of residents")
     _report_blanks(summary)
     click.echo(f"\ndatabase: {url}; look around with")
-    for command in ("blanks status", "allocate --dry-run", "rules show", "card history <NIK>"):
+    for command in ("blanks status", "blanks spoilage", "allocate --dry-run", "rules show", "card history <NIK>"):
         click.echo(f"  ektp --db {url} {command}")
 
 

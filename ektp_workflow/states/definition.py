@@ -35,6 +35,9 @@ class TransitionSpec:
     guards: tuple[str, ...] = ()
     effects: tuple[str, ...] = ()
     help: str = ""
+    #: a card entering the queue by this edge keeps the place it had (its waiting time
+    #: runs from when it first joined); by any other edge it joins at the event's time.
+    keeps_place: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,7 @@ def _parse_transition(
     active: list[str],
     problems: list[str],
 ) -> list[TransitionSpec]:
-    unknown = set(spec) - {"trigger", "source", "dest", "guards", "effects", "help"}
+    unknown = set(spec) - {"trigger", "source", "dest", "guards", "effects", "help", "keeps_place"}
     if unknown:
         problems.append(f"{key}: unknown keys {sorted(unknown)}")
     trigger = spec.get("trigger")
@@ -191,8 +194,12 @@ def _parse_transition(
     sources = _sources(spec.get("source"), states, active, key, problems)
     names = {part: _names(spec.get(part, []), f"{key}.{part}", problems) for part in ("guards", "effects")}
     help_text = str(spec.get("help", ""))
+    keeps_place = spec.get("keeps_place", False)
+    if not isinstance(keeps_place, bool):
+        problems.append(f"{key}.keeps_place: expected true or false")
     return [
-        TransitionSpec(trigger, source, str(dest), names["guards"], names["effects"], help_text) for source in sources
+        TransitionSpec(trigger, source, str(dest), names["guards"], names["effects"], help_text, keeps_place is True)
+        for source in sources
     ]
 
 
@@ -276,8 +283,11 @@ def _content_hash(lifecycle: Lifecycle) -> str:
         "name": lifecycle.name,
         "initial": lifecycle.initial,
         "states": {n: vars(s) for n, s in sorted(lifecycle.states.items())},
+        # An edge that keeps a card's place says so; every other edge is encoded as before
+        # the flag existed, so the hashes of lifecycles stored then stay as they were.
         "transitions": sorted(
-            [t.trigger, t.source, t.dest, list(t.guards), list(t.effects)] for t in lifecycle.transitions
+            [t.trigger, t.source, t.dest, list(t.guards), list(t.effects), *(["keeps_place"] if t.keeps_place else [])]
+            for t in lifecycle.transitions
         ),
     }
     encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"))

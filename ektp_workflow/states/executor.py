@@ -31,6 +31,8 @@ class Step:
     dest: str
     guards: tuple[tuple[str, Guard], ...] = ()
     effects: tuple[Effect, ...] = ()
+    #: entering the queue by it, a card keeps its place (``TransitionSpec.keeps_place``).
+    keeps_place: bool = False
     #: no guard and no effect: the step only changes the state, and needs no context.
     plain: bool = field(init=False)
 
@@ -76,6 +78,7 @@ class Executor:
                 t.dest,
                 tuple((g, guards[g]) for g in t.guards),
                 tuple(effects[e] for e in t.effects),
+                t.keeps_place,
             )
             for t in lifecycle.transitions
         }

@@ -81,6 +81,9 @@ cards = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # The batch whose blank is reserved for this card; a card holds at most one.
     Column("blank_batch_id", BigId, ForeignKey("blank_batches.id"), nullable=True),
+    # When it last joined the queue by an edge that does not keep its place (the time
+    # its place there runs from); None until it first joins.
+    Column("queued_at", UTCDateTime, nullable=True),
 )
 Index("ix_cards_state", cards.c.state)
 

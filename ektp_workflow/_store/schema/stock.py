@@ -48,6 +48,20 @@ blank_stock = Table(
     ),
 )
 
+#: Every movement of blanks a ledger entry can record (see ``ledger``).
+MOVEMENTS = (
+    "received",
+    "distributed",
+    "reserved",
+    "released",
+    "consumed",
+    "spoiled",
+    "lent",
+    "borrowed",
+    "misprinted",
+    "voided",
+)
+
 # The ledger's entries are chained with the events (see chain.py): ``seq`` is the entry's
 # place in the one sequence of the history, ``chain_hash`` its link. So are rule sets,
 # their activations and allocation runs (``HISTORY``).
@@ -60,7 +74,7 @@ blank_entries = Table(
     Column("kecamatan", String(8), nullable=True),
     Column("movement", String(16), nullable=False),
     Column("quantity", Integer, nullable=False),
-    # For reserved/released/consumed: the card and the version its event gave it.
+    # For reserved/released/consumed/misprinted/voided: the card and the version its event gave it.
     Column("card_id", BigId, ForeignKey("cards.id"), nullable=True),
     Column("card_version", Integer, nullable=True),
     Column("actor", Text, nullable=False),
@@ -73,7 +87,7 @@ blank_entries = Table(
     Column("counterpart_reference", Text, nullable=True),
     CheckConstraint("quantity > 0", name="quantity_positive"),
     CheckConstraint(
-        "movement IN ('received', 'distributed', 'reserved', 'released', 'consumed', 'spoiled', 'lent', 'borrowed')",
+        f"movement IN ({', '.join(repr(m) for m in MOVEMENTS)})",
         name="movement",
     ),
 )

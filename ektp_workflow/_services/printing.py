@@ -1,0 +1,86 @@
+"""Reprints: the blank was spoiled while printing a card.
+
+One command, one transaction, one event: the blank is recorded as spoiled against the
+card (``misprinted`` when it was still reserved, ``voided`` when its print had been
+recorded), and the card either gets the next unreserved blank at its kecamatan at once
+(``reprint``) or, when there is none, waits in the place it had in the queue
+(``requeue``, an edge that keeps the card's place). Which of the two is decided under
+the chain head's lock, so no other writer can take or bring a blank in between.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from .. import text
+from .._provenance import event_time, require_actor
+from .._store import cards, eventlog
+from .._store.store import Store
+from ..errors import CardNotFound, GuardFailed, WorkflowError
+from ..nik import lookup_key, parse_nik
+from ..records import QUEUE_STATE, Event, FireRequest
+from .transitions import Transitions
+
+#: The trigger that gives the card the next blank, and the one that makes it wait.
+REPRINT, REQUEUE = "reprint", "requeue"
+#: How the spoiled blank is recorded, by the card's state: still reserved, or printed on.
+SPOILED_AS = {"allocated": "misprinted", "printed": "voided"}
+
+
+@dataclass(frozen=True)
+class Reprint:
+    """What a reprint did: the spoiled blank on the ledger, and where the card stands."""
+
+    nik: str
+    #: the card's kecamatan, where the blank was spoiled and the next one is taken.
+    kecamatan: str
+    #: ``misprinted`` (the blank was reserved for the card) or ``voided`` (its print had
+    #: been recorded): either way spoiled, against the card.
+    spoiled: str
+    #: the one event: ``reprint`` (the next blank is reserved for the card) or ``requeue``
+    #: (no blank in stock: it waits for the next in the place it had).
+    event: Event
+
+    @property
+    def waiting(self) -> bool:
+        """True when no blank was in stock and the card waits again, keeping its place."""
+        return self.event.to_state == QUEUE_STATE
+
+
+def reprint(
+    store: Store,
+    transitions: Transitions,
+    nik: str,
+    *,
+    actor: str,
+    reason: str,
+    at: dt.datetime | None = None,
+    dry_run: bool = False,
+) -> Reprint:
+    """See ``Workflow.reprint``."""
+    actor, when = require_actor(actor), event_time(at)
+    why = text.free(reason, "reason")
+    if not why or not why.strip():
+        raise WorkflowError("a reprint needs a reason: what spoiled the blank (e.g. 'ribbon jam', 'chip not written')")
+    value = lookup_key(nik)
+    with store.transaction(dry_run=dry_run) as tx:
+        eventlog.lock_head(tx)  # every writer takes the chain head first: one lock order
+        card = cards.kecamatan_and_state(tx, value)
+        if card is None:
+            raise CardNotFound(parse_nik(value).value)
+        spoiled = SPOILED_AS.get(card.state)
+        if spoiled is None:
+            raise WorkflowError(
+                f"the card of {value} is {card.state}: only a card allocated a blank or printed can be "
+                "reprinted (a spoiled blank with no card: ektp blanks spoil)"
+            )
+        try:
+            event = transitions.apply(tx, FireRequest(value, REPRINT, why, when), actor, None)
+        except GuardFailed as refused:
+            if refused.guard != "blank_available":
+                raise
+            # Nothing was written, and the head stays locked: no blank can arrive meanwhile.
+            event = transitions.apply(tx, FireRequest(value, REQUEUE, why, when), actor, None)
+    return Reprint(value, card.kecamatan, spoiled, dataclasses.replace(event, seq=0) if dry_run else event)
