@@ -79,6 +79,8 @@ _WHERE = {
     "Activation": "_store.rulesets",
     "Reports": "_services.reports",
     "Reprint": "_services.printing",
+    "Replacement": "_services.replacements",
+    "ReplacementCount": "_services.replacements",
     "Auditor": "_audit.auditor",
     "Verification": "_audit.verify",
     "ChainProblem": "_audit.verify",
@@ -140,6 +142,8 @@ if TYPE_CHECKING:
     from ._services.distribution import ShareOutcome as ShareOutcome
     from ._services.lifecycle import default_lifecycle
     from ._services.printing import Reprint as Reprint
+    from ._services.replacements import Replacement as Replacement
+    from ._services.replacements import ReplacementCount as ReplacementCount
     from ._services.reports import Reports as Reports
     from ._services.rulebook import KecamatanChange as KecamatanChange
     from ._services.rulebook import RuleBook as RuleBook

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ._services.blanks import Blanks
     from ._services.bulk import BulkJobs
     from ._services.printing import Reprint
+    from ._services.replacements import Replacement
     from ._services.reports import Reports
     from ._services.rulebook import RuleBook
     from ._services.transitions import Transitions
@@ -249,6 +250,44 @@ class Workflow(Reading):
         from ._services import printing
 
         return printing.reprint(self._store, self._transitions, nik, actor=actor, reason=reason, at=at, dry_run=dry_run)
+
+    def replace(
+        self,
+        nik: str,
+        category: str,
+        *,
+        actor: str,
+        reference: str | None = None,
+        surrendered: bool = False,
+        correction: int | None = None,
+        reason: str | None = None,
+        at: dt.datetime | None = None,
+        dry_run: bool = False,
+    ) -> Replacement:
+        """The resident of ``nik`` (their card collected) needs another card, and why:
+        ``lost`` (``reference``: the police report), ``damaged`` (``surrendered``: the old
+        card handed in; ``reference``: its receipt, if any) or ``data_change``
+        (``correction``: the seq of the correction that caused it, default the resident's
+        latest). One transaction: the ``replace`` event, then its chained replacement entry.
+
+        :raises WorkflowError: an unknown category, or what it rests on missing.
+        :raises TransitionNotAllowed: the card is not collected.
+        """
+        from ._services import replacements
+
+        return replacements.replace(
+            self._store,
+            self._transitions,
+            nik,
+            category,
+            actor=actor,
+            reference=reference,
+            surrendered=surrendered,
+            correction=correction,
+            reason=reason,
+            at=at,
+            dry_run=dry_run,
+        )
 
     def fire_many(self, requests: Iterable[FireRequest], *, actor: str) -> int:
         """Apply many transitions in one transaction: all of them or none.

@@ -461,7 +461,7 @@ def test_the_queue_table_follows_every_way_a_card_enters_or_leaves_the_queue(
     check("release: back in the queue, waiting since now")
     workflow.fire(allocated[1], "print_card", actor=ACTOR)
     workflow.fire(allocated[1], "collect", actor=ACTOR)  # the resident now holds an e-KTP
-    workflow.fire(allocated[1], "replace", actor=ACTOR)
+    workflow.replace(allocated[1], "lost", reference="LP/1", actor=ACTOR)
     check("replace: a replacement applicant")
     workflow.fire(waiting[4], "die", actor=ACTOR)
     check("die while waiting")

@@ -60,7 +60,9 @@ def tamper(engine: sa.Engine, *statements: str) -> None:
 def every_table_filled(workflow: Workflow, history: list[str]) -> None:
     queue(workflow, ITS, 2, 0)
     stock(workflow, {ITS: 1})
-    workflow.allocate(actor=ACTOR)
+    given = workflow.allocate(actor=ACTOR).chosen()[0].nik
+    workflow.fire_many([FireRequest(given, "print_card"), FireRequest(given, "collect")], actor=ACTOR)
+    workflow.replace(given, "lost", reference="LP/1/2026", actor=ACTOR)
     workflow.blanks.set_quota("2026-12", 500, reference="SE 471.13/6153", actor=ACTOR)
     workflow.blanks.request(1, reference="470/1/Disdukcapil/2026", actor=ACTOR)
 

@@ -115,6 +115,8 @@ def test_json_output_has_the_documented_keys(
         args[3] = "die"
     if args[:2] == ["card", "reprint"]:
         args[2:] = [_some_nik(url, "printed"), "--reason", "docs", "--dry-run"]
+    if args[:2] == ["card", "replace"]:
+        args[2:] = [_some_nik(url), "--category", "damaged", "--old-card-surrendered", "--dry-run"]
     if args[:2] == ["blanks", "spoilage"]:  # a card's spoiled blank, at least
         CliRunner().invoke(
             cli, ["--db", url, "--actor", "t", "card", "reprint", _some_nik(url, "printed"), "--reason", "x"]

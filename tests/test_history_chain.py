@@ -140,6 +140,10 @@ def test_an_auditor_recomputes_every_hash_from_the_documented_encoding(
     workflow.correct(
         workflow.list_cards(limit=1).cards[0].nik, name="Nama Baru", actor=ACTOR, reason="x", evidence="KK"
     )
+    printed = workflow.list_cards(states=["printed"]).cards[0].nik
+    workflow.fire(printed, "collect", actor=ACTOR)
+    workflow.replace(printed, "damaged", surrendered=True, reference="TT-1", actor=ACTOR)
+    workflow.reprint(workflow.list_cards(states=["allocated"]).cards[0].nik, actor=ACTOR, reason="jam")
     with workflow._store.reading() as conn:
         rows = [(row.seq, list(row[:-1]), row.hash) for row in history.hashed(conn)]
         rows += [(e.seq, [e.kind, *e.values], e.chain_hash) for e in history.entries(conn)]

@@ -22,6 +22,7 @@ _KINDS = {
     "rule_set": "rule-set version",
     "rule_activation": "rule-set activation",
     "allocation_run": "allocation run",
+    "replacement": "replacement",
 }
 
 

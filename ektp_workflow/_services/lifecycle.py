@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from .._store import ledger, residents
+from .._store import ledger, replacements, residents
 from .._store.cards import LockedCard
 from .._store.store import Connection, Tx
 from ..nik import age_on
@@ -36,6 +37,9 @@ class FireContext:
     at: dt.datetime
     #: the entries the effects made, ``(kind, row)``, appended right after the event.
     entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: what the caller says of the transition beyond its reason (a replacement's category
+    #: and documents: ``Workflow.replace``).
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def conn(self) -> Connection:
@@ -96,6 +100,24 @@ def spoil_card_blank(ctx: FireContext) -> None:
     ctx.entries.append(("blank_entry", spoiled))
 
 
+def replacement_given(ctx: FireContext) -> str | None:
+    """A replacement says why it is needed, and what that rests on (``Workflow.replace``)."""
+    if ctx.details.get("category") in replacements.CATEGORIES:
+        return None
+    return (
+        "a replacement needs its category (lost, damaged or data_change) and what it rests on: "
+        "use `ektp card replace` (Workflow.replace)"
+    )
+
+
+def record_replacement(ctx: FireContext) -> None:
+    """The replacement's entry, chained after the event; the card keeps its category."""
+    card = ctx.card
+    replacements.set_category(ctx.conn, card.id, ctx.details["category"])
+    made = replacements.entry(card.id, ctx.new_version, dict(ctx.details), ctx.actor, ctx.reason, ctx.at)
+    ctx.entries.append(("replacement", made))
+
+
 def mark_ektp_holder(ctx: FireContext) -> None:
     """The resident now holds an e-KTP: a later card (``replace``) is a replacement."""
     changed = residents.mark_ektp_holder(ctx.conn, ctx.card.id, ctx.actor, ctx.reason, ctx.at)
@@ -106,16 +128,18 @@ def mark_ektp_holder(ctx: FireContext) -> None:
 GUARDS: dict[str, Guard] = {
     "age_at_least_16": age_at_least_16,
     "blank_available": blank_available,
+    "replacement_given": replacement_given,
 }
 #: Guards that read only the context, never the database: a trigger whose transitions
 #: have no effects and only these guards fires on the driver alone (``Store.on_driver``).
-CONNECTIONLESS_GUARDS = frozenset({"age_at_least_16"})
+CONNECTIONLESS_GUARDS = frozenset({"age_at_least_16", "replacement_given"})
 EFFECTS: dict[str, Effect] = {
     "reserve_blank": reserve_blank,
     "release_blank": release_blank,
     "consume_blank": consume_blank,
     "spoil_card_blank": spoil_card_blank,
     "mark_ektp_holder": mark_ektp_holder,
+    "record_replacement": record_replacement,
 }
 
 

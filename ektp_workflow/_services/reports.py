@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from .. import clock
 from .._store import queue
@@ -14,6 +15,9 @@ from ..records import AGE_BUCKETS, QUEUE_STATE, AgingRow, BacklogRow, CoverageRo
 from ..regions import name_of
 from ..states import Lifecycle
 from .bulletin import stock_bulletin
+
+if TYPE_CHECKING:
+    from .replacements import ReplacementCount
 
 WAJIB_KTP_AGE = 17
 EXCEPTIONAL = ("duplicate", "enroll_failed")
@@ -50,6 +54,15 @@ class Reports:
         and who waits; from one snapshot, with its checkpoint."""
         with self._store.reading() as tx:
             return stock_bulletin(tx, now or clock.now())
+
+    def replacements(self, since: dt.date | None = None) -> list[ReplacementCount]:
+        """Per kecamatan: replacements waiting for a blank by category (``unknown`` where the
+        history does not say), and those made (``replace``) since the day ``since`` (WIB)."""
+        from .replacements import counts
+
+        start = None if since is None else dt.datetime.combine(since, dt.time(), clock.WIB)
+        with self._store.reading() as tx:
+            return counts(tx, start)
 
     def stock_page(self, bulletin: StockBulletin) -> str:
         """A stock bulletin as one printable page in Indonesian."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .._provenance import event_time, require_actor
 from .._store import cards, eventlog
@@ -84,10 +85,12 @@ class Transitions:
         expected_version: int | None,
         rule_set_version: int | None = None,
         batch_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> Event:
         """Fire one transition in the transaction ``tx``; the event records the rule-set
-        version and the run, where a rule or a run decided."""
-        return self._move(Driver.of(tx), tx, request, actor, expected_version, rule_set_version, batch_id)
+        version and the run, where a rule or a run decided; ``details`` are what its guards
+        and effects read beyond the reason (``FireContext.details``)."""
+        return self._move(Driver.of(tx), tx, request, actor, expected_version, rule_set_version, batch_id, details)
 
     def _move(
         self,
@@ -98,6 +101,7 @@ class Transitions:
         expected_version: int | None,
         rule_set_version: int | None = None,
         batch_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> Event:
         """Fire one transition in the transaction of ``db``; ``tx`` is its handle for guards
         and effects (``db`` itself on the driver path, which runs none that use the database)."""
@@ -112,7 +116,7 @@ class Transitions:
         step = self._executor.step(card.state, request.trigger)
         context = None
         if not step.plain:
-            context = FireContext(tx, card, request.trigger, actor, request.reason, at)
+            context = FireContext(tx, card, request.trigger, actor, request.reason, at, details=details or {})
             step.run(context)
         event = eventlog.event_row(
             card.id,

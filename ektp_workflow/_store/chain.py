@@ -112,6 +112,18 @@ ENTRY_FIELDS = {
     "rule_set": ("seq", "version", "name", "hash", "text", "created_at", "created_by"),
     "rule_activation": ("seq", "version", "action", "actor", "reason", "occurred_at"),
     "allocation_run": ("seq", "run_id", "rule_set_version", "day", "kecamatan", "actor", "occurred_at", "inputs_hash"),
+    "replacement": (
+        "seq",
+        "card_id",
+        "card_version",
+        "category",
+        "reference",
+        "surrendered",
+        "correction_seq",
+        "actor",
+        "reason",
+        "occurred_at",
+    ),
 }
 
 
@@ -177,16 +189,24 @@ def chain_entries(kind: str, rows: Sequence[dict[str, Any]], last_seq: int, last
     return last_seq, last_hash
 
 
+#: A kept queue row's place in ``inputs_hash`` ("queue" and the seven columns every run
+#: keeps); the columns after them count only up to the last that is not null.
+QUEUE_ROW_FIELDS = 8
+
+
 def inputs_hash(stock: Iterable[Sequence[Any]], queue: Iterable[Sequence[Any]]) -> str:
     """SHA-256 of what an allocation run saw: its stock rows ``(kecamatan, blanks,
     waiting)`` by kecamatan, and its queue rows ``(kecamatan, card_id, birth_date,
-    had_ektp, disaster_victim, suket, waiting_since)`` by kecamatan and card; one JSON
-    array a line. Both are streamed: a city's queue need not fit in memory."""
+    had_ektp, disaster_victim, suket, waiting_since[, replacement])`` by kecamatan and
+    card (the replacement category, added in revision 0012, only when not null: runs
+    kept before it keep their hashes); one JSON array a line. Both are streamed: a
+    city's queue need not fit in memory."""
     digest = hashlib.sha256()
     for line in stock:
         digest.update(_encode_entry(("stock", *line)).encode("utf-8") + b"\n")
     for waiting in queue:
-        digest.update(_encode_entry(("queue", *waiting)).encode("utf-8") + b"\n")
+        row = _without_trailing_nulls(("queue", *waiting), QUEUE_ROW_FIELDS)
+        digest.update(_encode_entry(row).encode("utf-8") + b"\n")
     return digest.hexdigest()
 
 

@@ -32,6 +32,7 @@ from .schema import (
     cards,
     event_chain,
     events,
+    replacements,
     resident_entries,
     residents,
     rule_set_activations,
@@ -47,6 +48,7 @@ ENTRY_TABLES = {
     "rule_set": rule_sets,
     "rule_activation": rule_set_activations,
     "allocation_run": allocation_runs,
+    "replacement": replacements,
 }
 
 #: Below this many events an append inserts them one by one; from it, at once (COPY).

@@ -6,8 +6,9 @@ the history that give it: a resident's current data is their latest resident ent
 their registration time its first and their name's search key follows from the name;
 a card's time is its last event's, and the time it joined the queue that of its last
 event into the queue by an edge that does not keep a card's place; an allocated
-card's blank is the one its last ledger entry reserved; and the queue is exactly the
-cards waiting, with their residents' data and the time they joined. Each check lists at most
+card's blank is the one its last ledger entry reserved; a card's replacement category
+is its last replacement's; and the queue is exactly the cards waiting, with their
+residents' data, the time they joined and their category. Each check lists at most
 ``limit`` differences, naming the row and the columns.
 """
 
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection
 from ..text import search_key
 from .history import pages
 from .residents import DATA
-from .schema import blank_entries, cards, events, resident_entries, residents, waiting_cards
+from .schema import blank_entries, cards, events, replacements, resident_entries, residents, waiting_cards
 
 
 def problems(
@@ -42,6 +43,7 @@ def problems(
         *_search_keys(conn, limit),
         *_card_times(conn, limit),
         *_queue_times(conn, queue_state, keeps_place, limit),
+        *_replacement_categories(conn, limit),
         *_held_blanks(conn, allocated_state, limit),
         *_queue(conn, queue_state, limit),
     ]
@@ -141,6 +143,24 @@ def _queue_times(conn: Connection, queue_state: str, keeps_place: Collection[tup
     ]
 
 
+def _replacement_categories(conn: Connection, limit: int) -> list[str]:
+    c, x = cards.c, replacements.alias()
+    last = replacements.alias("last")
+    last_seq = sa.select(sa.func.max(x.c.seq)).where(x.c.card_id == c.id).scalar_subquery()
+    query = (
+        sa.select(c.id, c.replacement, last.c.category, last.c.seq)
+        .select_from(cards.outerjoin(last, last.c.seq == last_seq))
+        .where(c.replacement.is_distinct_from(last.c.category))
+        .order_by(c.id)
+        .limit(limit)
+    )
+    return [
+        f"card {card_id}: replacement {stored} but "
+        + ("no replacement is in the history" if seq is None else f"its last replacement (seq {seq}) is {category}")
+        for card_id, stored, category, seq in conn.execute(query)
+    ]
+
+
 def _held_blanks(conn: Connection, allocated_state: str, limit: int) -> list[str]:
     c = cards.c
     x = blank_entries.alias()
@@ -163,13 +183,25 @@ def _held_blanks(conn: Connection, allocated_state: str, limit: int) -> list[str
     ]
 
 
-_QUEUE = ("kecamatan", "card_id", "nik", "birth_date", "had_ektp", "disaster_victim", "suket", "waiting_since")
+_QUEUE = (
+    "kecamatan",
+    "card_id",
+    "nik",
+    "birth_date",
+    "had_ektp",
+    "disaster_victim",
+    "suket",
+    "waiting_since",
+    "replacement",
+)
 
 
 def _queue(conn: Connection, queue_state: str, limit: int) -> list[str]:
     r, c = residents.c, cards.c
     expected = (
-        sa.select(r.kecamatan, c.id, r.nik, r.birth_date, r.had_ektp, r.disaster_victim, r.suket, c.queued_at)
+        sa.select(
+            r.kecamatan, c.id, r.nik, r.birth_date, r.had_ektp, r.disaster_victim, r.suket, c.queued_at, c.replacement
+        )
         .select_from(cards.join(residents, r.id == c.id))
         .where(c.state == queue_state)
     )

@@ -39,6 +39,7 @@ _APPLICANTS = sa.select(
     waiting_cards.c.suket,
     waiting_cards.c.waiting_since,
     waiting_cards.c.card_id,
+    waiting_cards.c.replacement,
 )
 
 
@@ -52,7 +53,7 @@ def place(tx: Connection, nik: str) -> tuple[Any, ...] | None:
     """The queue row of the card of ``nik`` (kecamatan, birth date, flags, waiting since:
     all its place depends on, with the rules and the day), or None if it does not wait."""
     w = waiting_cards.c
-    query = sa.select(w.kecamatan, w.birth_date, w.had_ektp, w.disaster_victim, w.suket, w.waiting_since)
+    query = sa.select(w.kecamatan, w.birth_date, w.had_ektp, w.disaster_victim, w.suket, w.waiting_since, w.replacement)
     row = tx.execute(query.where(w.nik == nik)).first()
     return None if row is None else tuple(row)
 
@@ -125,7 +126,9 @@ def _order(table: Any, sql_keys: Sequence[Any], day: dt.date) -> list[Any]:
     """What the queue is ordered by, on ``table`` (``waiting_cards`` or an alias of it):
     the rules' SQL keys, then waiting time, then NIK."""
     t = table.c
-    columns = QueueColumns(t.nik, t.kecamatan, t.birth_date, t.had_ektp, t.disaster_victim, t.suket, t.waiting_since)
+    columns = QueueColumns(
+        t.nik, t.kecamatan, t.birth_date, t.had_ektp, t.disaster_victim, t.suket, t.waiting_since, t.replacement
+    )
     return [*(sql_key(columns, day) for sql_key in sql_keys), t.waiting_since, t.nik]
 
 
@@ -170,7 +173,7 @@ def record_run(
 
 
 #: The columns of the queue a run keeps, in the order ``chain.inputs_hash`` reads them.
-_KEPT = ("kecamatan", "card_id", "birth_date", "had_ektp", "disaster_victim", "suket", "waiting_since")
+_KEPT = ("kecamatan", "card_id", "birth_date", "had_ektp", "disaster_victim", "suket", "waiting_since", "replacement")
 _QUEUE_KEPT = sa.select(*(waiting_cards.c[name] for name in _KEPT)).order_by(
     waiting_cards.c.kecamatan, waiting_cards.c.card_id
 )
@@ -251,6 +254,7 @@ def recorded_queue(tx: Connection, run_id: str, kecamatan: str) -> tuple[int, li
             q.suket,
             q.waiting_since,
             q.card_id,
+            q.replacement,
         )
         .join(residents, residents.c.id == q.card_id)
         .where(q.run_id == run_id, q.kecamatan == kecamatan)

@@ -14,7 +14,7 @@ from .output import emit_json, emit_table
 
 @click.group("card")
 def command() -> None:
-    """Show a card, fire a trigger on it, reprint it, read its history.
+    """Show a card, fire a trigger on it, reprint or replace it, read its history.
 
     \b
     Example:
@@ -147,6 +147,65 @@ def reprint_command(settings: Settings, nik: str, reason: str, dry_run: bool, as
         click.echo(f"{spoiled}; the next blank at {done.kecamatan} {would or 'is '}reserved for it")
     if not dry_run:
         click.echo(f"event {done.event.seq}: {done.event.trigger}, {done.event.from_state} -> {done.event.to_state}")
+
+
+@command.command("replace")
+@click.argument("nik")
+@click.option(
+    "--category", required=True, type=click.Choice(["lost", "damaged", "data_change"]), help="Why another card."
+)
+@click.option("--reference", metavar="REF", help="lost: the police report (required); damaged: the receipt, if any.")
+@click.option("--old-card-surrendered", "surrendered", is_flag=True, help="The old card was handed in (damaged).")
+@click.option("--correction", type=int, metavar="SEQ", help="data_change: the correction (default the latest).")
+@click.option("--reason", help="Anything else to record.")
+@click.option("--dry-run", is_flag=True, help="Check it; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def replace_command(
+    settings: Settings,
+    nik: str,
+    category: str,
+    reference: str | None,
+    surrendered: bool,
+    correction: int | None,
+    reason: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """The resident of NIK (card collected) needs another card, and why.
+
+    lost: with the police report's reference. damaged: once the old card is handed
+    in. data_change: after the correction of the resident's data that makes the card
+    wrong (ektp residents correct; its seq, default the latest). The card joins the
+    queue as a replacement applicant; the category is recorded, chained, and rules
+    and reports can tell the categories apart.
+
+    \b
+    Example:
+      ektp --actor kec-05/op-1 card replace 1671054509050001 --category lost --reference LP/123/XI/2026
+      ektp --actor kec-05/op-1 card replace 1671054509050001 --category damaged --old-card-surrendered
+      ektp --actor kec-05/op-1 card replace 1671054509050001 --category data_change
+    """
+    done = settings.workflow().replace(
+        nik,
+        category,
+        actor=settings.require_actor(),
+        reference=reference,
+        surrendered=surrendered,
+        correction=correction,
+        reason=reason,
+        dry_run=dry_run,
+    )
+    if as_json:
+        emit_json({**done.as_dict(), "dry_run": dry_run})
+        return
+    rests = {
+        "lost": f"police report {done.reference}",
+        "damaged": "old card surrendered" + (f", receipt {done.reference}" if done.reference else ""),
+        "data_change": f"correction seq {done.correction_seq}",
+    }[done.category]
+    would = " (dry run: nothing written)" if dry_run else f" (event {done.event.seq})"
+    click.echo(f"{done.nik}: a replacement, {done.category} ({rests}); waiting for a blank{would}")
 
 
 @command.command("history")

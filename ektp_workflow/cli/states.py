@@ -65,8 +65,18 @@ def list_command(as_json: bool) -> None:
     )
     click.echo("")
     emit_table(
-        ["trigger", "from", "to", "guards", "effects"],
-        [(t.trigger, t.source, t.dest, ", ".join(t.guards), ", ".join(t.effects)) for t in lifecycle.transitions],
+        ["trigger", "from", "to", "guards", "effects", "queue"],
+        [
+            (
+                t.trigger,
+                t.source,
+                t.dest,
+                ", ".join(t.guards),
+                ", ".join(t.effects),
+                "keeps place" if t.keeps_place else "",
+            )
+            for t in lifecycle.transitions
+        ],
     )
 
 

@@ -71,6 +71,10 @@ class Applicant:
     waiting_since: dt.datetime
     #: the card's internal id (not for rules: it identifies the card in records).
     card_id: int = 0
+    #: why a replacement is needed (``lost``, ``damaged``, ``data_change``), as its
+    #: ``replace`` recorded it; None for a first card, or a replacement whose reason the
+    #: history does not know (an e-KTP held before the resident was registered).
+    replacement: str | None = None
 
     @property
     def first_time(self) -> bool:
@@ -87,6 +91,7 @@ class QueueColumns(NamedTuple):
     disaster_victim: ColumnElement[bool]
     suket: ColumnElement[bool]
     waiting_since: ColumnElement[dt.datetime]
+    replacement: ColumnElement[str | None]
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,41 @@ class Turning17Before:
         return sa.case((columns.birth_date <= latest_birth_date(17, self.date), 0), else_=1)
 
 
+def _tier(what: str, default: int) -> Parameter:
+    return Parameter(int, f"tier of a replacement {what} (lower first)", default=default, minimum=1, maximum=9)
+
+
+class ReplacementReason:
+    """Replacements in tiers by why they are needed (``replace --category``), after every
+    first-time applicant: a circular may put a damaged card before a lost one."""
+
+    name: ClassVar[str] = "replacement_reason"
+    kind: ClassVar[str] = QUEUE
+    summary: ClassVar[str] = "first-time applicants first, then replacements by the tier of their category"
+    parameters: ClassVar[Mapping[str, Parameter]] = {
+        "data_change": _tier("for changed data (a correction)", 1),
+        "damaged": _tier("for a damaged card (old card surrendered)", 2),
+        "lost": _tier("for a lost card (police report)", 3),
+        "unknown": _tier("whose reason is not recorded (held an e-KTP before registration)", 4),
+    }
+
+    def __init__(self, data_change: int = 1, damaged: int = 2, lost: int = 3, unknown: int = 4) -> None:
+        self.tiers = {"data_change": data_change, "damaged": damaged, "lost": lost}
+        self.unknown = unknown
+
+    def key(self, applicant: Applicant, today: dt.date) -> int:
+        if applicant.first_time:
+            return 0
+        return self.tiers.get(applicant.replacement or "", self.unknown)
+
+    def sql_key(self, columns: QueueColumns, today: dt.date) -> sa.ColumnElement[int]:
+        return sa.case(
+            (sa.not_(columns.had_ektp), 0),
+            *((columns.replacement == category, tier) for category, tier in self.tiers.items()),
+            else_=self.unknown,
+        )
+
+
 # -- split rules ------------------------------------------------------------------
 
 

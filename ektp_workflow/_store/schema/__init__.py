@@ -14,12 +14,22 @@ from .allocation import (
     waiting_cards,
 )
 from .base import REVISION, BigId, UTCDateTime, metadata
-from .people import cards, event_chain, events, lifecycles, resident_entries, residents
+from .people import (
+    REPLACEMENT_CATEGORIES,
+    cards,
+    event_chain,
+    events,
+    lifecycles,
+    replacements,
+    resident_entries,
+    residents,
+)
 from .stock import blank_batches, blank_entries, blank_quotas, blank_requests, blank_stock
 
 #: Tables the database itself keeps append-only (triggers refuse UPDATE, DELETE, TRUNCATE).
 APPEND_ONLY = (
     "resident_entries",
+    "replacements",
     "blank_quotas",
     "blank_requests",
     "events",
@@ -38,6 +48,7 @@ DERIVED = ("waiting_cards",)
 __all__ = [
     "APPEND_ONLY",
     "DERIVED",
+    "REPLACEMENT_CATEGORIES",
     "REVISION",
     "BigId",
     "UTCDateTime",
@@ -55,6 +66,7 @@ __all__ = [
     "events",
     "lifecycles",
     "metadata",
+    "replacements",
     "resident_entries",
     "residents",
     "rule_set_activations",

@@ -88,6 +88,7 @@ allocation_queue = Table(
     Column("disaster_victim", Boolean, nullable=False),
     Column("suket", Boolean, nullable=False),
     Column("waiting_since", UTCDateTime, nullable=False),
+    Column("replacement", String(16), nullable=True),
 )
 
 # The queue: every card waiting for a blank (in ``deduplicated``), with what the queue
@@ -107,6 +108,8 @@ waiting_cards = Table(
     Column("disaster_victim", Boolean, nullable=False),
     Column("suket", Boolean, nullable=False),
     Column("waiting_since", UTCDateTime, nullable=False),
+    # The card's replacement category (``cards.replacement``), None for a first card.
+    Column("replacement", String(16), nullable=True),
     UniqueConstraint("card_id"),
     sqlite_with_rowid=False,
 )

@@ -84,8 +84,37 @@ cards = Table(
     # When it last joined the queue by an edge that does not keep its place (the time
     # its place there runs from); None until it first joins.
     Column("queued_at", UTCDateTime, nullable=True),
+    # Why its resident needs a new card, from the last ``replace`` (``replacements``):
+    # lost, damaged or data_change; None for a first card.
+    Column("replacement", String(16), nullable=True),
 )
 Index("ix_cards_state", cards.c.state)
+
+#: Why a resident who held an e-KTP needs another.
+REPLACEMENT_CATEGORIES = ("lost", "damaged", "data_change")
+
+# Every replacement, chained: its category and what it rests on, made with its
+# ``replace`` event (the card and the version that event gave it).
+replacements = Table(
+    "replacements",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=False),
+    Column("card_id", BigId, ForeignKey("cards.id"), nullable=False),
+    Column("card_version", Integer, nullable=False),
+    Column("category", String(16), nullable=False),
+    # lost: the police report; damaged: the receipt for the surrendered card, if any.
+    Column("reference", Text, nullable=True),
+    # The old card was handed in (required for damaged).
+    Column("surrendered", Boolean, nullable=False),
+    # data_change: the correction (its resident entry's seq) that made a new card needed.
+    Column("correction_seq", BigId, nullable=True),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("chain_hash", String(64), nullable=True),
+    CheckConstraint(f"category IN ({', '.join(repr(c) for c in REPLACEMENT_CATEGORIES)})", name="category"),
+)
+Index("ix_replacements_card_id", replacements.c.card_id)
 
 events = Table(
     "events",

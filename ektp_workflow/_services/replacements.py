@@ -1,0 +1,149 @@
+"""Replacements with a reason: a collected card's resident needs another, and says why.
+
+``lost`` rests on the police report (its reference), ``damaged`` on the old card
+handed in, ``data_change`` on the correction of the resident's data that made the
+card wrong (the resident's latest, unless named). One transaction: the ``replace``
+event and, chained right after it, the replacement entry; the card keeps the
+category, which the queue copies for the rules (a queue rule may order the
+categories) and the reports count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from .. import text
+from .._provenance import event_time, require_actor
+from .._store import cards, eventlog, replacements
+from .._store.store import Connection, Store
+from ..errors import CardNotFound, WorkflowError
+from ..nik import lookup_key, parse_nik
+from ..records import Event, FireRequest
+from ..regions import name_of
+from .transitions import Transitions
+
+REPLACE = "replace"
+#: lost, damaged, data_change.
+CATEGORIES = replacements.CATEGORIES
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A replacement made: why, what it rests on, and its ``replace`` event."""
+
+    nik: str
+    #: ``lost``, ``damaged`` or ``data_change``.
+    category: str
+    #: lost: the police report's reference; damaged: the receipt for the old card, if any.
+    reference: str | None
+    #: the old card was handed in.
+    surrendered: bool
+    #: data_change: the seq of the correction (a resident entry) that made a new card needed.
+    correction_seq: int | None
+    event: Event
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "event": self.event.as_dict()}
+
+
+@dataclass(frozen=True)
+class ReplacementCount:
+    """One kecamatan's replacements by category: waiting for a blank now, and made."""
+
+    kecamatan: str
+    name: str
+    #: waiting now, by category; ``unknown`` for a replacement whose reason the history
+    #: does not hold (an e-KTP held before the resident was registered).
+    waiting: dict[str, int]
+    #: made (``replace``) in the period, by category.
+    made: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def replace(
+    store: Store,
+    transitions: Transitions,
+    nik: str,
+    category: str,
+    *,
+    actor: str,
+    reference: str | None = None,
+    surrendered: bool = False,
+    correction: int | None = None,
+    reason: str | None = None,
+    at: dt.datetime | None = None,
+    dry_run: bool = False,
+) -> Replacement:
+    """See ``Workflow.replace``."""
+    actor, when = require_actor(actor), event_time(at)
+    cited = None if reference is None else text.reference(reference, "reference")
+    _check(category, cited, surrendered, correction)
+    value = lookup_key(nik)
+    with store.transaction(dry_run=dry_run) as tx:
+        eventlog.lock_head(tx)  # every writer takes the chain head first: one lock order
+        card = cards.kecamatan_and_state(tx, value)
+        if card is None:
+            raise CardNotFound(parse_nik(value).value)
+        cause = _correction(tx, value, card.id, correction) if category == "data_change" else None
+        details = {"category": category, "reference": cited, "surrendered": surrendered, "correction_seq": cause}
+        request = FireRequest(value, REPLACE, text.free(reason, "reason"), when)
+        event = transitions.apply(tx, request, actor, None, details=details)
+    return Replacement(
+        value, category, cited, surrendered, cause, dataclasses.replace(event, seq=0) if dry_run else event
+    )
+
+
+def _check(category: str, reference: str | None, surrendered: bool, correction: int | None) -> None:
+    """What each category rests on.
+
+    :raises WorkflowError: an unknown category, or what it needs missing.
+    """
+    if category not in CATEGORIES:
+        raise WorkflowError(f"category: {category!r} is not one of {', '.join(CATEGORIES)}")
+    if category == "lost" and not reference:
+        raise WorkflowError(
+            "a lost card's replacement needs the reference of the police report (surat keterangan hilang)"
+        )
+    if category == "damaged" and not surrendered:
+        raise WorkflowError("a damaged card's replacement needs the old card surrendered: record it once handed in")
+    if correction is not None and category != "data_change":
+        raise WorkflowError(f"a correction is the cause of a data_change replacement, not of a {category} one")
+
+
+def _correction(tx: Connection, nik: str, resident_id: int, named: int | None) -> int:
+    """The correction a data_change rests on: the one named, which must be of this resident,
+    or the resident's latest.
+
+    :raises WorkflowError: none recorded, or the one named corrected someone else.
+    """
+    if named is None:
+        latest = replacements.latest_correction(tx, resident_id)
+        if latest is None:
+            raise WorkflowError(
+                f"no correction of the data of {nik} is recorded: correct it first (ektp residents correct), "
+                "then replace the card"
+            )
+        return latest
+    if replacements.correction_of(tx, named) != resident_id:
+        raise WorkflowError(f"seq {named} is not a correction of the data of {nik}: see ektp residents history {nik}")
+    return named
+
+
+def counts(tx: Connection, since: dt.datetime | None) -> list[ReplacementCount]:
+    """Per kecamatan (where the residents live now), replacements waiting and made, by category."""
+    waiting, made = replacements.waiting_by_category(tx), replacements.made_by_category(tx, since)
+    rows = []
+    for kecamatan in sorted(set(waiting) | set(made)):
+        now = {c: waiting.get(kecamatan, {}).get(c, 0) for c in CATEGORIES}
+        now["unknown"] = waiting.get(kecamatan, {}).get(None, 0)
+        rows.append(
+            ReplacementCount(
+                kecamatan, name_of(kecamatan), now, {c: made.get(kecamatan, {}).get(c, 0) for c in CATEGORIES}
+            )
+        )
+    return rows
