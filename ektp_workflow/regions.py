@@ -75,6 +75,14 @@ def kabupaten_kota_of(code: str) -> str:
     return found.code
 
 
+def kecamatan_starting(prefix: str) -> list[Region]:
+    """Every kecamatan whose dotted code starts with ``prefix`` (``16.71``), in code order."""
+    return sorted(
+        (r for r in _regions().values() if r.level == "kecamatan" and r.code.startswith(prefix)),
+        key=lambda r: r.code,
+    )
+
+
 def kecamatan_in(kabupaten_kota: str) -> list[Region]:
     """The kecamatan of one kabupaten/kota (``16.71``), in code order."""
     prefix = kabupaten_kota + "."

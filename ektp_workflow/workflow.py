@@ -238,18 +238,41 @@ class Workflow(Reading):
         )
 
     def reprint(
-        self, nik: str, *, actor: str, reason: str, at: dt.datetime | None = None, dry_run: bool = False
+        self,
+        nik: str,
+        *,
+        actor: str,
+        reason: str,
+        at: dt.datetime | None = None,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        dry_run: bool = False,
     ) -> Reprint:
         """The blank was spoiled printing the card of ``nik`` (allocated or printed): one
         transaction, one event. The blank is recorded spoiled against the card, and the
         card gets the next unreserved blank at its kecamatan (``reprint``) or, with none in
         stock, waits for the next in the place it had in the queue (``requeue``).
 
-        :raises WorkflowError: no reason, or the card neither allocated nor printed.
+        :param idempotency_key: a retry with the same key spoils nothing more and returns
+            what the first call did.
+        :param expected_version: the version the caller read; a card changed since (a
+            reprint recorded by someone else) raises ``ConcurrencyError``.
+        :raises WorkflowError: no reason. :raises TransitionNotAllowed: the card is neither
+            allocated nor printed.
         """
         from ._services import printing
 
-        return printing.reprint(self._store, self._transitions, nik, actor=actor, reason=reason, at=at, dry_run=dry_run)
+        return printing.reprint(
+            self._store,
+            self._transitions,
+            nik,
+            actor=actor,
+            reason=reason,
+            at=at,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+            dry_run=dry_run,
+        )
 
     def replace(
         self,

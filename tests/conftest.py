@@ -20,6 +20,21 @@ from ektp_workflow import Workflow, create_engine, upgrade
 from ektp_workflow._store.schema import metadata
 
 PG_VARIABLE = "EKTP_TEST_DATABASE_URL"
+#: What the working directory held when the run started: a test must leave it so.
+_STARTED_WITH: set[str] = set()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _STARTED_WITH.update(os.listdir(Path.cwd()))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a test left files in the directory pytest ran in (a newcomer's
+    ``ektp-demo-report.html`` there must survive the test suite)."""
+    left = sorted(set(os.listdir(Path.cwd())) - _STARTED_WITH - {".pytest_cache", ".hypothesis", "__pycache__"})
+    if left:
+        print(f"\ntests wrote into the working directory {Path.cwd()}: {', '.join(left)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _postgresql_url() -> str | None:
@@ -93,3 +108,19 @@ def snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
             table.name: sorted(tuple(map(repr, row)) for row in conn.execute(sa.select(table)))
             for table in metadata.sorted_tables
         }
+
+
+def consistent(workflow: Workflow) -> None:
+    """The history verifies, every table agrees with its replay, and the ledger balances."""
+    assert workflow.audit.verify().ok
+    assert workflow.audit.compare() == []
+    assert workflow.blanks.problems() == []
+
+
+def run_cli(db_url: str, actor: str, *args: str) -> Any:
+    """``ektp --db DB_URL --actor ACTOR ARGS...`` in a click test runner: its Result."""
+    from click.testing import CliRunner
+
+    from ektp_workflow.cli.main import cli
+
+    return CliRunner().invoke(cli, ["--db", db_url, "--actor", actor, *args])

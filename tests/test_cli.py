@@ -114,11 +114,11 @@ def test_idempotency_key_from_the_cli(db_url: str, imported: str) -> None:
     assert first == again
 
 
-def test_stale_expected_version_exits_75_as_retryable(db_url: str, imported: str) -> None:
+def test_stale_expected_version_exits_3_and_says_to_read_the_card_again(db_url: str, imported: str) -> None:
     run(db_url, "card", "fire", imported, "record")
     result = run(db_url, "card", "fire", imported, "submit", "--expected-version", "1")
-    assert result.exit_code == 75
-    assert "retryable" in result.stderr
+    assert result.exit_code == 3  # the same command can never succeed: not 75
+    assert "is at version 2, not 1" in result.stderr and "retryable" not in result.stderr
 
 
 def test_a_bad_import_lists_lines_and_exits_1(db_url: str, engine: sa.Engine, tmp_path: Path) -> None:

@@ -8,11 +8,12 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from ektp_workflow import FireRequest, ResidentRecord, Workflow
 from ektp_workflow.errors import CardNotFound, TransitionNotAllowed, WorkflowError
 
+from .conftest import consistent, run_cli
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import PALEMBANG_SAKO as SAKO
 from .factories import make_nik, make_resident
@@ -23,15 +24,7 @@ ACTOR = "kec-05/op-1"
 
 
 def run(db_url: str, *args: str) -> Result:
-    from ektp_workflow.cli.main import cli
-
-    return CliRunner().invoke(cli, ["--db", db_url, "--actor", ACTOR, *args])
-
-
-def consistent(workflow: Workflow) -> None:
-    assert workflow.audit.verify().ok
-    assert workflow.audit.compare() == []
-    assert workflow.blanks.problems() == []
+    return run_cli(db_url, ACTOR, *args)
 
 
 def test_a_corrected_name_is_one_entry_with_before_after_reason_and_evidence(db_url: str, workflow: Workflow) -> None:

@@ -77,7 +77,10 @@ def test_a_larger_shipment_reaches_replacements_only_after_first_time_applicants
         assert sum(s.spoiled for s in workflow.blanks.stock()) > 0
 
 
-def test_demo_refuses_a_database_that_is_not_empty(db_url: str, engine: sa.Engine) -> None:
+def test_demo_refuses_a_database_that_is_not_empty(
+    db_url: str, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the demo writes its report where it runs
     CliRunner().invoke(cli, ["--db", db_url, "demo", "--residents", "50"], catch_exceptions=False)
     result = CliRunner().invoke(cli, ["--db", db_url, "demo", "--residents", "50"], catch_exceptions=False)
     assert result.exit_code == 2

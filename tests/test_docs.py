@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -76,7 +77,12 @@ def _documented_shapes() -> list[tuple[str, list[str]]]:
 def demo_city(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
     workdir = tmp_path_factory.mktemp("json")
     url = f"sqlite:///{workdir / 'city.db'}"
-    CliRunner().invoke(cli, ["--db", url, "demo", "--residents", "200", "--blanks", "40"], catch_exceptions=False)
+    here = Path.cwd()
+    os.chdir(workdir)  # the demo writes its report where it runs
+    try:
+        CliRunner().invoke(cli, ["--db", url, "demo", "--residents", "200", "--blanks", "40"], catch_exceptions=False)
+    finally:
+        os.chdir(here)
     events = json.loads(CliRunner().invoke(cli, ["--db", url, "audit", "history", "--json", _some_nik(url)]).stdout)
     residents = workdir / "residents.csv"
     residents.write_text("nik,name,kecamatan\n", encoding="utf-8")

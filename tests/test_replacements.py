@@ -7,10 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from ektp_workflow import FireRequest, Workflow
 from ektp_workflow._services.allocation import plan_in_database
@@ -23,6 +24,7 @@ from ektp_workflow.rules.planner import plan_allocation
 from ektp_workflow.rules.registry import available_rules
 from ektp_workflow.rules.ruleset import parse_rule_set
 
+from .conftest import consistent, run_cli
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import PALEMBANG_SAKO as SAKO
 from .test_allocation import queue, stock
@@ -45,15 +47,7 @@ rule = "longest_waiting_first"
 
 
 def run(db_url: str, *args: str) -> Result:
-    from ektp_workflow.cli.main import cli
-
-    return CliRunner().invoke(cli, ["--db", db_url, "--actor", ACTOR, *args])
-
-
-def consistent(workflow: Workflow) -> None:
-    assert workflow.audit.verify().ok
-    assert workflow.audit.compare() == []
-    assert workflow.blanks.problems() == []
+    return run_cli(db_url, ACTOR, *args)
 
 
 def collected(workflow: Workflow, kecamatan: str, count: int, reference: str = "B-1") -> list[str]:
@@ -174,7 +168,7 @@ def test_a_dry_run_checks_everything_and_writes_nothing(db_url: str, workflow: W
 
 
 def test_a_queue_rule_orders_replacements_by_category_in_sql_as_in_python(
-    workflow: Workflow, engine: sa.Engine, tmp_path: pytest.TempPathFactory
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path
 ) -> None:
     rng = random.Random(18)
     niks = collected(workflow, ITS, 24)
@@ -202,7 +196,7 @@ def test_a_queue_rule_orders_replacements_by_category_in_sql_as_in_python(
     tier = {"damaged": 1, "data_change": 2, "lost": 3, None: 4}
     ranks = [0 if n in imported[:2] else tier[categories.get(n)] for n in chosen]
     assert ranks == sorted(ranks) and ranks[:2] == [0, 0]  # first-time first, then damaged, data_change, ...
-    path = tmp_path / "rules.toml"  # type: ignore[operator]
+    path = tmp_path / "rules.toml"
     path.write_text(REPLACEMENT_RULES, encoding="utf-8")
     workflow.rules.apply(path, actor=ACTOR, reason="SE 2026")
     plan = workflow.allocate(actor=ACTOR)
@@ -253,6 +247,6 @@ def test_a_database_with_replacements_does_not_go_back_to_0011(workflow: Workflo
     upgrade(engine)
     nik = collected(workflow, ITS, 1)[0]
     workflow.replace(nik, "lost", reference="LP/9", actor=ACTOR)
-    with engine.begin() as conn, pytest.raises(RuntimeError, match="1 replacements are chained"):
+    with pytest.raises(RuntimeError, match="1 replacements are chained"), engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0011")
     consistent(workflow)

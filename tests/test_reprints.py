@@ -5,19 +5,24 @@ place in the queue, one event, and every refusal clean."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner, Result
+from click.testing import Result
 
+import ektp_workflow
 from ektp_workflow import FireRequest, Workflow
 from ektp_workflow._store.schema import blank_entries, cards, waiting_cards
-from ektp_workflow.errors import CardNotFound, WorkflowError
+from ektp_workflow.errors import CardNotFound, ConcurrencyError, GuardFailed, WorkflowError
 
+from .conftest import consistent, run_cli
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import PALEMBANG_SAKO as SAKO
+from .factories import make_resident
 from .test_allocation import queue, stock
 from .test_history_chain import tamper
 
@@ -25,15 +30,7 @@ ACTOR = "kec-05/printer"
 
 
 def run(db_url: str, *args: str) -> Result:
-    from ektp_workflow.cli.main import cli
-
-    return CliRunner().invoke(cli, ["--db", db_url, "--actor", ACTOR, *args])
-
-
-def consistent(workflow: Workflow) -> None:
-    assert workflow.audit.verify().ok
-    assert workflow.audit.compare() == []
-    assert workflow.blanks.problems() == []
+    return run_cli(db_url, ACTOR, *args)
 
 
 def at(workflow: Workflow, kecamatan: str) -> tuple[int, int, int, int]:
@@ -220,27 +217,109 @@ def test_replay_catches_a_card_moved_up_the_queue(workflow: Workflow, engine: sa
     assert any(f"card {second}: queued_at" in p for p in problems), problems
 
 
-def test_the_migration_gives_every_card_the_time_it_joined_the_queue(workflow: Workflow, engine: sa.Engine) -> None:
+def test_the_migration_gives_every_card_the_time_it_joined_the_queue(db_url: str) -> None:
+    """A revision-0010 database: an allocated card that joined the queue at 09:00, a card
+    waiting since 10:00, and one never in the queue."""
+    from ektp_workflow import create_engine, upgrade
+
+    engine = create_engine(db_url)
+    upgrade(engine, "0010")
+    times = {"joined": "2026-11-02 09:00:00", "allocated": "2026-11-02 09:30:00", "waiting": "2026-11-02 10:00:00"}
+    with engine.begin() as conn:
+        for card, (state, at) in enumerate(
+            [("allocated", times["allocated"]), ("deduplicated", times["waiting"]), ("recorded", times["joined"])], 1
+        ):
+            resident = make_resident(ITS)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO residents (id, nik, name, name_key, kecamatan, birth_date, sex, had_ektp, "
+                    "disaster_victim, suket, registered_at) "
+                    "VALUES (:i, :nik, 'X', 'x', :k, '1990-01-01', 'M', false, false, false, :at)"
+                ),
+                {"i": card, "nik": resident.nik, "k": ITS, "at": times["joined"]},
+            )
+            conn.execute(
+                sa.text("INSERT INTO cards (id, state, version, updated_at) VALUES (:i, :s, 3, :at)"),
+                {"i": card, "s": state, "at": at},
+            )
+        for seq, (card, version, dest, at) in enumerate(
+            [(1, 2, "deduplicated", times["joined"]), (1, 3, "allocated", times["allocated"])], 1
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO events (seq, card_id, version, trigger, from_state, to_state, actor, occurred_at, "
+                    "recorded_at, lifecycle_hash, hash) VALUES (:seq, :c, :v, 't', 'x', :d, 'a', :at, :at, 'h', 'h')"
+                ),
+                {"seq": seq, "c": card, "v": version, "d": dest, "at": at},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        joined = dict(conn.execute(sa.select(cards.c.id, cards.c.queued_at)).all())
+        since = conn.scalar(sa.select(waiting_cards.c.waiting_since))
+    engine.dispose()
+    utc = [dt.datetime.fromisoformat(times[k]).replace(tzinfo=dt.UTC) for k in ("joined", "waiting")]
+    assert joined == {1: utc[0], 2: utc[1], 3: None} and since == utc[1]
+
+
+def test_a_database_written_under_places_kept_does_not_go_back_to_0010(workflow: Workflow, engine: sa.Engine) -> None:
     from alembic import command
-    from ektp_workflow import upgrade
     from ektp_workflow._store.migrations import alembic_config
 
     first = allocated(workflow, ITS, 1, 1)[0]
-    workflow.fire(first, "print_card", actor=ACTOR)
-    later = queue(workflow, ITS, 2, 0)
-    with engine.connect() as conn:
-        before = dict(conn.execute(sa.select(cards.c.id, cards.c.queued_at)).all())
-    with engine.begin() as conn:
+    with pytest.raises(RuntimeError, match="revision 0010 cannot read"), engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0010")
-    upgrade(engine)
-    with engine.connect() as conn:
-        assert dict(conn.execute(sa.select(cards.c.id, cards.c.queued_at)).all()) == before
-    consistent(workflow)
-    assert workflow.reprint(first, actor=ACTOR, reason="jam").waiting
-    assert [c.nik for c in workflow.list_cards(order="queue", kecamatan=ITS).cards] == [first, *later]
-    with engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "0011")
-    with engine.begin() as conn, pytest.raises(RuntimeError, match="1 ledger entries record a card's spoiled blank"):
+    workflow.reprint(first, actor=ACTOR, reason="jam")
+    with pytest.raises(RuntimeError, match="1 ledger entries record a card's spoiled blank"), engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0010")
-    upgrade(engine)
+    consistent(workflow)  # a refused downgrade changed nothing
+
+
+def test_reprint_and_requeue_fired_by_hand_need_a_reason_and_requeue_needs_an_empty_stock(workflow: Workflow) -> None:
+    first, second = allocated(workflow, ITS, 2, 3)
+    head = workflow.audit.checkpoint()
+    with pytest.raises(GuardFailed, match="a reason is required"):
+        workflow.fire(first, "requeue", actor=ACTOR)
+    with pytest.raises(GuardFailed, match="1 unreserved blank at kecamatan 16.71.05: reprint on one"):
+        workflow.fire(first, "requeue", actor=ACTOR, reason="jam")
+    skipped = workflow.bulk_fire("requeue", actor=ACTOR, where_state="allocated")
+    assert skipped.applied.get("requeue", 0) == 0 and skipped.skipped == 2
+    assert workflow.audit.checkpoint() == head
+    assert workflow.fire(first, "reprint", actor=ACTOR, reason="jam").to_state == "allocated"
     consistent(workflow)
+
+
+def test_the_same_failure_reported_twice_spoils_one_blank(workflow: Workflow) -> None:
+    nik = allocated(workflow, ITS, 1, 3)[0]
+    version = workflow.card(nik).version
+    first = workflow.reprint(nik, actor=ACTOR, reason="jam", idempotency_key="kec05-2026-12-02-17")
+    again = workflow.reprint(nik, actor="kec-05/desk-2", reason="jam", idempotency_key="kec05-2026-12-02-17")
+    assert again == first and at(workflow, ITS) == (1, 1, 0, 1)
+    with pytest.raises(ConcurrencyError):
+        workflow.reprint(nik, actor="kec-05/desk-2", reason="jam", expected_version=version)
+    assert at(workflow, ITS) == (1, 1, 0, 1)  # still one blank spoiled
+    consistent(workflow)
+
+
+def test_a_voided_print_is_not_counted_as_printed_and_a_requeued_card_ages_from_its_place(workflow: Workflow) -> None:
+    nik = allocated(workflow, ITS, 1, 1)[0]
+    workflow.fire(nik, "print_card", actor=ACTOR)
+    assert workflow.reports.stock().rows[-1].printed_today == 1
+    workflow.reprint(nik, actor=ACTOR, reason="chip")  # no other blank: it waits
+    assert workflow.reports.stock().rows[-1].printed_today == 0
+    assert [r.printed_per_day for r in workflow.reports.backlog() if r.kecamatan == ITS] == [0.0]
+    joined = workflow.history(nik)[3].occurred_at  # confirm_single: when it joined the queue
+    row = next(r for r in workflow.reports.aging(now=joined + dt.timedelta(days=200)) if r.state == "deduplicated")
+    assert row.max_days == 200 and row.over_six_months == 1
+
+
+def test_keeps_place_on_an_edge_that_does_not_enter_the_queue_is_refused(tmp_path: Path) -> None:
+    from ektp_workflow._services.lifecycle import EFFECTS, GUARDS, executor_for
+    from ektp_workflow.errors import DefinitionError
+    from ektp_workflow.states import load_lifecycle
+
+    shipped = (Path(ektp_workflow.__file__).parent / "states" / "lifecycle.toml").read_text(encoding="utf-8")
+    changed = shipped.replace('effects = ["consume_blank"]', 'effects = ["consume_blank"]\nkeeps_place = true')
+    path = tmp_path / "lifecycle.toml"
+    path.write_text(changed, encoding="utf-8")
+    with pytest.raises(DefinitionError, match=r"print_card from allocated\): keeps_place, but it does not enter"):
+        executor_for(load_lifecycle(path, GUARDS, EFFECTS))

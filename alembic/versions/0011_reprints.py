@@ -86,6 +86,14 @@ def downgrade() -> None:
             f"{used} ledger entries record a card's spoiled blank, which revision 0010 cannot hold: "
             "restore a backup taken before 0011 instead"
         )
+    # Events written since hold a lifecycle with edges that keep a card's place, which the
+    # code of revision 0010 cannot read: its replay would refuse them.
+    read = bind.execute(sa.text("SELECT count(*) FROM lifecycles WHERE definition LIKE '%keeps_place%'")).scalar()
+    if read:
+        raise RuntimeError(
+            "events were written under a lifecycle whose edges keep a card's place in the queue, which "
+            "revision 0010 cannot read: restore a backup taken before 0011 instead"
+        )
     _ledger_movements(bind, OLD_MOVEMENTS)
     _replace_triggers(bind, _triggers("queued_at"), _triggers("updated_at"))
     op.execute(

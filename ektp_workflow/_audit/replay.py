@@ -74,9 +74,9 @@ class Replay:
     problems: list[str] = field(default_factory=list)
     #: where stored state differs from it (when compared, see ``compare``).
     mismatches: list[str] = field(default_factory=list)
-    #: the edges into the queue, ``(trigger, source)``, by which a card keeps its place,
-    #: in the lifecycles the events were written under.
-    keeps_place: frozenset[tuple[str, str]] = frozenset()
+    #: the edges into the queue, ``(lifecycle hash, trigger, source)``, by which a card
+    #: keeps its place, in the lifecycles the events were written under.
+    keeps_place: frozenset[tuple[str, str, str]] = frozenset()
 
     def problem(self, seq: int, what: str) -> None:
         """Note an event the lifecycle table does not allow where it stands (the first 100)."""
@@ -185,7 +185,7 @@ class _Lifecycles:
         self._unusable: dict[str, str] = {}
         self._reported: set[str] = set()
         #: the edges into the queue that keep a card's place, in every lifecycle met.
-        self.keeping: set[tuple[str, str]] = set()
+        self.keeping: set[tuple[str, str, str]] = set()
 
     def edges(self, hash_: str) -> frozenset[tuple[str, str, str]] | None:
         """Every allowed ``(state, trigger, destination)`` of the lifecycle, or None if it is
@@ -202,7 +202,7 @@ class _Lifecycles:
                 lifecycle = None
             self._known[hash_] = _edges(lifecycle) if lifecycle is not None else None
             if lifecycle is not None:
-                self.keeping |= {(t.trigger, t.source) for t in lifecycle.transitions if t.keeps_place}
+                self.keeping |= {(hash_, t.trigger, t.source) for t in lifecycle.transitions if t.keeps_place}
         return self._known[hash_]
 
     def why(self, hash_: str) -> str:

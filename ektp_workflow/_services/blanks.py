@@ -107,6 +107,8 @@ class Blanks:
         """
         by = self._movement(actor, reason)
         with self._store.reading() if dry_run else self._store.transaction() as conn:
+            if not dry_run:  # planned under the head's lock: no allocation moves the queue meanwhile
+                eventlog.lock_head(conn)
             plan = distribution.plan(conn, reference, counts, by.at.date())
             if not dry_run and plan.shares:
                 ledger.distribute(conn, reference, plan.shares, by)

@@ -89,6 +89,8 @@ class BulkJobs:
     def _by_state(
         self, trigger: str, state: str, kecamatan: str | None, limit: int | None, reason: str | None, run: _Run
     ) -> BulkResult:
+        if state not in self.lifecycle.states:
+            raise WorkflowError(f"unknown state {state!r}; the states are: {', '.join(self.lifecycle.states)}")
         if self.lifecycle.transition(state, trigger) is None:
             raise TransitionNotAllowed(trigger, state, self.lifecycle.triggers_from(state))
         code = kecamatan_of(kecamatan).code if kecamatan else None

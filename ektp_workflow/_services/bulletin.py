@@ -16,6 +16,7 @@ from .._store.store import Connection
 from ..clock import WIB
 from ..records import StockBulletin, StockRow
 from ..regions import name_of
+from .printing import VOIDING
 
 
 def stock_bulletin(tx: Connection, now: dt.datetime) -> StockBulletin:
@@ -24,7 +25,7 @@ def stock_bulletin(tx: Connection, now: dt.datetime) -> StockBulletin:
     midnight = dt.datetime.combine(now.date(), dt.time(), now.tzinfo or WIB)
     stock = queue.stock(tx)
     reserved = counted.reserved_by_kecamatan(tx)
-    printed = counted.events_since_by_kecamatan(tx, "print_card", midnight)
+    printed = counted.events_since_by_kecamatan(tx, "print_card", midnight, undone_by=VOIDING)
     waiting = queue.waiting_counts(tx)
     at_city = counted.undistributed(tx)
     codes = sorted(set(stock) | set(reserved) | set(printed) | set(waiting))

@@ -17,6 +17,7 @@ from typing import Any
 from .._store import ledger, replacements, residents
 from .._store.cards import LockedCard
 from .._store.store import Connection, Tx
+from ..errors import DefinitionError
 from ..nik import age_on
 from ..records import QUEUE_STATE
 from ..states import Effect, Executor, Guard, Lifecycle, Step, load_lifecycle
@@ -74,6 +75,21 @@ def blank_available(ctx: FireContext) -> str | None:
     return f"no unallocated blank at kecamatan {ctx.card.kecamatan}"
 
 
+def no_blank_available(ctx: FireContext) -> str | None:
+    """A card waits again only when there is no blank to give it (else: ``reprint``)."""
+    there = ledger.unallocated_at(ctx.conn, ctx.card.kecamatan)
+    if there == 0:
+        return None
+    return f"{there} unreserved blank{'s' if there != 1 else ''} at kecamatan {ctx.card.kecamatan}: reprint on one"
+
+
+def reason_given(ctx: FireContext) -> str | None:
+    """What happened must be said (what spoiled the blank)."""
+    if ctx.reason and ctx.reason.strip():
+        return None
+    return "a reason is required: what spoiled the blank (e.g. 'ribbon jam')"
+
+
 def reserve_blank(ctx: FireContext) -> None:
     reserved = ledger.reserve(ctx.conn, ctx.card.id, ctx.new_version, ctx.card.kecamatan, ctx.movement)
     ctx.entries.append(("blank_entry", reserved))
@@ -128,11 +144,13 @@ def mark_ektp_holder(ctx: FireContext) -> None:
 GUARDS: dict[str, Guard] = {
     "age_at_least_16": age_at_least_16,
     "blank_available": blank_available,
+    "no_blank_available": no_blank_available,
+    "reason_given": reason_given,
     "replacement_given": replacement_given,
 }
 #: Guards that read only the context, never the database: a trigger whose transitions
 #: have no effects and only these guards fires on the driver alone (``Store.on_driver``).
-CONNECTIONLESS_GUARDS = frozenset({"age_at_least_16", "replacement_given"})
+CONNECTIONLESS_GUARDS = frozenset({"age_at_least_16", "reason_given", "replacement_given"})
 EFFECTS: dict[str, Effect] = {
     "reserve_blank": reserve_blank,
     "release_blank": release_blank,
@@ -165,6 +183,13 @@ def executor_for(lifecycle: Lifecycle) -> Executor:
     whole process, shared by every card."""
     executor = _executors.get(lifecycle.hash)
     if executor is None:
+        misplaced = [
+            f"transitions ({t.trigger} from {t.source}): keeps_place, but it does not enter the queue ({QUEUE_STATE})"
+            for t in lifecycle.transitions
+            if t.keeps_place and (t.dest != QUEUE_STATE or t.source == QUEUE_STATE)
+        ]
+        if misplaced:
+            raise DefinitionError(lifecycle.source, misplaced)
         executor = _executors[lifecycle.hash] = Executor(lifecycle, GUARDS, EFFECTS)
     return executor
 

@@ -5,7 +5,10 @@ card (``misprinted`` when it was still reserved, ``voided`` when its print had b
 recorded), and the card either gets the next unreserved blank at its kecamatan at once
 (``reprint``) or, when there is none, waits in the place it had in the queue
 (``requeue``, an edge that keeps the card's place). Which of the two is decided under
-the chain head's lock, so no other writer can take or bring a blank in between.
+the chain head's lock, which every writer of stock takes before any stock row: no
+blank is taken or brought in between. A busy database is retried; an idempotency key
+makes a retry by the operator (or a second desk reporting the same failure with the
+same key) apply once, and an expected version refuses a card that changed since.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ from dataclasses import dataclass
 from .. import text
 from .._provenance import event_time, require_actor
 from .._store import cards, eventlog
-from .._store.store import Store
-from ..errors import CardNotFound, GuardFailed, WorkflowError
+from .._store.store import Connection, Store
+from ..errors import CardNotFound, GuardFailed, IdempotencyConflict, TransitionNotAllowed, WorkflowError
 from ..nik import lookup_key, parse_nik
 from ..records import QUEUE_STATE, Event, FireRequest
 from .transitions import Transitions
 
 #: The trigger that gives the card the next blank, and the one that makes it wait.
 REPRINT, REQUEUE = "reprint", "requeue"
+#: The triggers that, right after ``print_card``, make its print void.
+VOIDING = (REPRINT, REQUEUE)
 #: How the spoiled blank is recorded, by the card's state: still reserved, or printed on.
 SPOILED_AS = {"allocated": "misprinted", "printed": "voided"}
 
@@ -57,6 +62,8 @@ def reprint(
     actor: str,
     reason: str,
     at: dt.datetime | None = None,
+    idempotency_key: str | None = None,
+    expected_version: int | None = None,
     dry_run: bool = False,
 ) -> Reprint:
     """See ``Workflow.reprint``."""
@@ -65,22 +72,45 @@ def reprint(
     if not why or not why.strip():
         raise WorkflowError("a reprint needs a reason: what spoiled the blank (e.g. 'ribbon jam', 'chip not written')")
     value = lookup_key(nik)
-    with store.transaction(dry_run=dry_run) as tx:
+
+    def work(tx: Connection) -> Reprint:
         eventlog.lock_head(tx)  # every writer takes the chain head first: one lock order
         card = cards.kecamatan_and_state(tx, value)
         if card is None:
             raise CardNotFound(parse_nik(value).value)
+        if idempotency_key is not None and (done := eventlog.with_key(tx, idempotency_key)) is not None:
+            return _again(done, value, card.kecamatan, idempotency_key)
         spoiled = SPOILED_AS.get(card.state)
         if spoiled is None:
-            raise WorkflowError(
-                f"the card of {value} is {card.state}: only a card allocated a blank or printed can be "
-                "reprinted (a spoiled blank with no card: ektp blanks spoil)"
+            raise TransitionNotAllowed(
+                REPRINT,
+                card.state,
+                message=f"the card of {value} is {card.state}: only a card allocated a blank or printed can be "
+                "reprinted (a spoiled blank with no card: ektp blanks spoil)",
             )
+        request = FireRequest(value, REPRINT, why, when, idempotency_key)
         try:
-            event = transitions.apply(tx, FireRequest(value, REPRINT, why, when), actor, None)
+            event = transitions.apply(tx, request, actor, expected_version)
         except GuardFailed as refused:
             if refused.guard != "blank_available":
                 raise
             # Nothing was written, and the head stays locked: no blank can arrive meanwhile.
-            event = transitions.apply(tx, FireRequest(value, REQUEUE, why, when), actor, None)
-    return Reprint(value, card.kecamatan, spoiled, dataclasses.replace(event, seq=0) if dry_run else event)
+            request = dataclasses.replace(request, trigger=REQUEUE)
+            event = transitions.apply(tx, request, actor, expected_version)
+        return Reprint(value, card.kecamatan, spoiled, event)
+
+    if not dry_run:
+        return store.retrying(work)
+    with store.transaction(dry_run=True) as tx:
+        done = work(tx)
+    return dataclasses.replace(done, event=dataclasses.replace(done.event, seq=0))
+
+
+def _again(done: Event, nik: str, kecamatan: str, key: str) -> Reprint:
+    """The reprint an idempotency key already made (a retry of the same request).
+
+    :raises IdempotencyConflict: the key was used for something else.
+    """
+    if done.nik != nik or done.trigger not in (REPRINT, REQUEUE) or done.from_state not in SPOILED_AS:
+        raise IdempotencyConflict(key, f"{done.trigger} on {done.nik}", f"reprint on {nik}")
+    return Reprint(nik, kecamatan, SPOILED_AS[done.from_state], done)

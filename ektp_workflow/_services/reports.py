@@ -15,6 +15,7 @@ from ..records import AGE_BUCKETS, QUEUE_STATE, AgingRow, BacklogRow, CoverageRo
 from ..regions import name_of
 from ..states import Lifecycle
 from .bulletin import stock_bulletin
+from .printing import VOIDING
 
 if TYPE_CHECKING:
     from .replacements import ReplacementCount
@@ -135,7 +136,8 @@ def backlog(tx: Connection, now: dt.datetime, window_days: int = 30) -> list[Bac
     waiting = {d.kecamatan: (d.first_time, d.replacement) for d in queue.demand(tx)}
     stock = queue.stock(tx)
     reserved = counted.cards_in_state_by_kecamatan(tx, "allocated")
-    printed = counted.events_since_by_kecamatan(tx, "print_card", now - dt.timedelta(days=window_days))
+    since = now - dt.timedelta(days=window_days)
+    printed = counted.events_since_by_kecamatan(tx, "print_card", since, undone_by=VOIDING)
     at_city = counted.undistributed(tx)
     codes = sorted(set(waiting) | set(stock) | set(reserved) | set(printed))
     rows = [

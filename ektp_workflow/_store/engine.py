@@ -28,11 +28,30 @@ def create_engine(url: str | sa.URL, **kwargs: Any) -> Engine:
         # pool's older ones, so after a failover one call fails (ConnectionLost) and the
         # next reaches the new primary.
         engine = sa.create_engine(url, **kwargs)
-    except (sa.exc.ArgumentError, ImportError, sa.exc.NoSuchModuleError) as err:
-        raise DatabaseError(f"cannot use database URL {url!s}: {err}") from err
+    except ImportError as err:  # the dialect's driver is not installed
+        raise DatabaseError(f"cannot use database URL {_shown(url)}: {_missing_driver(err)}") from err
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as err:
+        raise DatabaseError(f"cannot use database URL {_shown(url)}: {err}") from err
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
+
+
+def _shown(url: str | sa.URL) -> str:
+    """The URL without its password."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return str(url)
+
+
+def _missing_driver(err: ImportError) -> str:
+    if err.name in ("psycopg", "psycopg2"):
+        return (
+            f"the PostgreSQL driver ({err.name}) is not installed: "
+            "pip install 'ektp_workflow[postgresql]' (or pip install 'psycopg[binary]')"
+        )
+    return f"its driver is not installed ({err})"
 
 
 def refuse_missing_sqlite_file(url: str | sa.URL) -> None:

@@ -127,6 +127,7 @@ def _new_batch(
 ) -> int:
     if count <= 0:
         raise StockError(f"batch {reference}: count must be positive, got {count}")
+    eventlog.lock_head(conn)  # every writer takes the chain head first: one lock order, no deadlock
     if counterpart is not None:
         _refuse_own(conn, counterpart)
     exists = conn.scalar(sa.select(blank_batches.c.id).where(blank_batches.c.reference == reference))
@@ -150,6 +151,7 @@ def distribute(conn: Connection, reference: str, counts: dict[str, int], by: Mov
 
     :raises StockError: the batch is unknown or holds fewer blanks than asked for.
     """
+    eventlog.lock_head(conn)  # before any stock row: the order a card's transition keeps
     batch_id, undistributed = _batch(conn, reference)
     wanted = sum(counts.values())
     taken = conn.execute(
@@ -271,6 +273,7 @@ def spoil(conn: Connection, kecamatan: str, count: int, by: Movement) -> None:
     """
     if count <= 0:
         raise StockError(f"spoil at {kecamatan}: count must be positive, got {count}")
+    eventlog.lock_head(conn)  # before any stock row: the order a card's transition keeps
     available = unallocated_at(conn, kecamatan)
     if count > available:
         raise StockError(f"cannot spoil {count} blanks at kecamatan {kecamatan}: {available} unreserved there")

@@ -30,13 +30,13 @@ def problems(
     conn: Connection,
     queue_state: str,
     allocated_state: str,
-    keeps_place: Collection[tuple[str, str]] = (),
+    keeps_place: Collection[tuple[str, str, str]] = (),
     limit: int = 100,
 ) -> list[str]:
     """Every difference between the projections and the history (the first ``limit`` of each kind).
 
-    :param keeps_place: the edges into the queue, ``(trigger, source)``, by which a card
-        keeps the place it had (in any lifecycle the history was written under).
+    :param keeps_place: the edges into the queue, ``(lifecycle hash, trigger, source)``,
+        by which a card keeps the place it had.
     """
     return [
         *_residents(conn, limit),
@@ -121,9 +121,14 @@ def _card_times(conn: Connection, limit: int) -> list[str]:
     ]
 
 
-def _queue_times(conn: Connection, queue_state: str, keeps_place: Collection[tuple[str, str]], limit: int) -> list[str]:
+def _queue_times(
+    conn: Connection, queue_state: str, keeps_place: Collection[tuple[str, str, str]], limit: int
+) -> list[str]:
     c, e = cards.c, events.c
-    kept = [sa.and_(e.trigger == trigger, e.from_state == source) for trigger, source in sorted(keeps_place)]
+    kept = [
+        sa.and_(e.lifecycle_hash == lifecycle, e.trigger == trigger, e.from_state == source)
+        for lifecycle, trigger, source in sorted(keeps_place)
+    ]
     joined = (
         sa.select(e.card_id, sa.func.max(e.occurred_at, type_=e.occurred_at.type).label("at"))
         .where(e.to_state == queue_state, *([sa.not_(sa.or_(*kept))] if kept else []))

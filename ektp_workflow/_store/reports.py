@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..records import QUEUE_STATE
 from .cards import CARD_FROM
 from .schema import blank_batches, blank_stock, cards, events, residents
 
@@ -36,14 +37,24 @@ def cards_in_state_by_kecamatan(tx: Connection, state: str) -> dict[str, int]:
     return {kecamatan: int(count) for kecamatan, count in tx.execute(query)}
 
 
-def events_since_by_kecamatan(tx: Connection, trigger: str, since: dt.datetime) -> dict[str, int]:
-    """Events of ``trigger`` that occurred since ``since``, per current kecamatan."""
+def events_since_by_kecamatan(
+    tx: Connection, trigger: str, since: dt.datetime, undone_by: Sequence[str] = ()
+) -> dict[str, int]:
+    """Events of ``trigger`` that occurred since ``since``, per current kecamatan; with
+    ``undone_by``, not those the card's next event undid (a print voided by a reprint)."""
+    e = events.c
     query = (
         sa.select(residents.c.kecamatan, sa.func.count())
-        .select_from(events.join(residents, residents.c.id == events.c.card_id))
-        .where(events.c.trigger == trigger, events.c.occurred_at >= since)
+        .select_from(events.join(residents, residents.c.id == e.card_id))
+        .where(e.trigger == trigger, e.occurred_at >= since)
         .group_by(residents.c.kecamatan)
     )
+    if undone_by:
+        after = events.alias("after")
+        undone = sa.exists().where(
+            after.c.card_id == e.card_id, after.c.version == e.version + 1, after.c.trigger.in_(undone_by)
+        )
+        query = query.where(sa.not_(undone))
     return {kecamatan: int(count) for kecamatan, count in tx.execute(query)}
 
 
@@ -53,11 +64,11 @@ def undistributed(tx: Connection) -> int:
 
 
 def waiting_since(tx: Connection, states: Sequence[str]) -> Iterator[Any]:
-    """``(kecamatan, state, last event time)`` of every card in one of ``states``."""
+    """``(kecamatan, state, since)`` of every card in one of ``states``: since its last
+    event, or in the queue since it joined it (a requeued card keeps its time there)."""
+    since = sa.case((cards.c.state == QUEUE_STATE, cards.c.queued_at), else_=cards.c.updated_at)
     query = (
-        sa.select(residents.c.kecamatan, cards.c.state, cards.c.updated_at)
-        .select_from(CARD_FROM)
-        .where(cards.c.state.in_(states))
+        sa.select(residents.c.kecamatan, cards.c.state, since).select_from(CARD_FROM).where(cards.c.state.in_(states))
     )
     yield from tx.execute(query)
 

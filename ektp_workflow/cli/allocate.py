@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..regions import name_of
+from . import complete
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
 
@@ -15,7 +16,9 @@ if TYPE_CHECKING:
 
 
 @click.command("allocate")
-@click.option("--kecamatan", metavar="CODE", help="Only this kecamatan (16.71.05 or 167105).")
+@click.option(
+    "--kecamatan", metavar="CODE", shell_complete=complete.kecamatan, help="Only this kecamatan (16.71.05 or 167105)."
+)
 @click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON, with the NIKs chosen.")
 @pass_settings
@@ -32,7 +35,7 @@ def command(settings: Settings, kecamatan: str | None, dry_run: bool, as_json: b
       ektp --actor dinas/kabid allocate --dry-run
       ektp --actor dinas/kabid allocate --kecamatan 16.71.05
     """
-    actor = settings.require_actor()
+    actor = settings.require_actor(dry_run)
     workflow = settings.workflow()
     plan = workflow.allocate(actor=actor, kecamatan=kecamatan, dry_run=dry_run)
     if as_json:
@@ -45,7 +48,7 @@ def command(settings: Settings, kecamatan: str | None, dry_run: bool, as_json: b
     if dry_run:
         click.echo(f"\ndry run: would reserve {reserved:,} blanks; nothing written")
     else:
-        click.echo(f"\nreserved {reserved:,} blanks (run {plan.run_id})")
+        click.echo(f"\nreserved {reserved:,} blank{'s' if reserved != 1 else ''} (run {plan.run_id})")
 
 
 def print_plan(plan: AllocationPlan) -> None:

@@ -13,6 +13,7 @@ import click
 
 from ..clock import WIB
 from ..regions import name_of
+from . import complete
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table, spreadsheet_safe
 from .requests import request_command, requests_command
@@ -76,7 +77,7 @@ def distribute_command(settings: Settings, reference: str, dry_run: bool, as_jso
     Example:
       ektp --actor gudang blanks distribute KEMENDAGRI-2017-10-16 --dry-run
     """
-    actor = settings.require_actor()
+    actor = settings.require_actor(dry_run)
     plan = settings.workflow().blanks.distribute(reference, actor=actor, dry_run=dry_run)
     if as_json:
         emit_json({**dataclasses.asdict(plan), "dry_run": dry_run})
@@ -127,7 +128,7 @@ def _waiting(demand: dict[str, Any], kecamatan: str, first_time: bool) -> int:
 
 
 @command.command("spoil")
-@click.argument("kecamatan")
+@click.argument("kecamatan", shell_complete=complete.kecamatan)
 @click.argument("count", type=click.IntRange(1, 100_000_000))
 @click.option("--reason", required=True, help="What happened (printer jam, misprint, ...).")
 @pass_settings
@@ -146,7 +147,7 @@ def spoil_command(settings: Settings, kecamatan: str, count: int, reason: str) -
 
 
 @command.command("spoilage")
-@click.option("--kecamatan", help="At this kecamatan only (16.71.05).")
+@click.option("--kecamatan", shell_complete=complete.kecamatan, help="At this kecamatan only (16.71.05).")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this day (WIB) on.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (for a spreadsheet).")
@@ -193,8 +194,8 @@ def spoilage_command(
         click.echo("no blanks spoiled")
         return
     emit_table(headers, rows, right=(3,))
-    with_card = sum(s.quantity for s in found if s.nik)
-    click.echo(f"{sum(s.quantity for s in found):,} blanks spoiled, {with_card:,} of them against a card")
+    total, with_card = sum(s.quantity for s in found), sum(s.quantity for s in found if s.nik)
+    click.echo(f"{total:,} blank{'s' if total != 1 else ''} spoiled, {with_card:,} of them against a card")
 
 
 @command.command("lend")

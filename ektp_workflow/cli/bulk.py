@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from . import complete
 from .context import Settings, pass_settings
 from .output import emit_json
 from .progress import progress
@@ -25,9 +26,9 @@ def command() -> None:
 
 
 @command.command("fire")
-@click.argument("trigger")
-@click.option("--where-state", metavar="STATE", help="Every card in this state ...")
-@click.option("--kecamatan", metavar="CODE", help="... in this kecamatan only ...")
+@click.argument("trigger", shell_complete=complete.triggers)
+@click.option("--where-state", metavar="STATE", shell_complete=complete.states, help="Every card in this state ...")
+@click.option("--kecamatan", metavar="CODE", shell_complete=complete.kecamatan, help="... in this kecamatan only ...")
 @click.option("--limit", type=click.IntRange(1, 100_000_000), help="... at most this many.")
 @click.option(
     "--file",
@@ -61,7 +62,7 @@ def fire_command(
       ektp --actor kec-05/op bulk fire submit --where-state recorded --kecamatan 16.71.05
       ektp --actor dinas bulk fire die --file deaths-2026-11.csv --reason "laporan kematian"
     """
-    actor = settings.require_actor()
+    actor = settings.require_actor(dry_run)
     if (where_state is None) == (niks_file is None):
         raise click.UsageError("say which cards: --where-state STATE or --file NIKS.csv (one of them)")
     if niks_file is not None and (kecamatan or limit):
@@ -134,7 +135,7 @@ def central_import_command(settings: Settings, file: str, dry_run: bool, as_json
     Example:
       ektp --actor siak-sync central import hasil-penunggalan-2026-11-28.csv --dry-run
     """
-    actor = settings.require_actor()
+    actor = settings.require_actor(dry_run)
     with progress(f"applying {file}", settings.quiet) as advance:
         result = settings.workflow().import_central_results(file, actor=actor, dry_run=dry_run, progress=advance)
     report(result, as_json)

@@ -8,8 +8,39 @@ import click
 
 from ..clock import WIB
 from ..text import shown
+from . import complete
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
+
+
+class _Moment(click.ParamType):  # type: ignore[type-arg]
+    """When something happened: a day, or a day and time, with or without a zone."""
+
+    name = "TIME"
+    _FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value
+        for pattern in self._FORMATS:
+            try:
+                return dt.datetime.strptime(str(value).strip(), pattern)
+            except ValueError:
+                continue
+        self.fail(
+            f"{value!r} is not a time: expected a day or a day and time such as 2026-11-28, "
+            "2026-11-28T09:30 (WIB) or 2026-11-28T09:30+0800",
+            param,
+            ctx,
+        )
+
+
+_AT = _Moment()
+
+
+def _in_wib(at: dt.datetime | None) -> dt.datetime | None:
+    """A time given without a zone is in WIB."""
+    return at.replace(tzinfo=WIB) if at is not None and at.tzinfo is None else at
 
 
 @click.group("card")
@@ -60,13 +91,13 @@ def show_command(settings: Settings, nik: str, as_json: bool) -> None:
 
 @command.command("fire")
 @click.argument("nik")
-@click.argument("trigger")
+@click.argument("trigger", shell_complete=complete.triggers)
 @click.option("--reason", help="Why: recorded on the event.")
 @click.option("--key", "idempotency_key", help="Idempotency key: the same key applies once.")
 @click.option("--expected-version", type=int, help="Refuse if the card is no longer at this version.")
 @click.option(
     "--at",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
+    type=_AT,
     help="When it happened, e.g. 2026-11-28T09:30+0700 (default now; without a zone, WIB).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the event as JSON.")
@@ -91,8 +122,7 @@ def fire_command(
       ektp --actor siak-adapter card fire 1671054509050001 submit --key prr-2026-0001
     """
     actor = settings.require_actor()
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=WIB)
+    at = _in_wib(at)
     event = settings.workflow().fire(
         nik,
         trigger,
@@ -114,23 +144,46 @@ def fire_command(
 @command.command("reprint")
 @click.argument("nik")
 @click.option("--reason", required=True, help="What spoiled the blank, e.g. 'ribbon jam' (recorded).")
+@click.option("--key", "idempotency_key", help="Idempotency key: the same key applies once.")
+@click.option("--expected-version", type=int, help="Refuse if the card is no longer at this version.")
+@click.option("--at", type=_AT, help="When it happened (default now; without a zone, WIB).")
 @click.option("--dry-run", is_flag=True, help="Say what would happen; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
-def reprint_command(settings: Settings, nik: str, reason: str, dry_run: bool, as_json: bool) -> None:
+def reprint_command(
+    settings: Settings,
+    nik: str,
+    reason: str,
+    idempotency_key: str | None,
+    expected_version: int | None,
+    at: dt.datetime | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     """The blank was spoiled printing the card of NIK: record it and print again.
 
     The card must be allocated (its blank reserved) or printed. The blank is recorded
     spoiled against the card in the ledger (misprinted, or voided if its print was
     recorded), and the card gets the next unreserved blank at its kecamatan at once;
     with none in stock it waits for the next one in the place it had in the queue.
-    One transaction, one event (reprint or requeue).
+    One transaction, one event (reprint or requeue). Two desks reporting the same
+    failure: give it a --key (or the --expected-version `card show` printed), so that
+    it is recorded once and no good blank is spoiled.
 
     \b
     Example:
       ektp --actor kec-05/printer card reprint 1671054509050001 --reason "ribbon jam"
+      ektp --actor kec-05/printer card reprint 1671054509050001 --reason "chip" --expected-version 6
     """
-    done = settings.workflow().reprint(nik, actor=settings.require_actor(), reason=reason, dry_run=dry_run)
+    done = settings.workflow().reprint(
+        nik,
+        actor=settings.require_actor(dry_run),
+        reason=reason,
+        at=_in_wib(at),
+        idempotency_key=idempotency_key,
+        expected_version=expected_version,
+        dry_run=dry_run,
+    )
     if as_json:
         emit_json(
             {"nik": done.nik, "kecamatan": done.kecamatan, "spoiled": done.spoiled, "event": done.event.as_dict()}
@@ -189,7 +242,7 @@ def replace_command(
     done = settings.workflow().replace(
         nik,
         category,
-        actor=settings.require_actor(),
+        actor=settings.require_actor(dry_run),
         reference=reference,
         surrendered=surrendered,
         correction=correction,

@@ -9,6 +9,7 @@ import click
 
 from ..clock import WIB
 from ..records import CardPage
+from . import complete
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table, spreadsheet_safe
 
@@ -28,8 +29,17 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--state", "states", multiple=True, metavar="STATE", help="In this state (repeat for several).")
-@click.option("--kecamatan", metavar="CODE", help="In this current kecamatan, e.g. 16.71.05.")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    metavar="STATE",
+    shell_complete=complete.states,
+    help="In this state (repeat for several).",
+)
+@click.option(
+    "--kecamatan", metavar="CODE", shell_complete=complete.kecamatan, help="In this current kecamatan, e.g. 16.71.05."
+)
 @click.option("--first-time", is_flag=True, help="First-time applicants only.")
 @click.option("--replacement", is_flag=True, help="Replacements only (the resident held an e-KTP).")
 @click.option(

@@ -6,12 +6,13 @@ loads click and nothing else.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import CardNotFound, SchemaError, TransitionNotAllowed, WorkflowError
+from ..errors import CardNotFound, ConcurrencyError, SchemaError, TransitionNotAllowed, WorkflowError
 
 if TYPE_CHECKING:
     from .. import Workflow
@@ -22,6 +23,8 @@ EXIT_REFUSED = 3
 EXIT_NOT_FOUND = 4
 EXIT_SCHEMA = 5
 EXIT_RETRY = 75  # EX_TEMPFAIL: try the same command again
+#: Who a dry run without ``--actor`` is made as (nothing is written).
+DRY_RUN_ACTOR = "dry-run"
 
 
 @dataclass
@@ -48,8 +51,11 @@ class Settings:
 
         return create_engine(self.db_url)
 
-    def require_actor(self) -> str:
-        """The ``--actor``; a change without one is refused before anything happens."""
+    def require_actor(self, dry_run: bool = False) -> str:
+        """The ``--actor``; a change without one is refused before anything happens. A dry
+        run writes nothing, so it needs none (it shows ``dry-run`` where an actor goes)."""
+        if dry_run and (not self.actor or not self.actor.strip()):
+            return DRY_RUN_ACTOR
         if not self.actor or not self.actor.strip():
             raise click.UsageError(
                 "this command changes data and needs an actor: pass --actor NAME (before the command) or set EKTP_ACTOR"
@@ -64,8 +70,16 @@ class Settings:
 pass_settings = click.make_pass_decorator(Settings)
 
 
+def stale(error: WorkflowError) -> bool:
+    """A version the caller gave that the card is no longer at: running the same command
+    again can never succeed; the card must be read again."""
+    return isinstance(error, ConcurrencyError) and error.actual_version is not None
+
+
 def exit_code_for(error: WorkflowError) -> int:
     """The exit code a library error ends the command with."""
+    if stale(error):
+        return EXIT_REFUSED
     if error.retryable:
         return EXIT_RETRY
     if isinstance(error, TransitionNotAllowed):
@@ -81,9 +95,22 @@ class ErrorHandlingGroup(click.Group):
     """The one place where library errors become messages and exit codes."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        as_json = "--json" in ctx.args or "--json" in getattr(ctx, "_protected_args", ())
         try:
             return super().invoke(ctx)
         except WorkflowError as error:
-            hint = " (retryable: run the command again)" if error.retryable else ""
-            click.echo(f"Error: {error}{hint}", err=True)
-            ctx.exit(exit_code_for(error))
+            code = exit_code_for(error)
+            if stale(error):
+                assert isinstance(error, ConcurrencyError)
+                message = (
+                    f"card {error.nik} is at version {error.actual_version}, not {error.expected_version}: it "
+                    f"changed since it was read; read it again (ektp card show {error.nik}) and decide"
+                )
+            else:
+                message = f"{error}{' (retryable: run the command again)' if error.retryable else ''}"
+            if as_json:  # a program asked: the error as JSON too, on stderr
+                failure = {"error": message, "kind": type(error).__name__, "exit_code": code}
+                click.echo(json.dumps(failure, ensure_ascii=False), err=True)
+            else:
+                click.echo(f"Error: {message}", err=True)
+            ctx.exit(code)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..admin import DEFAULT_URL, URL_VARIABLE
@@ -17,7 +19,7 @@ from .context import ErrorHandlingGroup, Settings
     default=DEFAULT_URL,
     show_default=True,
     metavar="URL",
-    help=f"Database URL (env {URL_VARIABLE}), e.g. postgresql+psycopg://host/ektp.",
+    help=f"Database URL (env {URL_VARIABLE}), e.g. postgresql+psycopg://host/ektp, or a SQLite file's path.",
 )
 @click.option(
     "--actor",
@@ -37,7 +39,7 @@ def cli(ctx: click.Context, db_url: str, actor: str | None, quiet: bool) -> None
       ektp --actor op-1 residents import residents.csv
       ektp --actor op-1 card fire 1671054509050001 record
     """
-    settings = Settings(db_url=db_url, actor=actor, quiet=quiet)
+    settings = Settings(db_url=_as_url(db_url), actor=actor, quiet=quiet)
     ctx.obj = settings
     ctx.call_on_close(settings.close)
 
@@ -45,6 +47,14 @@ def cli(ctx: click.Context, db_url: str, actor: str | None, quiet: bool) -> None
 for module in (db, residents, card, cards, bulk, blanks, allocate, rules, report, audit, states, demo):
     cli.add_command(module.command)
 cli.add_command(bulk.central_command)
+
+
+def _as_url(value: str) -> str:
+    """A database URL as given, or a plain path (``/srv/ektp.db``, ``ektp.db``) as the
+    SQLite file's URL, as sqlite-utils and datasette take one."""
+    if "://" in value or not value.strip():
+        return value
+    return f"sqlite:///{Path(value).expanduser().absolute()}"
 
 
 def main() -> None:

@@ -51,7 +51,7 @@ def request_command(
     if not dry_run and not reference.strip():
         raise click.UsageError("give the request letter's number with --reference, or compute only with --dry-run")
     blanks = settings.workflow().blanks
-    made = blanks.request(months, reference=reference, actor=settings.require_actor(), dry_run=dry_run)
+    made = blanks.request(months, reference=reference, actor=settings.require_actor(dry_run), dry_run=dry_run)
     if as_json:
         emit_json({**made.as_dict(), "dry_run": dry_run})
     else:

@@ -9,6 +9,7 @@ import click
 from ..clock import WIB
 from ..records import Correction
 from ..text import shown
+from . import complete
 from .context import Settings, pass_settings
 from .output import emit_json
 from .progress import progress
@@ -55,7 +56,7 @@ def import_command(settings: Settings, file: str, dry_run: bool, update: bool, a
     """
     from .. import read_residents_csv
 
-    actor = settings.require_actor()
+    actor = settings.require_actor(dry_run)
     with progress(f"reading {file}", settings.quiet) as advance:
         result = settings.workflow().register_numbered(
             read_residents_csv(file), actor=actor, source=file, dry_run=dry_run, progress=advance, update=update
@@ -87,7 +88,12 @@ def import_command(settings: Settings, file: str, dry_run: bool, update: bool, a
     type=click.DateTime(["%Y-%m-%d"]),
     help="YYYY-MM-DD; its day, month and year's last two digits are the NIK's (it settles the century).",
 )
-@click.option("--kecamatan", metavar="CODE", help="The current kecamatan, within the same kabupaten/kota.")
+@click.option(
+    "--kecamatan",
+    metavar="CODE",
+    shell_complete=complete.kecamatan,
+    help="The current kecamatan, within the same kabupaten/kota.",
+)
 @click.option("--had-ektp/--no-had-ektp", default=None, help="Held an e-KTP before (the card is a replacement).")
 @click.option(
     "--disaster-victim/--no-disaster-victim", default=None, help="Lost their card or documents in a disaster."
@@ -126,7 +132,7 @@ def correct_command(
       ektp --actor kec-05/op-1 residents correct 1671054509050001 --kecamatan 16.71.08 \\
           --reason "pindah dalam kota" --evidence "KK 1671080202100002"
     """
-    actor = settings.require_actor()
+    actor = settings.require_actor(dry_run)
     done = settings.workflow().correct(
         nik,
         actor=actor,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from .output import emit_json, emit_table
+
+if TYPE_CHECKING:
+    from .. import Lifecycle
 
 #: ``states.DIAGRAM_FORMATS``, written out so that starting the CLI does not load the
 #: lifecycle's modules (a test holds the two equal).
@@ -64,20 +67,7 @@ def list_command(as_json: bool) -> None:
         ],
     )
     click.echo("")
-    emit_table(
-        ["trigger", "from", "to", "guards", "effects", "queue"],
-        [
-            (
-                t.trigger,
-                t.source,
-                t.dest,
-                ", ".join(t.guards),
-                ", ".join(t.effects),
-                "keeps place" if t.keeps_place else "",
-            )
-            for t in lifecycle.transitions
-        ],
-    )
+    _transitions(lifecycle)
 
 
 def _kind(terminal: bool, exceptional: bool) -> str:
@@ -102,3 +92,21 @@ def diagram_command(fmt: str, output: TextIO) -> None:
     from ..states import diagram
 
     output.write(diagram(default_lifecycle(), fmt) + "\n")
+
+
+def _transitions(lifecycle: Lifecycle) -> None:
+    """The transitions as a table: what each trigger does from each state."""
+    emit_table(
+        ["trigger", "from", "to", "guards", "effects", "queue"],
+        [
+            (
+                t.trigger,
+                t.source,
+                t.dest,
+                ", ".join(t.guards),
+                ", ".join(t.effects),
+                "keeps place" if t.keeps_place else "",
+            )
+            for t in lifecycle.transitions
+        ],
+    )

@@ -36,7 +36,7 @@ class TransitionSpec:
     effects: tuple[str, ...] = ()
     help: str = ""
     #: a card entering the queue by this edge keeps the place it had (its waiting time
-    #: runs from when it first joined); by any other edge it joins at the event's time.
+    #: runs from when it joined by an edge that does not); by any other, at the event's time.
     keeps_place: bool = False
 
 
