@@ -123,3 +123,17 @@ def test_tab_completion_offers_triggers_states_and_kecamatan_codes() -> None:
     assert completions(["bulk", "fire", "submit", "--where-state"], "pr") == ["prr", "printed"]
     assert completions(["cards", "list", "--kecamatan"], "167105") == ["16.71.05"]
     assert completions(["blanks", "spoil"], "16.71.1")[:2] == ["16.71.10", "16.71.11"]
+
+
+def test_a_path_that_would_read_as_a_url_or_a_directory_is_refused(tmp_path: Path) -> None:
+    for path, words in (("new?x.db", "a path with ? or % must be given as a URL"), (str(tmp_path), "is a directory")):
+        result = run("--db", path, "db", "current")
+        assert result.exit_code == 2 and words in result.output, result.output
+
+
+def test_a_usage_error_is_json_too_when_json_was_asked_for(db_url: str, workflow: Workflow) -> None:
+    nik = queue(workflow, ITS, 1, 0)[0]
+    result = CliRunner().invoke(cli, ["--db", db_url, "card", "replace", nik, "--category", "stolen", "--json"])
+    assert result.exit_code == 2 and result.stdout == ""
+    failure = json.loads(result.stderr)
+    assert failure["kind"] == "UsageError" and "'stolen' is not one of" in failure["error"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from click.testing import Result
+from click.testing import CliRunner, Result
 
 from ektp_workflow import FireRequest, Workflow
 from ektp_workflow._services.allocation import plan_in_database
@@ -249,4 +249,92 @@ def test_a_database_with_replacements_does_not_go_back_to_0011(workflow: Workflo
     workflow.replace(nik, "lost", reference="LP/9", actor=ACTOR)
     with pytest.raises(RuntimeError, match="1 replacements are chained"), engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0011")
+    consistent(workflow)
+
+
+def test_the_application_role_granted_before_the_upgrade_can_replace_after_it(db_url: str) -> None:
+    import uuid
+
+    from ektp_workflow import create_engine, upgrade
+    from ektp_workflow.cli.main import cli
+
+    engine = create_engine(db_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("roles are a PostgreSQL matter")
+    from alembic import command
+    from ektp_workflow._store.migrations import alembic_config
+
+    upgrade(engine)
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    assert CliRunner().invoke(cli, ["--db", db_url, "db", "grant-app", role]).exit_code == 0
+    with engine.begin() as conn:  # as if the role had been made before revision 0012 ...
+        command.downgrade(alembic_config(conn), "0011")
+    upgrade(engine)  # ... and the release upgraded the schema, as its owner
+    as_app = sa.create_engine(sa.make_url(db_url).set(username=role))
+    try:
+        nik = collected(Workflow(as_app), ITS, 1)[0]
+        done = Workflow(as_app).replace(nik, "lost", reference="LP/1", actor="app")
+        assert done.event.to_state == "deduplicated"
+        consistent(Workflow(as_app))
+    finally:
+        as_app.dispose()
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        engine.dispose()
+
+
+def test_a_category_set_by_hand_for_one_allocation_run_is_caught_by_replay(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path
+) -> None:
+    """The app role's own SQL gives a card a better tier for one run, then puts it back."""
+    queue(workflow, ITS, 0, 2)  # two replacements of unknown reason
+    jumper = queue(workflow, ITS, 0, 1)[0]  # joined last
+    rules = tmp_path / "rules.toml"
+    rules.write_text(REPLACEMENT_RULES, encoding="utf-8")
+    workflow.rules.apply(rules, actor=ACTOR, reason="SE 2026")
+    stock(workflow, {ITS: 1})
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE cards SET replacement = 'damaged' WHERE id = (SELECT id FROM residents WHERE nik = '{jumper}')"
+        )
+    assert [a.nik for a in workflow.allocate(actor=ACTOR).chosen()] == [jumper]
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE cards SET replacement = NULL")
+    problems = workflow.audit.compare()
+    assert any("with replacement damaged, but the history says None then" in p for p in problems), problems
+
+
+def test_one_correction_justifies_one_new_card(workflow: Workflow) -> None:
+    nik = collected(workflow, ITS, 1)[0]
+    fixed = workflow.correct(nik, name="Nama Baru", actor=ACTOR, reason="ganti nama")
+    workflow.replace(nik, "data_change", actor=ACTOR)
+    stock(workflow, {ITS: 1}, "B-2")
+    workflow.allocate(actor=ACTOR)
+    workflow.fire_many([FireRequest(nik, t) for t in ("print_card", "collect")], actor=ACTOR)
+    with pytest.raises(WorkflowError, match="no correction of the data of .* is recorded since the card was printed"):
+        workflow.replace(nik, "data_change", actor=ACTOR)
+    with pytest.raises(WorkflowError, match=f"correction seq {fixed.seq} was made before the card .* was printed"):
+        workflow.replace(nik, "data_change", correction=fixed.seq, actor=ACTOR)
+    with pytest.raises(TransitionNotAllowed):  # a card that is not collected is refused first
+        workflow.replace(queue(workflow, ITS, 1, 0)[0], "data_change", actor=ACTOR)
+    with pytest.raises(WorkflowError, match="surrendered: 'no' is not True or False"):
+        workflow.replace(nik, "damaged", surrendered="no", actor=ACTOR)  # type: ignore[arg-type]
+    with pytest.raises(WorkflowError, match="is not the seq of a correction"):
+        workflow.replace(nik, "data_change", correction=2**70, actor=ACTOR)
+
+
+def test_a_rule_set_using_replacement_reason_keeps_the_database_at_0012(
+    workflow: Workflow, engine: sa.Engine, tmp_path: Path
+) -> None:
+    from alembic import command
+    from ektp_workflow._store.migrations import alembic_config
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text(REPLACEMENT_RULES, encoding="utf-8")
+    workflow.rules.apply(rules, actor=ACTOR, reason="SE 2026")
+    with pytest.raises(RuntimeError, match="1 stored rule sets use the rule replacement_reason"):
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0011")
     consistent(workflow)

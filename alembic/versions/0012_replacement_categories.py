@@ -5,7 +5,8 @@ data_change) and what it rests on (the police report; the old card surrendered; 
 correction that changed the data). ``cards.replacement`` is the category of the last
 one, and the queue (``waiting_cards``) copies it for the rules, as each allocation run
 keeps it with the queue it saw (``allocation_queue``). Replacements made before this
-revision have no category (None): the history did not say why.
+revision have no category (None): the history did not say why. On PostgreSQL, roles
+that may read or add events may do the same with replacements.
 
 Revision ID: 0012
 Revises: 0011
@@ -77,6 +78,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_replacements_card_id", "replacements", ["card_id"])
     _refuse_changes(bind.dialect.name)
+    _grant_as_events(bind)
     # Plain ADD COLUMNs: no table rebuild, every trigger stays.
     op.add_column("cards", sa.Column("replacement", sa.String(16), nullable=True))
     op.add_column("waiting_cards", sa.Column("replacement", sa.String(16), nullable=True))
@@ -92,6 +94,12 @@ def downgrade() -> None:
             f"{made} replacements are chained with the events: going back to 0011 would break the chain; "
             "restore a backup taken before 0012 instead"
         )
+    using = bind.execute(sa.text("SELECT count(*) FROM rule_sets WHERE text LIKE '%replacement_reason%'")).scalar()
+    if using:
+        raise RuntimeError(
+            f"{using} stored rule sets use the rule replacement_reason, which the code of revision 0011 does "
+            "not know (it could neither allocate nor roll back): restore a backup taken before 0012 instead"
+        )
     _replace_triggers(bind, {**_entering(NEW_COLUMNS, NEW_FROM), **FOLLOW}, _entering(OLD_COLUMNS, OLD_FROM))
     for table in ("allocation_queue", "waiting_cards", "cards"):
         if bind.dialect.name == "postgresql":
@@ -99,6 +107,24 @@ def downgrade() -> None:
         else:  # a plain DROP COLUMN keeps the triggers (alembic's batch mode would rebuild the table)
             op.execute(f"ALTER TABLE {table} DROP COLUMN replacement")
     op.drop_table("replacements")  # its triggers and index go with it
+
+
+def _grant_as_events(bind) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL, a role that may read or add events (the application's, an
+    auditor's: ``ektp db grant-app``, ``grant-auditor``) may do the same with
+    replacements, so that an upgrade does not lock the running application out of them."""
+    if bind.dialect.name != "postgresql":
+        return
+    grants = bind.execute(
+        sa.text(
+            "SELECT DISTINCT grantee, privilege_type FROM information_schema.role_table_grants "
+            "WHERE table_schema = current_schema() AND table_name = 'events' "
+            "AND privilege_type IN ('SELECT', 'INSERT') AND grantee <> current_user"
+        )
+    ).all()
+    quote = bind.dialect.identifier_preparer.quote
+    for grantee, privilege in grants:
+        op.execute(f"GRANT {privilege} ON replacements TO {quote(grantee)}")
 
 
 def _refuse_changes(dialect: str) -> None:

@@ -19,7 +19,7 @@ from .. import text
 from .._provenance import event_time, require_actor
 from .._store import cards, eventlog, replacements
 from .._store.store import Connection, Store
-from ..errors import CardNotFound, WorkflowError
+from ..errors import CardNotFound, TransitionNotAllowed, WorkflowError
 from ..nik import lookup_key, parse_nik
 from ..records import Event, FireRequest
 from ..regions import name_of
@@ -89,6 +89,8 @@ def replace(
         card = cards.kecamatan_and_state(tx, value)
         if card is None:
             raise CardNotFound(parse_nik(value).value)
+        if transitions.lifecycle.transition(card.state, REPLACE) is None:  # before its documents
+            raise TransitionNotAllowed(REPLACE, card.state, transitions.lifecycle.triggers_from(card.state))
         cause = _correction(tx, value, card.id, correction) if category == "data_change" else None
         details = {"category": category, "reference": cited, "surrendered": surrendered, "correction_seq": cause}
         request = FireRequest(value, REPLACE, text.free(reason, "reason"), when)
@@ -105,6 +107,12 @@ def _check(category: str, reference: str | None, surrendered: bool, correction: 
     """
     if category not in CATEGORIES:
         raise WorkflowError(f"category: {category!r} is not one of {', '.join(CATEGORIES)}")
+    if not isinstance(surrendered, bool):
+        raise WorkflowError(f"surrendered: {surrendered!r} is not True or False")
+    if correction is not None and (
+        isinstance(correction, bool) or not isinstance(correction, int) or not 0 < correction < 2**63
+    ):
+        raise WorkflowError(f"correction: {correction!r} is not the seq of a correction (see ektp residents history)")
     if category == "lost" and not reference:
         raise WorkflowError(
             "a lost card's replacement needs the reference of the police report (surat keterangan hilang)"
@@ -117,20 +125,29 @@ def _check(category: str, reference: str | None, surrendered: bool, correction: 
 
 def _correction(tx: Connection, nik: str, resident_id: int, named: int | None) -> int:
     """The correction a data_change rests on: the one named, which must be of this resident,
-    or the resident's latest.
+    or the resident's latest; made after the card was last printed (a card printed since
+    carries the corrected data already, and one correction justifies one new card).
 
-    :raises WorkflowError: none recorded, or the one named corrected someone else.
+    :raises WorkflowError: none recorded, the one named corrected someone else, or it
+        was made before the card was last printed.
     """
+    printed = replacements.last_print(tx, resident_id)
     if named is None:
         latest = replacements.latest_correction(tx, resident_id)
-        if latest is None:
+        if latest is None or (printed is not None and latest < printed):
+            since = "" if latest is None else " since the card was printed"
             raise WorkflowError(
-                f"no correction of the data of {nik} is recorded: correct it first (ektp residents correct), "
-                "then replace the card"
+                f"no correction of the data of {nik} is recorded{since}: correct it first "
+                "(ektp residents correct), then replace the card"
             )
         return latest
     if replacements.correction_of(tx, named) != resident_id:
         raise WorkflowError(f"seq {named} is not a correction of the data of {nik}: see ektp residents history {nik}")
+    if printed is not None and named < printed:
+        raise WorkflowError(
+            f"correction seq {named} was made before the card of {nik} was printed (seq {printed}): "
+            "that card carries the corrected data already"
+        )
     return named
 
 

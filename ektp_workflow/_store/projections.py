@@ -23,7 +23,17 @@ from sqlalchemy.engine import Connection
 from ..text import search_key
 from .history import pages
 from .residents import DATA
-from .schema import blank_entries, cards, events, replacements, resident_entries, residents, waiting_cards
+from .schema import (
+    allocation_queue,
+    allocation_runs,
+    blank_entries,
+    cards,
+    events,
+    replacements,
+    resident_entries,
+    residents,
+    waiting_cards,
+)
 
 
 def problems(
@@ -44,6 +54,7 @@ def problems(
         *_card_times(conn, limit),
         *_queue_times(conn, queue_state, keeps_place, limit),
         *_replacement_categories(conn, limit),
+        *_kept_categories(conn, limit),
         *_held_blanks(conn, allocated_state, limit),
         *_queue(conn, queue_state, limit),
     ]
@@ -163,6 +174,34 @@ def _replacement_categories(conn: Connection, limit: int) -> list[str]:
         f"card {card_id}: replacement {stored} but "
         + ("no replacement is in the history" if seq is None else f"its last replacement (seq {seq}) is {category}")
         for card_id, stored, category, seq in conn.execute(query)
+    ]
+
+
+def _kept_categories(conn: Connection, limit: int) -> list[str]:
+    """Each allocation run kept every card's replacement category as the history had it
+    then (its last replacement before the run): a category set on the card by other
+    means for one run, then put back, shows here."""
+    q, run, x = allocation_queue.c, allocation_runs.c, replacements.alias("x")
+    then = (
+        sa.select(x.c.category)
+        .where(x.c.card_id == q.card_id, x.c.seq < run.seq)
+        .order_by(x.c.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(q.run_id, q.card_id, q.replacement, then)
+        .select_from(allocation_queue.join(allocation_runs, run.run_id == q.run_id))
+        .where(
+            sa.or_(q.replacement.is_not(None), q.card_id.in_(sa.select(replacements.c.card_id))),
+            q.replacement.is_distinct_from(then),
+        )
+        .order_by(q.run_id, q.card_id)
+        .limit(limit)
+    )
+    return [
+        f"allocation run {run_id}: kept card {card_id} with replacement {kept}, but the history says {had} then"
+        for run_id, card_id, kept, had in conn.execute(query)
     ]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .schema import REPLACEMENT_CATEGORIES, cards, replacements, resident_entries, residents, waiting_cards
+from .schema import REPLACEMENT_CATEGORIES, cards, events, replacements, resident_entries, residents, waiting_cards
 
 #: Why a resident who held an e-KTP needs another: lost, damaged, data_change.
 CATEGORIES = REPLACEMENT_CATEGORIES
@@ -54,6 +54,13 @@ def latest_correction(conn: Connection, resident_id: int) -> int | None:
     e = resident_entries.c
     latest = conn.scalar(sa.select(sa.func.max(e.seq)).where(e.resident_id == resident_id, e.change == "corrected"))
     return None if latest is None else int(latest)
+
+
+def last_print(conn: Connection, card_id: int) -> int | None:
+    """The seq of the card's last ``print_card`` event, or None if it was never printed."""
+    e = events.c
+    found = conn.scalar(sa.select(sa.func.max(e.seq)).where(e.card_id == card_id, e.trigger == "print_card"))
+    return None if found is None else int(found)
 
 
 def correction_of(conn: Connection, seq: int) -> int | None:

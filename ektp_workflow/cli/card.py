@@ -209,7 +209,12 @@ def reprint_command(
 )
 @click.option("--reference", metavar="REF", help="lost: the police report (required); damaged: the receipt, if any.")
 @click.option("--old-card-surrendered", "surrendered", is_flag=True, help="The old card was handed in (damaged).")
-@click.option("--correction", type=int, metavar="SEQ", help="data_change: the correction (default the latest).")
+@click.option(
+    "--correction",
+    type=click.IntRange(1, 2**63 - 1),
+    metavar="SEQ",
+    help="data_change: the correction (default the latest).",
+)
 @click.option("--reason", help="Anything else to record.")
 @click.option("--dry-run", is_flag=True, help="Check it; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -98,6 +98,12 @@ class ErrorHandlingGroup(click.Group):
         as_json = "--json" in ctx.args or "--json" in getattr(ctx, "_protected_args", ())
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            if not as_json:
+                raise
+            failure = {"error": error.format_message(), "kind": "UsageError", "exit_code": error.exit_code}
+            click.echo(json.dumps(failure, ensure_ascii=False), err=True)
+            ctx.exit(error.exit_code)
         except WorkflowError as error:
             code = exit_code_for(error)
             if stale(error):

@@ -54,7 +54,14 @@ def _as_url(value: str) -> str:
     SQLite file's URL, as sqlite-utils and datasette take one."""
     if "://" in value or not value.strip():
         return value
-    return f"sqlite:///{Path(value).expanduser().absolute()}"
+    path = Path(value).expanduser().absolute()
+    if "?" in value or "%" in value:  # they would be read as a URL's query or escapes
+        raise click.BadParameter(
+            f"{value!r}: a path with ? or % must be given as a URL (sqlite:///...)", param_hint="--db"
+        )
+    if path.is_dir():
+        raise click.BadParameter(f"{value!r} is a directory, not a SQLite file", param_hint="--db")
+    return f"sqlite:///{path}"
 
 
 def main() -> None:
