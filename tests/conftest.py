@@ -1,7 +1,8 @@
 """Fixtures: a fresh database for every test, on SQLite always and PostgreSQL when configured.
 
 Set ``EKTP_TEST_DATABASE_URL`` (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``)
-to run every storage test on PostgreSQL too; each test gets its own schema there.
+to run every storage test on PostgreSQL too; each test gets a database of its own on that
+server (the role must be allowed to create databases), cloned from one migrated per session.
 """
 
 from __future__ import annotations
@@ -41,29 +42,65 @@ def _postgresql_url() -> str | None:
     return os.environ.get(PG_VARIABLE) or None
 
 
+#: The fixtures that want the database migrated: on PostgreSQL it is then cloned from a
+#: template migrated once per session (``CREATE DATABASE ... TEMPLATE``, some 50 ms,
+#: instead of running every migration again, some 500 ms).
+_MIGRATED = {"engine", "workflow"}
+#: The PostgreSQL databases a test's db_url was cloned from the template.
+_CLONED: set[str] = set()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    """A URL to an empty database of each kind (not yet migrated)."""
+    """A URL to a database of each kind of its own: empty (not yet migrated), or on
+    PostgreSQL already migrated when the test asks for ``engine`` (which migrates it)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ektp.db'}"
         return
     base = _postgresql_url()
     if base is None:
         pytest.skip(f"PostgreSQL tests need {PG_VARIABLE}")
-    yield from _postgresql_schema(base)
+    template = request.getfixturevalue("migrated_postgresql") if _MIGRATED & set(request.fixturenames) else None
+    yield from _postgresql_database(base, template)
 
 
-def _postgresql_schema(base: str) -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+def _postgresql_database(base: str, template: str | None) -> Iterator[str]:
+    """A database of its own on the server of ``base`` (copied from ``template`` if given),
+    dropped afterwards whatever connections a test left open."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+    url = sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+    if template:
+        _CLONED.add(url)
     try:
-        yield url.render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        _CLONED.discard(url)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgresql() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per session, the template of the
+    databases tests get (nothing may stay connected to it)."""
+    base = _postgresql_url()
+    assert base is not None
+    name = f"ektp_template_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine = create_engine(sa.make_url(base).set(database=name))
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
         admin.dispose()
 
 
@@ -84,7 +121,7 @@ def engine(db_url: str, migrated_sqlite: Path) -> Iterator[sa.Engine]:
     if url.get_backend_name() == "sqlite":
         shutil.copyfile(migrated_sqlite, str(url.database))
     engine = create_engine(db_url)
-    if url.get_backend_name() != "sqlite":
+    if url.get_backend_name() != "sqlite" and db_url not in _CLONED:
         upgrade(engine)
     yield engine
     engine.dispose()
