@@ -99,11 +99,8 @@ def reprint(
             event = transitions.apply(tx, request, actor, expected_version)
         return Reprint(value, card.kecamatan, spoiled, event)
 
-    if not dry_run:
-        return store.retrying(work)
-    with store.transaction(dry_run=True) as tx:
-        done = work(tx)
-    return dataclasses.replace(done, event=dataclasses.replace(done.event, seq=0))
+    done = store.retrying(work, dry_run)
+    return dataclasses.replace(done, event=dataclasses.replace(done.event, seq=0)) if dry_run else done
 
 
 def _again(done: Event, nik: str, kecamatan: str, key: str) -> Reprint:

@@ -83,8 +83,9 @@ def replace(
     actor, when = require_actor(actor), event_time(at)
     cited = None if reference is None else text.reference(reference, "reference")
     _check(category, cited, surrendered, correction)
-    value = lookup_key(nik)
-    with store.transaction(dry_run=dry_run) as tx:
+    value, why = lookup_key(nik), text.free(reason, "reason")
+
+    def work(tx: Connection) -> Replacement:
         eventlog.lock_head(tx)  # every writer takes the chain head first: one lock order
         card = cards.kecamatan_and_state(tx, value)
         if card is None:
@@ -93,11 +94,11 @@ def replace(
             raise TransitionNotAllowed(REPLACE, card.state, transitions.lifecycle.triggers_from(card.state))
         cause = _correction(tx, value, card.id, correction) if category == "data_change" else None
         details = {"category": category, "reference": cited, "surrendered": surrendered, "correction_seq": cause}
-        request = FireRequest(value, REPLACE, text.free(reason, "reason"), when)
-        event = transitions.apply(tx, request, actor, None, details=details)
-    return Replacement(
-        value, category, cited, surrendered, cause, dataclasses.replace(event, seq=0) if dry_run else event
-    )
+        event = transitions.apply(tx, FireRequest(value, REPLACE, why, when), actor, None, details=details)
+        return Replacement(value, category, cited, surrendered, cause, event)
+
+    done = store.retrying(work, dry_run)
+    return dataclasses.replace(done, event=dataclasses.replace(done.event, seq=0)) if dry_run else done
 
 
 def _check(category: str, reference: str | None, surrendered: bool, correction: int | None) -> None:

@@ -29,8 +29,8 @@ def entry(
     at: dt.datetime,
 ) -> dict[str, Any]:
     """The replacement entry of the card's ``replace`` (``details``: its category,
-    reference, surrendered and correction_seq), to append with the event; the card's
-    category is set at once."""
+    reference, surrendered and correction_seq), to append with the event (the card's
+    own category is ``set_category``'s)."""
     return {
         "card_id": card_id,
         "card_version": card_version,

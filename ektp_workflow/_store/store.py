@@ -112,13 +112,15 @@ class Store:
         assert bind is not None
         return self.transaction(read_only=bind.dialect.name == "sqlite")
 
-    def retrying(self, work: Callable[[Connection], T]) -> T:
+    def retrying(self, work: Callable[[Connection], T], dry_run: bool = False) -> T:
         """Run ``work`` in a transaction; if the database was busy, try again (a few times).
 
         Only on a Store that owns its transactions: a caller's transaction that failed is
         the caller's to retry.
+
+        :param dry_run: roll the transaction back at the end (``transaction``'s).
         """
-        return self._retried(lambda: self._in_transaction(work))
+        return self._retried(lambda: self._in_transaction(work, dry_run))
 
     def on_driver(self, work: Callable[[Driver], T]) -> T:
         """Run ``work`` in a transaction on a pooled driver connection, without a SQLAlchemy
@@ -141,8 +143,8 @@ class Store:
             f"the database schema is at revision {found}, this version needs {REVISION}; run `ektp db upgrade`"
         )
 
-    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
-        with self.transaction() as conn:
+    def _in_transaction(self, work: Callable[[Connection], T], dry_run: bool = False) -> T:
+        with self.transaction(dry_run=dry_run) as conn:
             return work(conn)
 
     def _retried(self, attempt: Callable[[], T]) -> T:

@@ -211,7 +211,7 @@ def reprint_command(
 @click.option("--old-card-surrendered", "surrendered", is_flag=True, help="The old card was handed in (damaged).")
 @click.option(
     "--correction",
-    type=click.IntRange(1, 2**63 - 1),
+    type=click.IntRange(min=1),
     metavar="SEQ",
     help="data_change: the correction (default the latest).",
 )

@@ -95,14 +95,13 @@ class ErrorHandlingGroup(click.Group):
     """The one place where library errors become messages and exit codes."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        as_json = "--json" in ctx.args or "--json" in getattr(ctx, "_protected_args", ())
+        as_json = "--json" in ctx.args  # the arguments after the command's name
         try:
             return super().invoke(ctx)
         except click.UsageError as error:
             if not as_json:
                 raise
-            failure = {"error": error.format_message(), "kind": "UsageError", "exit_code": error.exit_code}
-            click.echo(json.dumps(failure, ensure_ascii=False), err=True)
+            _json_failure(error.format_message(), "UsageError", error.exit_code)
             ctx.exit(error.exit_code)
         except WorkflowError as error:
             code = exit_code_for(error)
@@ -115,8 +114,12 @@ class ErrorHandlingGroup(click.Group):
             else:
                 message = f"{error}{' (retryable: run the command again)' if error.retryable else ''}"
             if as_json:  # a program asked: the error as JSON too, on stderr
-                failure = {"error": message, "kind": type(error).__name__, "exit_code": code}
-                click.echo(json.dumps(failure, ensure_ascii=False), err=True)
+                _json_failure(message, type(error).__name__, code)
             else:
                 click.echo(f"Error: {message}", err=True)
             ctx.exit(code)
+
+
+def _json_failure(message: str, kind: str, code: int) -> None:
+    """An error as a program that asked for ``--json`` reads it: one JSON object on stderr."""
+    click.echo(json.dumps({"error": message, "kind": kind, "exit_code": code}, ensure_ascii=False), err=True)
