@@ -21,8 +21,22 @@ from ektp_workflow import Workflow, create_engine, upgrade
 from ektp_workflow._store.schema import metadata
 
 PG_VARIABLE = "EKTP_TEST_DATABASE_URL"
+# Tests read the English messages unless they choose a language, whatever the machine's
+# locale; no config file of the developer's is read (a test that wants one names it).
+os.environ["EKTP_LANG"] = "en"
+os.environ["EKTP_CONFIG"] = os.devnull
 #: What the working directory held when the run started: a test must leave it so.
 _STARTED_WITH: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _english_again() -> Iterator[None]:
+    """A test that chose a language leaves the next one in English."""
+    yield
+    from ektp_workflow import i18n
+
+    i18n.use("en")
+    os.environ["LANGUAGE"] = "en"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

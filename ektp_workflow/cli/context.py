@@ -6,12 +6,14 @@ loads click and nothing else.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from .. import clock
 from ..errors import CardNotFound, ConcurrencyError, SchemaError, TransitionNotAllowed, WorkflowError
 
 if TYPE_CHECKING:
@@ -34,6 +36,10 @@ class Settings:
     db_url: str
     actor: str | None
     quiet: bool = False
+    #: The kabupaten/kota this office works for (``--region``), dotted, if given.
+    region: str | None = None
+    #: The zone times are shown in (``--tz``, ``--utc``, the region's, else WIB).
+    zone: dt.tzinfo = clock.WIB
     _workflow: Workflow | None = field(default=None, repr=False)
 
     def workflow(self) -> Workflow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import sys
@@ -12,12 +13,39 @@ from typing import Any, TextIO
 
 import click
 
+from ..clock import WIB
 from ..text import shown
+
+#: The zone times are shown in, set once per command from --tz, --utc or --region.
+_zone: dt.tzinfo = WIB
+
+
+def use_zone(zone: dt.tzinfo) -> None:
+    """Show times in ``zone`` from now on (the ``ektp`` group calls it for each command)."""
+    global _zone
+    _zone = zone
+
+
+def when(at: dt.datetime | None) -> str:
+    """A time as every command shows it: local (the zone in use), to the second, with
+    its offset: ``2026-12-02 13:20:05+07:00`` (``+00:00`` with ``--utc``)."""
+    if at is None:
+        return ""
+    return at.astimezone(_zone).isoformat(" ", "seconds")
+
+
+def iso(at: dt.datetime) -> str:
+    """A time as JSON carries it: ISO 8601 in the zone in use, to the microsecond."""
+    return at.astimezone(_zone).isoformat()
+
+
+def _json_default(value: Any) -> str:
+    return iso(value) if isinstance(value, dt.datetime) else str(value)
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as indented JSON (dates as ISO 8601 strings)."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """Print ``data`` as indented JSON (dates as ISO 8601 strings, times in the zone in use)."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
 
 
 def spreadsheet_safe(value: str) -> str:

@@ -1,0 +1,81 @@
+"""The CLI in the operator's language: the help of every command and option, and
+click's own words (``Usage:``, ``Options``, its errors), from the same catalogue as the
+library's messages.
+
+Help texts are written in English in the commands; ``localize`` sets each one to its
+translation on the command tree before the command line is parsed (so ``--help`` and
+usage errors are in the language chosen), keeping the English to switch back.
+"""
+
+from __future__ import annotations
+
+import gettext
+import inspect
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import click
+
+from .. import i18n
+
+#: Where a command's help texts are kept in English once translated.
+_ENGLISH = "_ektp_english"
+
+
+def help_texts(command: click.Command, path: str = "") -> Iterator[tuple[str, str, str]]:
+    """Every help text of ``command`` and the commands under it, as (command path,
+    module, English text), the text as click shows it (``inspect.cleandoc``)."""
+    name = path or (command.name or "")
+    module = getattr(command.callback, "__module__", "") or ""
+    for _holder, _attr, english in _texts(command):
+        yield name, module, english
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            yield from help_texts(sub, f"{name} {sub.name}")
+
+
+def _texts(command: click.Command) -> Iterator[tuple[Any, str, str]]:
+    holders: list[tuple[Any, Sequence[str]]] = [(command, ("help", "short_help", "epilog"))]
+    holders += [(param, ("help",)) for param in command.params]
+    for holder, attrs in holders:
+        english: dict[str, str | None] = holder.__dict__.setdefault(_ENGLISH, {})
+        for attr in attrs:
+            if attr not in english:
+                text = getattr(holder, attr, None)
+                english[attr] = inspect.cleandoc(text) if text else text
+            if english[attr]:
+                yield holder, attr, english[attr]
+
+
+def localize(root: click.Command, language: str) -> None:
+    """Use ``language`` for the library's messages, click's and every help text."""
+    i18n.use(language)
+    gettext.bindtextdomain(i18n.DOMAIN, i18n.locale_dir())
+    gettext.textdomain(i18n.DOMAIN)
+    os.environ["LANGUAGE"] = language  # how click's gettext calls find the catalogue
+    _localize_tree(root)
+
+
+def _localize_tree(command: click.Command) -> None:
+    for holder, attr, english in _texts(command):
+        setattr(holder, attr, i18n._(english))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _localize_tree(sub)
+
+
+def requested(args: Sequence[str], default_map: Mapping[str, Any] | None) -> str:
+    """The language a command line asks for, before click parses it: ``--lang``, else
+    ``EKTP_LANG``, else the config file's, else the locale's (a value that is not a
+    language is left for click to refuse)."""
+    for n, arg in enumerate(args):
+        if arg == "--":
+            break
+        value = args[n + 1] if arg == "--lang" and n + 1 < len(args) else arg.partition("=")[2]
+        if (arg == "--lang" or arg.startswith("--lang=")) and value in i18n.LANGUAGES:
+            return value
+    for value in (os.environ.get(i18n.VARIABLE), (default_map or {}).get("lang")):
+        if value in i18n.LANGUAGES:
+            return str(value)
+    return i18n.from_locale()

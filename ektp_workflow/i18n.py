@@ -1,0 +1,80 @@
+"""The language messages are shown in: English, in which they are written, or Bahasa
+Indonesia, through a gettext catalogue (``locale/id/LC_MESSAGES/ektp_workflow.mo``,
+kept with Babel: see docs/translating.md).
+
+The language belongs to the process. The library speaks English until ``use`` chooses
+another; the ``ektp`` command chooses from ``--lang``, ``EKTP_LANG``, the config file
+or the locale. A message is translated when it is made (``_("...").format(...)``), so
+an error raised after ``use("id")`` carries Indonesian text; the data an error carries
+(its attributes, ``kind`` in JSON) never changes with the language.
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+from collections.abc import Mapping
+from importlib import resources
+
+#: The gettext domain: the catalogue's file name.
+DOMAIN = "ektp_workflow"
+#: The languages there are messages in; English is the source.
+LANGUAGES = ("en", "id")
+#: The environment variable that chooses the CLI's language.
+VARIABLE = "EKTP_LANG"
+
+_active: gettext.NullTranslations = gettext.NullTranslations()
+_language = "en"
+
+
+def _(message: str) -> str:
+    """``message`` in the language in use."""
+    return _active.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural message for ``n``, in the language in use."""
+    return _active.ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation without translating it (a constant made at
+    import, translated with ``_`` where it is shown)."""
+    return message
+
+
+def locale_dir() -> str:
+    """The folder that holds the catalogues (``<lang>/LC_MESSAGES/<DOMAIN>.mo``)."""
+    return str(resources.files("ektp_workflow") / "locale")
+
+
+def use(language: str) -> None:
+    """Show messages in ``language`` (one of ``LANGUAGES``) from now on, in this process.
+
+    :raises ValueError: not one of ``LANGUAGES``.
+    """
+    global _active, _language
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}; expected one of: {', '.join(LANGUAGES)}")
+    if language == "en":
+        _active = gettext.NullTranslations()
+    else:
+        _active = gettext.translation(DOMAIN, locale_dir(), languages=[language])
+    _language = language
+
+
+def language() -> str:
+    """The language in use."""
+    return _language
+
+
+def from_locale(environ: Mapping[str, str] = os.environ) -> str:
+    """The language the locale asks for: Indonesian when the first of ``LANGUAGE``,
+    ``LC_ALL``, ``LC_MESSAGES`` and ``LANG`` that is set names it (``id_ID.UTF-8``,
+    ``id``), English otherwise."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value:
+            first = value.split(":")[0].split(".")[0].split("_")[0].lower()
+            return "id" if first in ("id", "in") else "en"
+    return "en"
