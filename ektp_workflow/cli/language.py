@@ -42,10 +42,11 @@ def _texts(command: click.Command) -> Iterator[tuple[Any, str, str]]:
         english: dict[str, str | None] = holder.__dict__.setdefault(_ENGLISH, {})
         for attr in attrs:
             if attr not in english:
-                text = getattr(holder, attr, None)
-                english[attr] = inspect.cleandoc(text) if text else text
-            if english[attr]:
-                yield holder, attr, english[attr]
+                given = getattr(holder, attr, None)
+                english[attr] = inspect.cleandoc(given) if given else None
+            text = english[attr]
+            if text:
+                yield holder, attr, text
 
 
 def localize(root: click.Command, language: str) -> None:
@@ -75,7 +76,7 @@ def requested(args: Sequence[str], default_map: Mapping[str, Any] | None) -> str
         value = args[n + 1] if arg == "--lang" and n + 1 < len(args) else arg.partition("=")[2]
         if (arg == "--lang" or arg.startswith("--lang=")) and value in i18n.LANGUAGES:
             return value
-    for value in (os.environ.get(i18n.VARIABLE), (default_map or {}).get("lang")):
-        if value in i18n.LANGUAGES:
-            return str(value)
+    for chosen in (os.environ.get(i18n.VARIABLE), (default_map or {}).get("lang")):
+        if chosen in i18n.LANGUAGES:
+            return str(chosen)
     return i18n.from_locale()
