@@ -24,6 +24,8 @@ def run_guide(path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> int
     monkeypatch.chdir(workdir)
     monkeypatch.setenv("EKTP_ACTOR", "docs")
     monkeypatch.delenv("EKTP_DATABASE_URL", raising=False)
+    monkeypatch.delenv("EKTP_CONFIG", raising=False)  # a guide's ektp.toml in workdir is read
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(workdir / ".config"))
     namespace: dict[str, Any] = {"__name__": "guide"}
     ran = 0
     for language, info, body in FENCE.findall(path.read_text(encoding="utf-8")):

@@ -9,6 +9,7 @@ click's own order (command line, environment, ``default_map``, default).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,4 +158,7 @@ def _row(root: click.Context, config: Config, key: Key) -> dict[str, str | None]
         origin = _("file {path}").format(path=config.origins[key.param])
     else:
         origin = _("default")
-    return {"key": key.key, "value": None if value is None else str(value), "source": origin}
+    shown = None if value is None else str(value)
+    if shown and key.param == "db_url":
+        shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", shown)  # a password is not shown
+    return {"key": key.key, "value": shown, "source": origin}

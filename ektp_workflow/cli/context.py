@@ -15,6 +15,7 @@ import click
 
 from .. import clock
 from ..errors import CardNotFound, ConcurrencyError, SchemaError, TransitionNotAllowed, WorkflowError
+from ..i18n import _
 
 if TYPE_CHECKING:
     from .. import Workflow
@@ -64,7 +65,9 @@ class Settings:
             return DRY_RUN_ACTOR
         if not self.actor or not self.actor.strip():
             raise click.UsageError(
-                "this command changes data and needs an actor: pass --actor NAME (before the command) or set EKTP_ACTOR"
+                _(
+                    "this command changes data and needs an actor: pass --actor NAME (before the command) or set EKTP_ACTOR"
+                )
             )
         return self.actor.strip()
 
@@ -113,16 +116,18 @@ class ErrorHandlingGroup(click.Group):
             code = exit_code_for(error)
             if stale(error):
                 assert isinstance(error, ConcurrencyError)
-                message = (
-                    f"card {error.nik} is at version {error.actual_version}, not {error.expected_version}: it "
-                    f"changed since it was read; read it again (ektp card show {error.nik}) and decide"
-                )
+                message = _(
+                    "card {nik} is at version {actual}, not {expected}: it changed since it was read; "
+                    "read it again (ektp card show {nik}) and decide"
+                ).format(nik=error.nik, actual=error.actual_version, expected=error.expected_version)
+            elif error.retryable:
+                message = _("{error} (retryable: run the command again)").format(error=error)
             else:
-                message = f"{error}{' (retryable: run the command again)' if error.retryable else ''}"
+                message = str(error)
             if as_json:  # a program asked: the error as JSON too, on stderr
                 _json_failure(message, type(error).__name__, code)
             else:
-                click.echo(f"Error: {message}", err=True)
+                click.echo(_("Error: {message}").format(message=message), err=True)
             ctx.exit(code)
 
 

@@ -139,10 +139,13 @@ def _as_url(value: str) -> str:
     path = Path(value).expanduser().absolute()
     if "?" in value or "%" in value:  # they would be read as a URL's query or escapes
         raise click.BadParameter(
-            f"{value!r}: a path with ? or % must be given as a URL (sqlite:///...)", param_hint="--db"
+            _("{value!r}: a path with ? or % must be given as a URL (sqlite:///...)").format(value=value),
+            param_hint="--db",
         )
     if path.is_dir():
-        raise click.BadParameter(f"{value!r} is a directory, not a SQLite file", param_hint="--db")
+        raise click.BadParameter(
+            _("{value!r} is a directory, not a SQLite file").format(value=value), param_hint="--db"
+        )
     return f"sqlite:///{path}"
 
 

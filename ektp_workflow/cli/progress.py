@@ -1,13 +1,21 @@
-"""Progress on stderr for long commands: only on a terminal, never with --quiet."""
+"""Progress on stderr for long commands: only on a terminal, never with --quiet.
+
+With a known total it is a bar with the count done of the total and the time left
+(``verifying events  [#####-------]  41,000/100,000  00:00:07``); without one, a
+running count with its rate.
+"""
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
 import click
+
+from ..i18n import _
 
 Advance = Callable[[int], None]
 
@@ -18,7 +26,8 @@ def _terminal(stream: TextIO) -> bool:
 
 @contextmanager
 def progress(label: str, quiet: bool, total: int | None = None, stream: TextIO | None = None) -> Iterator[Advance]:
-    """Yield ``advance(n)``: a bar when ``total`` is known, else a running count.
+    """Yield ``advance(n)``: a bar with counts and time left when ``total`` is known,
+    else a running count with its rate.
 
     Silent when ``quiet`` or when stderr is not a terminal (piped, redirected, in CI).
     """
@@ -27,19 +36,43 @@ def progress(label: str, quiet: bool, total: int | None = None, stream: TextIO |
         yield lambda n: None
         return
     if total:
-        with click.progressbar(length=total, label=label, file=out, show_pos=True) as bar:
+        with click.progressbar(
+            length=total, label=label, file=out, show_pos=True, show_eta=True, item_show_func=None
+        ) as bar:
+            bar.format_pos = lambda: f"{min(bar.pos, total):,}/{total:,}"  # type: ignore[method-assign]
             yield bar.update
         return
-    done = 0
+    with _counter(label, out) as advance:
+        yield advance
+
+
+@contextmanager
+def _counter(label: str, out: TextIO) -> Iterator[Advance]:
+    done, started, shown = 0, time.monotonic(), 0.0
 
     def advance(n: int) -> None:
-        nonlocal done
+        nonlocal done, shown
         done += n
-        out.write(f"\r{label}: {done:,}")
-        out.flush()
+        now = time.monotonic()
+        if now - shown >= 0.2:  # a terminal redrawn at most five times a second
+            shown = now
+            out.write(
+                "\r"
+                + _("{label}: {done:,} ({rate:,.0f}/s)").format(
+                    label=label, done=done, rate=done / max(now - started, 1e-9)
+                )
+            )
+            out.flush()
 
     yield advance
-    out.write(f"\r{label}: {done:,} done\n" if done else "")
+    if done:
+        took = time.monotonic() - started
+        out.write(
+            "\r"
+            + _("{label}: {done:,} done in {seconds:,.1f} s").format(label=label, done=done, seconds=took)
+            + "\x1b[K\n"
+        )
+        out.flush()
 
 
 def stage(message: str, quiet: bool, stream: TextIO | None = None) -> None:
