@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from . import clock
 from .clock import WIB
+from .i18n import _, ngettext
 from .nik import parse_nik
 from .records import FireRequest, ResidentRecord
 from .regions import Region, kecamatan_in
@@ -127,7 +128,7 @@ def population(count: int, seed: int, today: dt.date) -> list[ResidentRecord]:
     elsewhere = _other_regions()
     serials: Counter[str] = Counter()
     records = []
-    for _ in range(count):
+    for _unused in range(count):
         home = rng.choices(districts, weights)[0]
         born_in = rng.choice(elsewhere) if rng.random() < BORN_ELSEWHERE else home
         birth, sex = _birth(rng, today), rng.choice("FM")
@@ -146,7 +147,7 @@ def _other_regions() -> list[Region]:
 
 
 def _birth(rng: random.Random, today: dt.date) -> dt.date:
-    low, high, _ = rng.choices(_AGE_BANDS, [w for *_, w in _AGE_BANDS])[0]
+    low, high, _weight = rng.choices(_AGE_BANDS, [w for *_, w in _AGE_BANDS])[0]
     age = rng.randint(low, high)
     return today - dt.timedelta(days=age * 365 + rng.randint(0, 364))
 
@@ -226,13 +227,25 @@ def run(
     now = clock.now()
     records = population(residents, seed, now.date())
     registered_at = min(HISTORY_START, now)
-    on_stage(f"registering {len(records):,} residents of Kota Palembang")
+    on_stage(
+        ngettext(
+            "registering {count:,} resident of Kota Palembang",
+            "registering {count:,} residents of Kota Palembang",
+            len(records),
+        ).format(count=len(records))
+    )
     workflow.register(records, actor=actor, at=registered_at, source="demo population")
     requests = history(records, seed, now)
-    on_stage(f"playing {len(requests):,} events of recording, PRR and de-duplication since {HISTORY_START.date()}")
+    on_stage(
+        ngettext(
+            "playing {count:,} event of recording, PRR and de-duplication since {day}",
+            "playing {count:,} events of recording, PRR and de-duplication since {day}",
+            len(requests),
+        ).format(count=len(requests), day=HISTORY_START.date().isoformat())
+    )
     for start in range(0, len(requests), 5000):
         workflow.fire_many(requests[start : start + 5000], actor=actor)
-    on_stage("receiving blanks, distributing, allocating, printing and collecting")
+    on_stage(_("receiving blanks, distributing, allocating, printing and collecting"))
     summary = DemoSummary(kecamatan_in(CITY), len(records), len(records) + len(requests))
     shipment = blanks if blanks is not None else max(1, round(SEED_SHIPMENT * residents / PALEMBANG_POPULATION))
     return _blank_cycle(workflow, summary, shipment, random.Random(seed + 2), actor)

@@ -55,9 +55,18 @@ def template() -> Catalog:
 
 def _library() -> Iterator[tuple[str, tuple[int, str | tuple[str, ...], list[str]]]]:
     for filename, lineno, message, comments, _context in extract_from_dir(
-        PACKAGE, method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
+        PACKAGE,
+        method_map=[("**.py", "python")],
+        keywords=KEYWORDS,
+        comment_tags=("TRANSLATORS:",),
+        directory_filter=_package_dir,
     ):
         yield f"ektp_workflow/{filename}", (lineno, message, comments)
+
+
+def _package_dir(path: str) -> bool:
+    """Every folder of the package but caches: Babel's default skips ``_audit``, ``_store``..."""
+    return Path(path).name != "__pycache__" and not Path(path).name.startswith(".")
 
 
 def _help() -> Iterator[tuple[str, str]]:

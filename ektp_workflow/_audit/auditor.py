@@ -10,6 +10,7 @@ from .._store import eventlog, residents
 from .._store.history import Progress
 from .._store.store import Store
 from ..errors import CardNotFound, InvalidTime
+from ..i18n import _
 from ..nik import lookup_key, parse_nik
 from ..records import Event, ResidentVersion
 from . import explain, export, replay, verify
@@ -56,11 +57,15 @@ class Auditor:
             comparison was asked of a replay that stops before the head.
         """
         if by not in ("recorded", "occurred"):
-            raise ValueError(f"by must be 'recorded' or 'occurred', not {by!r}")
+            raise ValueError(_("by must be 'recorded' or 'occurred', not {by!r}").format(by=by))
         if as_of is not None and as_of.year < EARLIEST_YEAR:
-            raise InvalidTime(f"--as-of {as_of.isoformat()}: a replay goes back to {EARLIEST_YEAR} at the earliest")
+            raise InvalidTime(
+                _("--as-of {as_of}: a replay goes back to {year} at the earliest").format(
+                    as_of=as_of.isoformat(), year=EARLIEST_YEAR
+                )
+            )
         if compare and (until_seq is not None or as_of is not None):
-            raise ValueError("only a replay to the head can be compared with stored state")
+            raise ValueError(_("only a replay to the head can be compared with stored state"))
         with self._store.reading() as conn:
             folded = replay.replay(conn, until_seq, as_of, by, progress)
             if compare:

@@ -12,6 +12,7 @@ from .._store import cards, queue, rulesets
 from .._store.queue import RecordedRun
 from .._store.store import Connection
 from ..errors import CardNotFound
+from ..i18n import _, ngettext
 from ..records import QUEUE_STATE
 from ..rules.base import Applicant, QueueRule
 from ..rules.planner import order_queue
@@ -45,13 +46,28 @@ class RunExplanation:
         return self.replanned == self.allocated
 
     def reason(self) -> str:
-        blanks = f"{self.blanks} blank{'' if self.blanks == 1 else 's'}"
         if self.blanks == 0:
-            return f"no blank: the kecamatan had none to give ({self.waiting} applicants waiting)"
-        ahead = f"{self.ahead_first_time} first-time and {self.ahead_replacement} replacement applicants ahead"
+            return ngettext(
+                "no blank: the kecamatan had none to give ({waiting} applicant waiting)",
+                "no blank: the kecamatan had none to give ({waiting} applicants waiting)",
+                self.waiting,
+            ).format(waiting=self.waiting)
+        ahead = _("{first_time} first-time and {replacement} replacement applicants ahead").format(
+            first_time=self.ahead_first_time, replacement=self.ahead_replacement
+        )
         if self.replanned:
-            return f"got a blank: position {self.position} of {self.waiting}, within the {blanks} ({ahead})"
-        return f"no blank: position {self.position} of {self.waiting}, beyond the {blanks} ({ahead})"
+            message = ngettext(
+                "got a blank: position {position} of {waiting}, within the {blanks} blank ({ahead})",
+                "got a blank: position {position} of {waiting}, within the {blanks} blanks ({ahead})",
+                self.blanks,
+            )
+        else:
+            message = ngettext(
+                "no blank: position {position} of {waiting}, beyond the {blanks} blank ({ahead})",
+                "no blank: position {position} of {waiting}, beyond the {blanks} blanks ({ahead})",
+                self.blanks,
+            )
+        return message.format(position=self.position, waiting=self.waiting, blanks=self.blanks, ahead=ahead)
 
 
 @dataclass(frozen=True)
@@ -86,7 +102,7 @@ def explain(tx: Connection, nik: str) -> Explanation:
             run.run_id,
             run.day,
             run.rule_set_version,
-            f"rule set version {run.rule_set_version}",
+            _("rule set version {version}").format(version=run.rule_set_version),
             0,
             run.waiting or 0,
             None,

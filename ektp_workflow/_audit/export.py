@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from .._store import history
 from .._store.history import Progress
 from .._store.store import Connection
+from ..i18n import _
 from ..nik import mask
 
 FORMATS = ("jsonl", "csv")
@@ -49,7 +50,7 @@ def export(
     :raises ValueError: ``fmt`` is not jsonl or csv.
     """
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; expected jsonl or csv")
+        raise ValueError(_("unknown export format {format!r}; expected jsonl or csv").format(format=fmt))
     writer = csv.writer(out) if fmt == "csv" else None
     if writer is not None:
         writer.writerow(FIELDS)

@@ -17,6 +17,7 @@ from typing import Any
 from .._store import balances, history, lifecycles, projections
 from .._store.history import Progress
 from .._store.store import Connection
+from ..i18n import _, ngettext
 from ..records import QUEUE_STATE, REGISTER
 from ..states import Lifecycle, lifecycle_from_dict
 from .verify import MAX_LISTED
@@ -150,29 +151,49 @@ def _fold(result: Replay, tables: _Lifecycles, rows: Sequence[tuple[Any, ...]]) 
         state_of[card_id], version_of[card_id] = code, version
         if trigger == REGISTER:
             if before:
-                result.problem(seq, f"card {card_id} registered twice")
+                result.problem(seq, _("card {card_id} registered twice").format(card_id=card_id))
             else:
                 states._count += 1
                 if version != 1:
-                    result.problem(seq, f"card {card_id} registered at version {version}")
+                    result.problem(
+                        seq,
+                        _("card {card_id} registered at version {version}").format(card_id=card_id, version=version),
+                    )
             continue
         if not before:
             states._count += 1
-            result.problem(seq, f"card {card_id}: {trigger} before the card was registered")
+            result.problem(
+                seq,
+                _("card {card_id}: {trigger} before the card was registered").format(card_id=card_id, trigger=trigger),
+            )
             continue
         state = names[before]
         if from_state != state or version != previous + 1:
-            result.problem(seq, f"card {card_id}: event from {from_state} v{version} follows {state} v{previous}")
+            result.problem(seq, _out_of_order(card_id, from_state, version, state, previous))
             continue
         if row_hash != lifecycle_hash:
             lifecycle_hash, edges = row_hash, tables.edges(row_hash)
         if edges is None:
             if tables.first_unchecked(row_hash):
-                result.problem(seq, f"{tables.why(row_hash)}: its events cannot be checked (this is the first)")
+                result.problem(
+                    seq, _("{why}: its events cannot be checked (this is the first)").format(why=tables.why(row_hash))
+                )
         elif (state, trigger, to_state) not in edges:
-            result.problem(seq, f"card {card_id}: {trigger} from {state} to {to_state} is not in the lifecycle")
+            result.problem(seq, _not_an_edge(card_id, trigger, state, to_state))
     result.last_seq = rows[-1][0]
     result.events += len(rows)
+
+
+def _out_of_order(card_id: int, from_state: str, version: int, state: str, previous: int) -> str:
+    return _("card {card_id}: event from {from_state} v{version} follows {state} v{previous}").format(
+        card_id=card_id, from_state=from_state, version=version, state=state, previous=previous
+    )
+
+
+def _not_an_edge(card_id: int, trigger: str, state: str, to_state: str) -> str:
+    return _("card {card_id}: {trigger} from {state} to {to_state} is not in the lifecycle").format(
+        card_id=card_id, trigger=trigger, state=state, to_state=to_state
+    )
 
 
 class _Lifecycles:
@@ -194,11 +215,11 @@ class _Lifecycles:
             text = lifecycles.definition(self._conn, hash_)
             lifecycle = _load(text) if text else None
             if lifecycle is None:
-                self._unusable[hash_] = f"unknown lifecycle {hash_[:12]}"
+                self._unusable[hash_] = _("unknown lifecycle {hash}").format(hash=hash_[:12])
             elif lifecycle.hash != hash_:
-                self._unusable[hash_] = (
-                    f"lifecycle {hash_[:12]} was altered: its stored definition hashes to {lifecycle.hash[:12]}"
-                )
+                self._unusable[hash_] = _(
+                    "lifecycle {hash} was altered: its stored definition hashes to {stored_hash}"
+                ).format(hash=hash_[:12], stored_hash=lifecycle.hash[:12])
                 lifecycle = None
             self._known[hash_] = _edges(lifecycle) if lifecycle is not None else None
             if lifecycle is not None:
@@ -224,7 +245,7 @@ def _load(text: str) -> Lifecycle:
     data = json.loads(text)
     guards = {g for t in data["transitions"] for g in t["guards"]}
     effects = {e for t in data["transitions"] for e in t["effects"]}
-    return lifecycle_from_dict(data, "stored lifecycle", guards, effects)
+    return lifecycle_from_dict(data, _("stored lifecycle"), guards, effects)
 
 
 def compare(conn: Connection, folded: Replay) -> list[str]:
@@ -239,13 +260,30 @@ def compare(conn: Connection, folded: Replay) -> list[str]:
             if len(mismatches) >= MAX_LISTED:
                 continue
             if replayed != (state, version):
-                mismatches.append(f"card {card_id}: stored {state} v{version}, replay gives {replayed}")
+                mismatches.append(
+                    _("card {card_id}: stored {state} v{version}, replay gives {replayed}").format(
+                        card_id=card_id, state=state, version=version, replayed=replayed
+                    )
+                )
             elif (batch_id is not None) != (state == ALLOCATED):
-                mismatches.append(f"card {card_id}: {state} but {'holds' if batch_id else 'holds no'} reserved blank")
+                mismatches.append(_holding(card_id, state, batch_id is not None))
     if seen != len(folded.cards):
-        mismatches.append(f"{seen} cards stored, {len(folded.cards)} in the event log")
+        mismatches.append(
+            ngettext(
+                "{stored} card stored, {logged} in the event log",
+                "{stored} cards stored, {logged} in the event log",
+                seen,
+            ).format(stored=seen, logged=len(folded.cards))
+        )
     return (
         mismatches
         + balances.conservation_problems(conn)
         + projections.problems(conn, QUEUE_STATE, ALLOCATED, folded.keeps_place, MAX_LISTED)
     )
+
+
+def _holding(card_id: int, state: str, holds: bool) -> str:
+    """A card whose state and reserved blank disagree."""
+    if holds:
+        return _("card {card_id}: {state} but holds reserved blank").format(card_id=card_id, state=state)
+    return _("card {card_id}: {state} but holds no reserved blank").format(card_id=card_id, state=state)

@@ -11,18 +11,19 @@ from .._store import eventlog, history, queue
 from .._store.chain import ENTRY_FIELDS, GENESIS, chain_hash_values, entry_hash
 from .._store.history import Entry, Progress
 from .._store.store import Connection
+from ..i18n import N_, _
 
 #: Problems a verification or a replay lists (all are found; the first are kept).
 MAX_LISTED = 100
 _KINDS = {
-    "blank_entry": "blank ledger entry",
-    "blank_quota": "monthly quota",
-    "blank_request": "request for blanks",
-    "resident": "resident data",
-    "rule_set": "rule-set version",
-    "rule_activation": "rule-set activation",
-    "allocation_run": "allocation run",
-    "replacement": "replacement",
+    "blank_entry": N_("blank ledger entry"),
+    "blank_quota": N_("monthly quota"),
+    "blank_request": N_("request for blanks"),
+    "resident": N_("resident data"),
+    "rule_set": N_("rule-set version"),
+    "rule_activation": N_("rule-set activation"),
+    "allocation_run": N_("allocation run"),
+    "replacement": N_("replacement"),
 }
 
 
@@ -86,7 +87,12 @@ def verify(tx: Connection, against: tuple[int, str] | None = None, progress: Pro
     while entry is not None:
         entry = walk.entry(entry, pending)
     for kind, count in history.unchained(tx).items():
-        walk.report.add(0, f"{count} {_KINDS[kind]} row(s) have no place in the chain: written outside the engine")
+        walk.report.add(
+            0,
+            _("{count} {kind} row(s) have no place in the chain: written outside the engine").format(
+                count=count, kind=_(_KINDS[kind])
+            ),
+        )
     return walk.finish()
 
 
@@ -100,7 +106,7 @@ class _Walk:
 
     def entry(self, entry: Entry, pending: Iterator[Entry]) -> Entry | None:
         """Check one entry; return the next."""
-        label = f"{_KINDS[entry.kind]}: "
+        label = _(_KINDS[entry.kind]) + ": "
         self.step(entry.seq, entry_hash(self.previous, entry.kind, entry.values), entry.chain_hash, label)
         if entry.kind == "allocation_run":
             self._inputs(entry)
@@ -109,7 +115,7 @@ class _Walk:
 
     def step(self, seq: int, computed: str, stored: str | None, label: str) -> None:
         if stored is None:  # the rest is checked as if it were there
-            self.report.add(seq, label + "it has no chain hash: it was written outside the engine")
+            self.report.add(seq, label + _("it has no chain hash: it was written outside the engine"))
             stored = computed
         elif computed != stored:
             self.report.add(seq, label + _mismatch(self.previous_seq, seq))
@@ -118,14 +124,18 @@ class _Walk:
             if stored != self.against[1]:
                 self.report.add(
                     seq,
-                    f"hash {stored} differs from the checkpoint kept, {self.against[1]}: history up to it was rewritten",
+                    _("hash {stored} differs from the checkpoint kept, {kept}: history up to it was rewritten").format(
+                        stored=stored, kept=self.against[1]
+                    ),
                 )
         self.previous, self.previous_seq = stored, seq
 
     def _inputs(self, entry: Entry) -> None:
         run_id, recorded = _field(entry, "run_id"), _field(entry, "inputs_hash")
         if queue.recorded_inputs_hash(self.tx, run_id) != recorded:
-            self.report.add(entry.seq, f"allocation run {run_id}: its recorded queue or stock was changed")
+            self.report.add(
+                entry.seq, _("allocation run {run_id}: its recorded queue or stock was changed").format(run_id=run_id)
+            )
 
     def finish(self) -> Verification:
         report, against = self.report, self.against
@@ -135,7 +145,9 @@ class _Walk:
         if against is not None and not self.seen_checkpoint:
             report.add(
                 against[0],
-                f"the checkpoint's event is missing (the log ends at seq {report.last[0]}): events were deleted",
+                _("the checkpoint's event is missing (the log ends at seq {last}): events were deleted").format(
+                    last=report.last[0]
+                ),
             )
         return report
 
@@ -146,19 +158,27 @@ def _field(entry: Entry, name: str) -> Any:
 
 def _mismatch(previous_seq: int, seq: int) -> str:
     if seq != previous_seq + 1:
-        return f"follows seq {previous_seq}: events {previous_seq + 1}..{seq - 1} were deleted or renumbered"
-    return "its hash does not match its content and the event before it: this row was edited, inserted or moved"
+        return _("follows seq {previous}: events {first}..{last} were deleted or renumbered").format(
+            previous=previous_seq, first=previous_seq + 1, last=seq - 1
+        )
+    return _("its hash does not match its content and the event before it: this row was edited, inserted or moved")
 
 
 def _check_head(report: Verification) -> None:
     (head_seq, head_hash), (last_seq, last_hash) = report.chain_head, report.last
     if head_seq > last_seq:
         report.add(
-            last_seq + 1, f"the chain head is at seq {head_seq} but the log ends at {last_seq}: its tail was deleted"
+            last_seq + 1,
+            _("the chain head is at seq {head} but the log ends at {last}: its tail was deleted").format(
+                head=head_seq, last=last_seq
+            ),
         )
     elif head_seq < last_seq:
         report.add(
-            head_seq + 1, f"events after the chain head (seq {head_seq}) up to {last_seq} were added outside the engine"
+            head_seq + 1,
+            _("events after the chain head (seq {head}) up to {last} were added outside the engine").format(
+                head=head_seq, last=last_seq
+            ),
         )
     elif head_hash != last_hash:
-        report.add(last_seq, "the last event's hash differs from the chain head: the tail was rewritten")
+        report.add(last_seq, _("the last event's hash differs from the chain head: the tail was rewritten"))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import RowProblem
+from ..i18n import _
 from .csvfiles import read_table
 
 #: The centre's result -> the trigger it fires on a card in ``prr``.
@@ -51,7 +52,10 @@ def central_results(path: str | Path) -> Reader:
                 continue
             trigger = CENTRAL_RESULTS.get(row["result"].lower())
             if trigger is None:
-                yield line, RowProblem(line, f"result {row['result']!r}: expected {', '.join(CENTRAL_RESULTS)}")
+                problem = _("result {value!r}: expected {expected}").format(
+                    value=row["result"], expected=", ".join(CENTRAL_RESULTS)
+                )
+                yield line, RowProblem(line, problem)
                 continue
             reference = f", reference {row['reference']}" if row.get("reference") else ""
             yield line, Target(row["nik"], trigger, f"central result: {row['result'].lower()}{reference}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import InputFileError, RowProblem
+from ..i18n import _, ngettext
 
 #: A row as a dict of its cells by (lower-case) column, or what is wrong with it.
 Row = dict[str, str] | RowProblem
@@ -26,16 +27,16 @@ def read_table(path: str | Path, required: Sequence[str], optional: Sequence[str
     try:
         handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below; opening is what may fail
     except OSError as err:
-        raise InputFileError(source, [RowProblem(0, f"cannot open: {err.strerror}")]) from err
+        raise InputFileError(source, [RowProblem(0, _("cannot open: {reason}").format(reason=err.strerror))]) from err
     with handle:
         try:
             yield from _rows(handle, source, required, optional)
         except UnicodeDecodeError as err:
-            raise InputFileError(
-                source, [RowProblem(0, f"not UTF-8 text (byte {err.start}): save the file as UTF-8")]
-            ) from err
+            reason = _("not UTF-8 text (byte {byte}): save the file as UTF-8").format(byte=err.start)
+            raise InputFileError(source, [RowProblem(0, reason)]) from err
         except csv.Error as err:
-            raise InputFileError(source, [RowProblem(0, f"not a readable CSV file: {err}")]) from err
+            reason = _("not a readable CSV file: {error}").format(error=err)
+            raise InputFileError(source, [RowProblem(0, reason)]) from err
 
 
 def content_hash(path: str | Path) -> str:
@@ -60,16 +61,22 @@ def _rows(handle: TextIO, source: str, required: Sequence[str], optional: Sequen
         if len(cells) != width:
             if not "".join(cells).strip():
                 continue
-            yield start, RowProblem(start, f"{len(cells)} cells, the header has {width}")
+            yield start, RowProblem(start, _width_problem(len(cells), width))
             continue
         values = list(map(str.strip, cells))
         if not any(values):
             continue
         nul = next((name for name, value in zip(header, values, strict=True) if "\x00" in value), None)
         if nul is not None:  # no PostgreSQL text can hold it
-            yield start, RowProblem(start, f"{nul}: contains a NUL byte")
+            yield start, RowProblem(start, _("{column}: contains a NUL byte").format(column=nul))
             continue
         yield start, dict(zip(header, values, strict=True))
+
+
+def _width_problem(cells: int, width: int) -> str:
+    return ngettext("{cells} cell, the header has {width}", "{cells} cells, the header has {width}", cells).format(
+        cells=cells, width=width
+    )
 
 
 def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
@@ -83,15 +90,21 @@ def _check_header(header: list[str], source: str, required: Sequence[str], optio
     problems = []
     missing = [c for c in required if c not in header]
     if missing:
-        problems.append(f"header: missing column(s) {', '.join(missing)}")
+        problems.append(_("header: missing column(s) {columns}").format(columns=", ".join(missing)))
     unknown = [c for c in header if c not in (*required, *optional)]
     if unknown:
-        extra = f" and optionally {', '.join(optional)}" if optional else ""
-        problems.append(
-            f"header: unknown column(s) {', '.join(map(repr, unknown))}; expected {', '.join(required)}{extra}"
-        )
+        problems.append(_unknown_columns(unknown, required, optional))
     doubled = sorted({c for c in header if header.count(c) > 1})
     if doubled:
-        problems.append(f"header: column(s) {', '.join(doubled)} appear more than once")
+        problems.append(_("header: column(s) {columns} appear more than once").format(columns=", ".join(doubled)))
     if problems:
         raise InputFileError(source, [RowProblem(1, p) for p in problems])
+
+
+def _unknown_columns(unknown: Sequence[str], required: Sequence[str], optional: Sequence[str]) -> str:
+    names = {"unknown": ", ".join(map(repr, unknown)), "required": ", ".join(required)}
+    if optional:
+        return _("header: unknown column(s) {unknown}; expected {required} and optionally {optional}").format(
+            optional=", ".join(optional), **names
+        )
+    return _("header: unknown column(s) {unknown}; expected {required}").format(**names)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import RowProblem
+from ..i18n import _
 from ..records import ResidentRecord
 from .csvfiles import read_table
 
@@ -47,12 +48,12 @@ def _record(row: dict[str, str]) -> ResidentRecord | str:
         if text not in _WRITTEN:  # not as files mostly write it: try its lower case
             text = text.lower()
             if text not in _BOOLEAN:
-                return f"{flag}: {row[flag]!r} is not true or false"
+                return _("{column}: {value!r} is not true or false").format(column=flag, value=row[flag])
         flags.append(text in _TRUE)
     try:
         born = dt.date.fromisoformat(row["birth_date"]) if row.get("birth_date") else None
     except ValueError:
-        return f"birth_date: {row['birth_date']!r} is not a date YYYY-MM-DD"
+        return _("birth_date: {value!r} is not a date YYYY-MM-DD").format(value=row["birth_date"])
     had_ektp, disaster_victim, suket = flags
     given = frozenset(name for name in OPTIONAL_COLUMNS if name in row and (name != "birth_date" or born))
     return ResidentRecord(row["nik"], row["name"], row["kecamatan"], had_ektp, born, disaster_victim, suket, given)
