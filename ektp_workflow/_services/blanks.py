@@ -12,6 +12,7 @@ from .._store import balances, eventlog, ledger, quotas
 from .._store.store import Store
 from ..clock import WIB, now
 from ..errors import StockError
+from ..i18n import _
 from ..records import RequestStatus, StockRequest
 from ..regions import kabupaten_kota_of, kecamatan_of
 from . import distribution, stock_request
@@ -47,14 +48,18 @@ def _reference(reference: str | None, what: str = "reference") -> str:
 
 def _count(count: int, what: str, least: int = 1) -> int:
     if not least <= count <= MOST:
-        raise StockError(f"{what}: the count must be from {least} to {MOST:,}, got {count:,}")
+        raise StockError(
+            _("{what}: the count must be from {least} to {most:,}, got {count:,}").format(
+                what=what, least=least, most=MOST, count=count
+            )
+        )
     return count
 
 
 def _not_after_today(day: dt.date | None, at: dt.datetime) -> dt.date:
     today = at.astimezone(WIB).date()
     if day is not None and day > today:
-        raise StockError(f"received on {day}: that is after today ({today})")
+        raise StockError(_("received on {day}: that is after today ({today})").format(day=day, today=today))
     return day or today
 
 
@@ -81,11 +86,11 @@ class Blanks:
             before, or no such request was made.
         :raises InvalidText: the reference is empty, too long or holds a control character.
         """
-        batch = _reference(reference, "batch reference")
-        _count(count, f"batch {batch}")
+        batch = _reference(reference, _("batch reference"))
+        _count(count, _("batch {batch}").format(batch=batch))
         by = self._movement(actor, reason)
         day = _not_after_today(received_on, by.at)
-        answers = _reference(request, "request reference") if request is not None else None
+        answers = _reference(request, _("request reference")) if request is not None else None
         with self._store.transaction() as conn:
             ledger.receive(conn, batch, count, day, by, answers)
 
@@ -120,8 +125,8 @@ class Blanks:
         :raises StockError: more than the unreserved stock there, or no reason.
         """
         if not reason or not reason.strip():
-            raise StockError("spoiling blanks needs a reason (e.g. 'printer jam, 3 cards')")
-        _count(count, f"spoil at {kecamatan}")
+            raise StockError(_("spoiling blanks needs a reason (e.g. 'printer jam, 3 cards')"))
+        _count(count, _("spoil at {kecamatan}").format(kecamatan=kecamatan))
         by = self._movement(actor, reason)
         with self._store.transaction() as conn:
             ledger.spoil(conn, kecamatan_of(kecamatan).code, count, by)
@@ -133,8 +138,8 @@ class Blanks:
         :raises StockError: not that many blanks at the city, or no reference.
         :raises InvalidRegion: ``to`` is not an official kabupaten/kota code.
         """
-        counterpart, document = kabupaten_kota_of(to), _reference(reference, "loan document")
-        _count(count, f"lend to {counterpart}")
+        counterpart, document = kabupaten_kota_of(to), _reference(reference, _("loan document"))
+        _count(count, _("lend to {kabupaten_kota}").format(kabupaten_kota=counterpart))
         by = self._movement(actor, reason)
         with self._store.transaction() as conn:
             ledger.lend(conn, count, counterpart, document, by)
@@ -155,8 +160,8 @@ class Blanks:
         :raises StockError: the count is not positive, or the reference was used before.
         :raises InvalidRegion: ``lender`` is not an official kabupaten/kota code.
         """
-        counterpart, document = kabupaten_kota_of(lender), _reference(reference, "loan document")
-        _count(count, f"borrow from {counterpart}")
+        counterpart, document = kabupaten_kota_of(lender), _reference(reference, _("loan document"))
+        _count(count, _("borrow from {kabupaten_kota}").format(kabupaten_kota=counterpart))
         by = self._movement(actor, reason)
         day = _not_after_today(received_on, by.at)
         with self._store.transaction() as conn:
@@ -169,9 +174,11 @@ class Blanks:
         :raises StockError: the month is not ``YYYY-MM``, the count is negative, or no reference.
         """
         if not _MONTH.match(month) or not 2000 <= int(month[:4]) <= 2100:
-            raise StockError(f"month {month!r}: expected YYYY-MM from 2000-01 to 2100-12, e.g. 2026-12")
-        _count(count, f"quota for {month}", least=0)
-        document = _reference(reference, "quota reference")
+            raise StockError(
+                _("month {month!r}: expected YYYY-MM from 2000-01 to 2100-12, e.g. 2026-12").format(month=month)
+            )
+        _count(count, _("quota for {month}").format(month=month), least=0)
+        document = _reference(reference, _("quota reference"))
         by = self._movement(actor, reason)
         with self._store.transaction() as conn:
             quotas.set_quota(conn, month, count, document, by.actor, by.reason, by.at)
@@ -187,7 +194,7 @@ class Blanks:
         """
         by = self._movement(actor, reason)
         document = (
-            reference.strip() if dry_run and not reference.strip() else _reference(reference, "request reference")
+            reference.strip() if dry_run and not reference.strip() else _reference(reference, _("request reference"))
         )
         with self._store.reading() if dry_run else self._store.transaction() as conn:
             if not dry_run:  # two requests at once must not both count what neither has asked for
@@ -267,4 +274,4 @@ class Blanks:
             return balances.conservation_problems(conn)
 
     def _movement(self, actor: str, reason: str | None) -> ledger.Movement:
-        return ledger.Movement(require_actor(actor), now(), text.free(reason, "reason"))
+        return ledger.Movement(require_actor(actor), now(), text.free(reason, _("reason")))

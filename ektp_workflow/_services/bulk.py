@@ -31,6 +31,7 @@ from .._store.scratch import SeenNiks
 from .._store.store import Connection, Store
 from ..clock import now
 from ..errors import ProblemList, RowProblem, TransitionNotAllowed, UnknownTrigger, WorkflowError
+from ..i18n import _
 from ..nik import parse_nik
 from ..records import BulkResult
 from ..regions import kecamatan_of
@@ -63,13 +64,13 @@ class BulkJobs:
         progress: Progress | None = None,
     ) -> BulkResult:
         """See ``Workflow.bulk_fire``."""
-        actor, when, reason = require_actor(actor), event_time(at), free(reason, "reason")
+        actor, when, reason = require_actor(actor), event_time(at), free(reason, _("reason"))
         if trigger == "allocate":
-            raise WorkflowError("bulk allocate is not offered: `ektp allocate` reserves blanks in the rules' order")
+            raise WorkflowError(_("bulk allocate is not offered: `ektp allocate` reserves blanks in the rules' order"))
         if trigger not in self.lifecycle.triggers:
             raise UnknownTrigger(trigger, self.lifecycle.triggers)
         if (where_state is None) == (niks_file is None):
-            raise WorkflowError("say which cards: a state (where_state) or a file of NIKs, not both")
+            raise WorkflowError(_("say which cards: a state (where_state) or a file of NIKs, not both"))
         run = _Run(actor, when, dry_run, progress)
         if niks_file is not None:
             read = bulk_files.nik_list(niks_file, trigger, reason)
@@ -90,7 +91,10 @@ class BulkJobs:
         self, trigger: str, state: str, kecamatan: str | None, limit: int | None, reason: str | None, run: _Run
     ) -> BulkResult:
         if state not in self.lifecycle.states:
-            raise WorkflowError(f"unknown state {state!r}; the states are: {', '.join(self.lifecycle.states)}")
+            states = ", ".join(self.lifecycle.states)
+            raise WorkflowError(
+                _("unknown state {state!r}; the states are: {states}").format(state=state, states=states)
+            )
         if self.lifecycle.transition(state, trigger) is None:
             raise TransitionNotAllowed(trigger, state, self.lifecycle.triggers_from(state))
         code = kecamatan_of(kecamatan).code if kecamatan else None
@@ -131,7 +135,7 @@ class BulkJobs:
             with self._store.transaction() as tx:
                 result.resumed = jobs.start(tx, job, "file", {"file": str(path)}, run.actor, now())
         for chunk in chunking.chunked(read()):
-            targets = cast("list[Target]", [t for _, t in chunk])  # the file was checked: no problems
+            targets = cast("list[Target]", [t for __, t in chunk])  # the file was checked: no problems
 
             def move(tx: Connection, targets: list[Target] = targets) -> BulkResult:
                 part = BulkResult(job, run.dry_run)
@@ -212,19 +216,20 @@ class _Chunk:
     def _checked_step(self, card: LockedCard, target: Target, result: BulkResult) -> Any:
         step = self.executor.find(card.state, target.trigger)
         if step is None:
-            result.skip(card.nik, f"{target.trigger} is not allowed from {card.state}")
+            result.skip(
+                card.nik, _("{trigger} is not allowed from {state}").format(trigger=target.trigger, state=card.state)
+            )
             return None
         if card.updated_at is not self._in_order:
             if self.run.at < card.updated_at:
-                result.skip(
-                    card.nik, f"its last event ({card.updated_at.isoformat()}) is after {self.run.at.isoformat()}"
-                )
+                last, at = card.updated_at.isoformat(), self.run.at.isoformat()
+                result.skip(card.nik, _("its last event ({last}) is after {at}").format(last=last, at=at))
                 return None
             self._in_order = card.updated_at
         if step.guards:
             refused = step.refusal(self._context(card, target))
             if refused is not None:
-                result.skip(card.nik, f"guard {refused[0]}: {refused[1]}")
+                result.skip(card.nik, _("guard {guard}: {reason}").format(guard=refused[0], reason=refused[1]))
                 return None
         return step
 
@@ -242,11 +247,16 @@ def _planned(
     for nik, target in zip(niks, targets, strict=True):
         card = found.get(nik)
         if card is None:
-            result.skip(target.nik, "no card registered for this NIK")
+            result.skip(target.nik, _("no card registered for this NIK"))
         elif card.id in done:
             result.done_before += 1
         elif required_state is not None and card.state != required_state:
-            result.skip(card.nik, f"not in {required_state} (it is {card.state}): not applied")
+            result.skip(
+                card.nik,
+                _("not in {required_state} (it is {state}): not applied").format(
+                    required_state=required_state, state=card.state
+                ),
+            )
         else:
             planned.append((card, target))
     return planned

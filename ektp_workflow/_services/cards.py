@@ -13,6 +13,7 @@ from .._store import cards, eventlog
 from .._store.store import Connection, Store
 from ..clock import now
 from ..errors import CardNotFound, WorkflowError
+from ..i18n import _
 from ..nik import lookup_key, parse_nik
 from ..records import Card, CardPage, Event
 from ..regions import kecamatan_of
@@ -46,10 +47,15 @@ def listed(
 ) -> list[Card]:
     """See ``Workflow.cards``."""
     if state is not None and state not in lifecycle.states:
-        raise WorkflowError(f"unknown state {state!r}; expected one of: {', '.join(lifecycle.states)}")
+        raise _unknown_state(state, lifecycle)
     code = kecamatan_of(kecamatan).code if kecamatan is not None else None
     with store.reading() as tx:
         return cards.listed(tx, state, code, after_nik, limit)
+
+
+def _unknown_state(state: str, lifecycle: Lifecycle) -> WorkflowError:
+    states = ", ".join(lifecycle.states)
+    return WorkflowError(_("unknown state {state!r}; expected one of: {states}").format(state=state, states=states))
 
 
 #: The longest page a list gives.
@@ -76,9 +82,12 @@ def page(
     """See ``Workflow.list_cards``."""
     which = _which(lifecycle, states, kecamatan, replacement, waiting_longer_than, name, nik_prefix)
     if order not in cards.ORDERS:
-        raise WorkflowError(f"unknown order {order!r}; expected one of: {', '.join(cards.ORDERS)}")
+        orders = ", ".join(cards.ORDERS)
+        raise WorkflowError(_("unknown order {order!r}; expected one of: {orders}").format(order=order, orders=orders))
     if not 1 <= limit <= MAX_PAGE:
-        raise WorkflowError(f"limit {limit} is out of range; expected 1 to {MAX_PAGE:,}")
+        raise WorkflowError(
+            _("limit {limit} is out of range; expected 1 to {most:,}").format(limit=limit, most=MAX_PAGE)
+        )
     anchor = _cursor(order, after)
     with store.reading() as tx:  # one snapshot: the queue's order and the cards agree
         if order != "queue":
@@ -99,16 +108,18 @@ def _which(
 ) -> cards.CardFilter:
     for state in states:
         if state not in lifecycle.states:
-            raise WorkflowError(f"unknown state {state!r}; expected one of: {', '.join(lifecycle.states)}")
+            raise _unknown_state(state, lifecycle)
     if waiting_longer_than is not None and not 0 <= waiting_longer_than <= 100_000:
-        raise WorkflowError(f"waiting longer than {waiting_longer_than} days: expected 0 to 100,000 days")
+        raise WorkflowError(
+            _("waiting longer than {days} days: expected 0 to 100,000 days").format(days=waiting_longer_than)
+        )
     key = None
     if name is not None:
-        key = search_key(text.line(name, "name to search for"))
+        key = search_key(text.line(name, _("name to search for")))
         if not key:
-            raise WorkflowError("the name to search for is empty; expected part of a name, e.g. 'siti'")
+            raise WorkflowError(_("the name to search for is empty; expected part of a name, e.g. 'siti'"))
     if nik_prefix is not None and not (nik_prefix.isascii() and nik_prefix.isdigit() and len(nik_prefix) <= 16):
-        raise WorkflowError(f"NIK prefix {nik_prefix!r}: expected 1 to 16 digits, e.g. 167105")
+        raise WorkflowError(_("NIK prefix {prefix!r}: expected 1 to 16 digits, e.g. 167105").format(prefix=nik_prefix))
     since = None if waiting_longer_than is None else now() - dt.timedelta(days=waiting_longer_than)
     return cards.CardFilter(
         tuple(dict.fromkeys(states)),
@@ -125,23 +136,33 @@ def _cursor(order: str, after: str | None) -> tuple[Any, ...] | None:
     if after is None:
         return None
     if order == "waiting":
-        at, _, nik = after.partition("/")
+        at, __, nik = after.partition("/")
         try:
             return (dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(dt.UTC), _nik(nik, after))
         except ValueError:
             pass
-        raise WorkflowError(f"cursor {after!r} is not one of a list by waiting time; expected TIME/NIK as printed")
+        raise WorkflowError(
+            _("cursor {cursor!r} is not one of a list by waiting time; expected TIME/NIK as printed").format(
+                cursor=after
+            )
+        )
     if order == "queue":
         nik, dot, mark = after.partition(".")
         if not dot or len(mark) != _MARK:
-            raise WorkflowError(f"cursor {after!r} is not one of a list in queue order; expected NIK.MARK as printed")
+            raise WorkflowError(
+                _("cursor {cursor!r} is not one of a list in queue order; expected NIK.MARK as printed").format(
+                    cursor=after
+                )
+            )
         return (_nik(nik, after), mark)
     return (_nik(after, after),)
 
 
 def _nik(value: str, cursor: str) -> str:
     if not (len(value) == 16 and value.isascii() and value.isdigit()):
-        raise WorkflowError(f"cursor {cursor!r} does not end in a NIK; pass the cursor a page printed")
+        raise WorkflowError(
+            _("cursor {cursor!r} does not end in a NIK; pass the cursor a page printed").format(cursor=cursor)
+        )
     return value
 
 
@@ -197,14 +218,22 @@ def _check_anchor(tx: Connection, which: cards.CardFilter, anchor: tuple[Any, ..
     place = queue.place(tx, nik)
     if place is None:
         raise WorkflowError(
-            f"the card {nik} a page ended on is not in the queue any more; list the queue from its start"
+            _("the card {nik} a page ended on is not in the queue any more; list the queue from its start").format(
+                nik=nik
+            )
         )
     if which.kecamatan is not None and place[0] != which.kecamatan:
-        raise WorkflowError(f"cursor {nik}.{mark} is of the queue of kecamatan {place[0]}, not {which.kecamatan}")
+        raise WorkflowError(
+            _("cursor {nik}.{mark} is of the queue of kecamatan {kecamatan}, not {asked}").format(
+                nik=nik, mark=mark, kecamatan=place[0], asked=which.kecamatan
+            )
+        )
     if _mark(place, version, day) != mark:
         raise WorkflowError(
-            f"the card {nik} a page ended on may stand elsewhere in the queue now (its data, the rules or the day "
-            "changed since); list the queue from its start"
+            _(
+                "the card {nik} a page ended on may stand elsewhere in the queue now (its data, the rules or the day "
+                "changed since); list the queue from its start"
+            ).format(nik=nik)
         )
 
 

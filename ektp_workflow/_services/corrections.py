@@ -23,6 +23,7 @@ from .._residents import validate_resident
 from .._store import cards, eventlog, residents
 from .._store.store import Connection, Store
 from ..errors import CardNotFound, WorkflowError
+from ..i18n import N_, _
 from ..nik import age_on, lookup_key, parse_nik
 from ..records import Correction, FireRequest, ResidentRecord
 from ..regions import name_of
@@ -42,8 +43,8 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "disaster_victim": bool,
     "suket": bool,
 }
-_TYPE_NAMES = {"name": "text", "birth_date": "a date", "kecamatan": "a kecamatan code"}
-_TYPE_NAMES.update(dict.fromkeys(("had_ektp", "disaster_victim", "suket"), "True or False"))
+_TYPE_NAMES = {"name": N_("text"), "birth_date": N_("a date"), "kecamatan": N_("a kecamatan code")}
+_TYPE_NAMES.update(dict.fromkeys(("had_ektp", "disaster_victim", "suket"), N_("True or False")))
 
 
 def correct(
@@ -88,16 +89,11 @@ def apply(
         new data contradicts, a kecamatan outside the city, or an age guard the card
         passed that the new birth date fails.
     """
-    unknown = sorted(set(changes) - set(CORRECTABLE))
-    if unknown:
-        raise WorkflowError(f"cannot correct {', '.join(unknown)}; expected some of: {', '.join(CORRECTABLE)}")
-    for name, value in changes.items():
-        if value is not None and not isinstance(value, _TYPES[name]):
-            raise WorkflowError(f"{name}: {value!r} is not {_TYPE_NAMES[name]}")
-    why = text.free(reason, "reason")
+    _check_fields(changes)
+    why = text.free(reason, _("reason"))
     if not why or not why.strip():
-        raise WorkflowError("a correction needs a reason (what was wrong, and who said so)")
-    cited = text.reference(evidence, "evidence") if evidence is not None else None
+        raise WorkflowError(_("a correction needs a reason (what was wrong, and who said so)"))
+    cited = text.reference(evidence, _("evidence")) if evidence is not None else None
     value = lookup_key(nik)
     card = cards.kecamatan_and_state(tx, value)
     if card is None:
@@ -107,10 +103,11 @@ def apply(
     after = _corrected(value, before, changes, at.date())
     changed = {name: (before[name], after[name]) for name in CORRECTABLE if before[name] != after[name]}
     if not changed:
-        raise WorkflowError(f"nothing to correct: the resident of {value} already has these data")
+        raise WorkflowError(_("nothing to correct: the resident of {nik} already has these data").format(nik=value))
     _allowed(tx, transitions.lifecycle, value, card, changed)
     released = None
     if "kecamatan" in changed and RELEASE in transitions.lifecycle.triggers_from(card.state):
+        # the event's reason, kept in the history: not translated
         request = FireRequest(value, RELEASE, f"kecamatan corrected: {why}", at)
         released = transitions.apply(tx, request, actor, None)
     entry = residents.correct(tx, card.id, after, actor, why, cited, at)
@@ -118,15 +115,38 @@ def apply(
     return Correction(value, changed, why, cited, entry["seq"], released)
 
 
+def _check_fields(changes: Mapping[str, Any]) -> None:
+    """Only fields a correction may change, each of its type."""
+    unknown = sorted(set(changes) - set(CORRECTABLE))
+    if unknown:
+        raise WorkflowError(
+            _("cannot correct {fields}; expected some of: {correctable}").format(
+                fields=", ".join(unknown), correctable=", ".join(CORRECTABLE)
+            )
+        )
+    for name, value in changes.items():
+        if value is not None and not isinstance(value, _TYPES[name]):
+            expected = _(_TYPE_NAMES[name])
+            raise WorkflowError(
+                _("{field}: {value!r} is not {expected}").format(field=name, value=value, expected=expected)
+            )
+
+
 def _allowed(tx: Connection, lifecycle: Lifecycle, nik: str, card: Any, changed: dict[str, tuple[Any, Any]]) -> None:
     """What the card and its history say against the change."""
     if "kecamatan" in changed:
         _within_city(*changed["kecamatan"])
         if lifecycle.states[card.state].terminal:
-            raise WorkflowError(f"the card of {nik} is {card.state}: the resident's kecamatan stays as it was then")
+            raise WorkflowError(
+                _("the card of {nik} is {state}: the resident's kecamatan stays as it was then").format(
+                    nik=nik, state=card.state
+                )
+            )
     if changed.get("had_ektp") == (True, False) and residents.became_holder(tx, card.id):
         raise WorkflowError(
-            f"the resident of {nik} collected an e-KTP here: had_ektp stays true (their next card is a replacement)"
+            _(
+                "the resident of {nik} collected an e-KTP here: had_ektp stays true (their next card is a replacement)"
+            ).format(nik=nik)
         )
     if "birth_date" in changed:
         _still_of_age(tx, lifecycle, nik, changed["birth_date"][1])
@@ -152,8 +172,10 @@ def _within_city(old: str, new: str) -> None:
     city = old[:5]
     if new[:5] != city:
         raise WorkflowError(
-            f"kecamatan {new} is outside {name_of(city)} ({city}), where the resident lives: "
-            "a resident who moves to another kabupaten/kota leaves by move_out"
+            _(
+                "kecamatan {kecamatan} is outside {name} ({code}), where the resident lives: "
+                "a resident who moves to another kabupaten/kota leaves by move_out"
+            ).format(kecamatan=new, name=name_of(city), code=city)
         )
 
 
@@ -164,6 +186,16 @@ def _still_of_age(tx: Connection, lifecycle: Lifecycle, nik: str, born: dt.date)
         if event.trigger in guarded and age_on(born, event.occurred_at.date()) < RECORDING_AGE:
             day = event.occurred_at.date()
             raise WorkflowError(
-                f"born {born.isoformat()}, the resident was {age_on(born, day)} when the card was {event.to_state} "
-                f"on {day.isoformat()} (event {event.seq}, {event.trigger}); {event.trigger} requires {RECORDING_AGE}"
+                _(
+                    "born {born}, the resident was {age} when the card was {state} "
+                    "on {day} (event {seq}, {trigger}); {trigger} requires {least}"
+                ).format(
+                    born=born.isoformat(),
+                    age=age_on(born, day),
+                    state=event.to_state,
+                    day=day.isoformat(),
+                    seq=event.seq,
+                    trigger=event.trigger,
+                    least=RECORDING_AGE,
+                )
             )

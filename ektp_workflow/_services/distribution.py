@@ -17,6 +17,7 @@ from .._store import balances, ledger, queue, rulesets
 from .._store.store import Connection
 from ..clock import WIB
 from ..errors import StockError
+from ..i18n import _
 from ..regions import kecamatan_of
 from ..rules.base import Demand
 from ..rules.planner import AllocationPlan, plan_split
@@ -65,8 +66,8 @@ def plan(tx: Connection, reference: str, counts: Mapping[str, int] | None, day: 
     if counts is not None:
         shares = {kecamatan_of(code).code: n for code, n in counts.items()}
         if any(n < 0 for n in shares.values()):
-            raise StockError(f"batch {reference}: shares must not be negative")
-        split = "explicit counts"
+            raise StockError(_("batch {reference}: shares must not be negative").format(reference=reference))
+        split = "explicit counts"  # in the place of a rule's name (JSON's split_rule): not translated
     else:
         rule = active.rule_set.split.instantiate(available_rules())
         shares, split = plan_split(available, demand, rule), active.rule_set.split.rule

@@ -18,6 +18,7 @@ from .._store import ledger, replacements, residents
 from .._store.cards import LockedCard
 from .._store.store import Connection, Tx
 from ..errors import DefinitionError
+from ..i18n import _, ngettext
 from ..nik import age_on
 from ..records import QUEUE_STATE
 from ..states import Effect, Executor, Guard, Lifecycle, Step, load_lifecycle
@@ -65,14 +66,16 @@ def age_at_least_16(ctx: FireContext) -> str | None:
     age = age_on(born, day)
     if age >= RECORDING_AGE:
         return None
-    return f"the resident is {age} on {day.isoformat()} (born {born.isoformat()}); recording starts at {RECORDING_AGE}"
+    return _("the resident is {age} on {day} (born {born}); recording starts at {least}").format(
+        age=age, day=day.isoformat(), born=born.isoformat(), least=RECORDING_AGE
+    )
 
 
 def blank_available(ctx: FireContext) -> str | None:
     """A blank must be in stock, unreserved, at the card's kecamatan."""
     if ledger.unallocated_at(ctx.conn, ctx.card.kecamatan) > 0:
         return None
-    return f"no unallocated blank at kecamatan {ctx.card.kecamatan}"
+    return _("no unallocated blank at kecamatan {kecamatan}").format(kecamatan=ctx.card.kecamatan)
 
 
 def no_blank_available(ctx: FireContext) -> str | None:
@@ -80,14 +83,18 @@ def no_blank_available(ctx: FireContext) -> str | None:
     there = ledger.unallocated_at(ctx.conn, ctx.card.kecamatan)
     if there == 0:
         return None
-    return f"{there} unreserved blank{'s' if there != 1 else ''} at kecamatan {ctx.card.kecamatan}: reprint on one"
+    return ngettext(
+        "{count} unreserved blank at kecamatan {kecamatan}: reprint on one",
+        "{count} unreserved blanks at kecamatan {kecamatan}: reprint on one",
+        there,
+    ).format(count=there, kecamatan=ctx.card.kecamatan)
 
 
 def reason_given(ctx: FireContext) -> str | None:
     """What happened must be said (what spoiled the blank)."""
     if ctx.reason and ctx.reason.strip():
         return None
-    return "a reason is required: what spoiled the blank (e.g. 'ribbon jam')"
+    return _("a reason is required: what spoiled the blank (e.g. 'ribbon jam')")
 
 
 def reserve_blank(ctx: FireContext) -> None:
@@ -120,7 +127,7 @@ def replacement_given(ctx: FireContext) -> str | None:
     """A replacement says why it is needed, and what that rests on (``Workflow.replace``)."""
     if ctx.details.get("category") in replacements.CATEGORIES:
         return None
-    return (
+    return _(
         "a replacement needs its category (lost, damaged or data_change) and what it rests on: "
         "use `ektp card replace` (Workflow.replace)"
     )
@@ -184,7 +191,9 @@ def executor_for(lifecycle: Lifecycle) -> Executor:
     executor = _executors.get(lifecycle.hash)
     if executor is None:
         misplaced = [
-            f"transitions ({t.trigger} from {t.source}): keeps_place, but it does not enter the queue ({QUEUE_STATE})"
+            _("transitions ({trigger} from {source}): keeps_place, but it does not enter the queue ({queue})").format(
+                trigger=t.trigger, source=t.source, queue=QUEUE_STATE
+            )
             for t in lifecycle.transitions
             if t.keeps_place and (t.dest != QUEUE_STATE or t.source == QUEUE_STATE)
         ]

@@ -22,6 +22,7 @@ from .._provenance import event_time, require_actor
 from .._store import cards, eventlog
 from .._store.store import Connection, Store
 from ..errors import CardNotFound, GuardFailed, IdempotencyConflict, TransitionNotAllowed, WorkflowError
+from ..i18n import _
 from ..nik import lookup_key, parse_nik
 from ..records import QUEUE_STATE, Event, FireRequest
 from .transitions import Transitions
@@ -68,9 +69,11 @@ def reprint(
 ) -> Reprint:
     """See ``Workflow.reprint``."""
     actor, when = require_actor(actor), event_time(at)
-    why = text.free(reason, "reason")
+    why = text.free(reason, _("reason"))
     if not why or not why.strip():
-        raise WorkflowError("a reprint needs a reason: what spoiled the blank (e.g. 'ribbon jam', 'chip not written')")
+        raise WorkflowError(
+            _("a reprint needs a reason: what spoiled the blank (e.g. 'ribbon jam', 'chip not written')")
+        )
     value = lookup_key(nik)
 
     def work(tx: Connection) -> Reprint:
@@ -82,12 +85,7 @@ def reprint(
             return _again(done, value, card.kecamatan, idempotency_key)
         spoiled = SPOILED_AS.get(card.state)
         if spoiled is None:
-            raise TransitionNotAllowed(
-                REPRINT,
-                card.state,
-                message=f"the card of {value} is {card.state}: only a card allocated a blank or printed can be "
-                "reprinted (a spoiled blank with no card: ektp blanks spoil)",
-            )
+            raise _not_reprintable(value, card.state)
         request = FireRequest(value, REPRINT, why, when, idempotency_key)
         try:
             event = transitions.apply(tx, request, actor, expected_version)
@@ -103,11 +101,22 @@ def reprint(
     return dataclasses.replace(done, event=dataclasses.replace(done.event, seq=0)) if dry_run else done
 
 
+def _not_reprintable(nik: str, state: str) -> TransitionNotAllowed:
+    message = _(
+        "the card of {nik} is {state}: only a card allocated a blank or printed can be "
+        "reprinted (a spoiled blank with no card: ektp blanks spoil)"
+    ).format(nik=nik, state=state)
+    return TransitionNotAllowed(REPRINT, state, message=message)
+
+
 def _again(done: Event, nik: str, kecamatan: str, key: str) -> Reprint:
     """The reprint an idempotency key already made (a retry of the same request).
 
     :raises IdempotencyConflict: the key was used for something else.
     """
     if done.nik != nik or done.trigger not in (REPRINT, REQUEUE) or done.from_state not in SPOILED_AS:
-        raise IdempotencyConflict(key, f"{done.trigger} on {done.nik}", f"reprint on {nik}")
+        on = _("{trigger} on {nik}")
+        raise IdempotencyConflict(
+            key, on.format(trigger=done.trigger, nik=done.nik), on.format(trigger=REPRINT, nik=nik)
+        )
     return Reprint(nik, kecamatan, SPOILED_AS[done.from_state], done)

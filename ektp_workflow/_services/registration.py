@@ -29,6 +29,7 @@ from .._store.residents import StoredResident
 from .._store.scratch import ImportLines, SeenNiks
 from .._store.store import Connection, Store
 from ..errors import ProblemList, RowProblem, WorkflowError
+from ..i18n import _
 from ..records import REGISTER, Correction, Registration
 from ..states import Lifecycle
 from . import corrections
@@ -105,17 +106,17 @@ class _Import:
         done = []
         for line, nik, changes in self.updates or ():
             try:
-                reason = f"line {line} of {self.origin}"
+                reason = f"line {line} of {self.origin}"  # kept in the history: not translated
                 done.append(corrections.apply(self.tx, transitions, nik, changes, self.actor, reason, None, self.at))
             except WorkflowError as err:
-                self.problems.append(RowProblem(line, f"NIK {nik}: {err}"))
+                self.problems.append(RowProblem(line, _("NIK {nik}: {error}").format(nik=nik, error=err)))
         return tuple(done)
 
     def _chunk(self, chunk: list[tuple[int, Any]]) -> None:
         if self.updates is not None:  # the fields each line gives, for its corrections
             self.given = {line: getattr(item, "given", None) for line, item in chunk}
         valid = _first_in_chunk(_validate(chunk, self.problems, self.at.date()), self.problems)
-        stored = residents.stored(self.tx, [r.nik for _, r in valid])
+        stored = residents.stored(self.tx, [r.nik for __, r in valid])
         # residents this import registered on an earlier line, by card id, with that line
         earlier = self.lines.lines_of(s.id for s in stored.values()) if stored and self.added else {}
         new, known = [], []
@@ -124,7 +125,7 @@ class _Import:
             if row is None:
                 new.append((line, resident))
             elif row.id in earlier:
-                self.problems.append(RowProblem(line, f"NIK {resident.nik} already appears on line {earlier[row.id]}"))
+                self.problems.append(RowProblem(line, _repeated(resident.nik, earlier[row.id])))
             else:
                 known.append((line, resident))
         if self.problems:  # nothing more is written: the temporary table remembers the new NIKs
@@ -159,10 +160,10 @@ class _Import:
 
     def _write(self, new: list[tuple[int, ValidResident]]) -> None:
         lifecycle = self.lifecycle
-        written = [r for _, r in new]
+        written = [r for __, r in new]
         ids = residents.insert(self.tx, written, self.at, lifecycle.initial)
-        lines = [line for line, _ in new]
-        reasons = [f"line {line} of {self.origin}" for line in lines]
+        lines = [line for line, __ in new]
+        reasons = [f"line {line} of {self.origin}" for line in lines]  # kept in the history: not translated
         self.lines.add(ids, lines)
         eventlog.append(
             self.tx,
@@ -194,10 +195,14 @@ def _first_in_chunk(checked: list[tuple[int, ValidResident]], problems: ProblemL
     for line, resident in checked:
         seen_on = first_line.setdefault(resident.nik, line)
         if seen_on != line:
-            problems.append(RowProblem(line, f"NIK {resident.nik} already appears on line {seen_on}"))
+            problems.append(RowProblem(line, _repeated(resident.nik, seen_on)))
         else:
             firsts.append((line, resident))
     return firsts
+
+
+def _repeated(nik: str, first: int) -> str:
+    return _("NIK {nik} already appears on line {line}").format(nik=nik, line=first)
 
 
 def _validate(chunk: list[tuple[int, Any]], problems: ProblemList, today: dt.date) -> list[tuple[int, ValidResident]]:
@@ -216,13 +221,12 @@ def _validate(chunk: list[tuple[int, Any]], problems: ProblemList, today: dt.dat
 def _unchanged(line: int, resident: ValidResident, stored: StoredResident, problems: ProblemList) -> int:
     """1 if the registered resident has the file's data (unchanged); else a problem, and 0."""
     differences = [
-        f"{field} (stored {value!s}, file {getattr(resident, field)!s})"
+        _("{field} (stored {stored!s}, file {file!s})").format(field=field, stored=value, file=getattr(resident, field))
         for field, value in zip(RESIDENT_FIELDS, stored.data, strict=True)
         if value != getattr(resident, field)
     ]
     if not differences:
         return 1
-    problems.append(
-        RowProblem(line, f"NIK {resident.nik} is already registered with a different {'; '.join(differences)}")
-    )
+    message = _("NIK {nik} is already registered with a different {differences}")
+    problems.append(RowProblem(line, message.format(nik=resident.nik, differences="; ".join(differences))))
     return 0

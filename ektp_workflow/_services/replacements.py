@@ -20,6 +20,7 @@ from .._provenance import event_time, require_actor
 from .._store import cards, eventlog, replacements
 from .._store.store import Connection, Store
 from ..errors import CardNotFound, TransitionNotAllowed, WorkflowError
+from ..i18n import _
 from ..nik import lookup_key, parse_nik
 from ..records import Event, FireRequest
 from ..regions import name_of
@@ -81,9 +82,9 @@ def replace(
 ) -> Replacement:
     """See ``Workflow.replace``."""
     actor, when = require_actor(actor), event_time(at)
-    cited = None if reference is None else text.reference(reference, "reference")
+    cited = None if reference is None else text.reference(reference, _("reference"))
     _check(category, cited, surrendered, correction)
-    value, why = lookup_key(nik), text.free(reason, "reason")
+    value, why = lookup_key(nik), text.free(reason, _("reason"))
 
     def work(tx: Connection) -> Replacement:
         eventlog.lock_head(tx)  # every writer takes the chain head first: one lock order
@@ -107,21 +108,33 @@ def _check(category: str, reference: str | None, surrendered: bool, correction: 
     :raises WorkflowError: an unknown category, or what it needs missing.
     """
     if category not in CATEGORIES:
-        raise WorkflowError(f"category: {category!r} is not one of {', '.join(CATEGORIES)}")
+        raise WorkflowError(
+            _("category: {category!r} is not one of {categories}").format(
+                category=category, categories=", ".join(CATEGORIES)
+            )
+        )
     if not isinstance(surrendered, bool):
-        raise WorkflowError(f"surrendered: {surrendered!r} is not True or False")
+        raise WorkflowError(_("surrendered: {value!r} is not True or False").format(value=surrendered))
     if correction is not None and (
         isinstance(correction, bool) or not isinstance(correction, int) or not 0 < correction < 2**63
     ):
-        raise WorkflowError(f"correction: {correction!r} is not the seq of a correction (see ektp residents history)")
+        raise WorkflowError(
+            _("correction: {value!r} is not the seq of a correction (see ektp residents history)").format(
+                value=correction
+            )
+        )
     if category == "lost" and not reference:
         raise WorkflowError(
-            "a lost card's replacement needs the reference of the police report (surat keterangan hilang)"
+            _("a lost card's replacement needs the reference of the police report (surat keterangan hilang)")
         )
     if category == "damaged" and not surrendered:
-        raise WorkflowError("a damaged card's replacement needs the old card surrendered: record it once handed in")
+        raise WorkflowError(_("a damaged card's replacement needs the old card surrendered: record it once handed in"))
     if correction is not None and category != "data_change":
-        raise WorkflowError(f"a correction is the cause of a data_change replacement, not of a {category} one")
+        raise WorkflowError(
+            _("a correction is the cause of a data_change replacement, not of a {category} one").format(
+                category=category
+            )
+        )
 
 
 def _correction(tx: Connection, nik: str, resident_id: int, named: int | None) -> int:
@@ -136,18 +149,30 @@ def _correction(tx: Connection, nik: str, resident_id: int, named: int | None) -
     if named is None:
         latest = replacements.latest_correction(tx, resident_id)
         if latest is None or (printed is not None and latest < printed):
-            since = "" if latest is None else " since the card was printed"
-            raise WorkflowError(
-                f"no correction of the data of {nik} is recorded{since}: correct it first "
-                "(ektp residents correct), then replace the card"
-            )
+            if latest is None:
+                message = _(
+                    "no correction of the data of {nik} is recorded: correct it first "
+                    "(ektp residents correct), then replace the card"
+                )
+            else:
+                message = _(
+                    "no correction of the data of {nik} is recorded since the card was printed: correct it first "
+                    "(ektp residents correct), then replace the card"
+                )
+            raise WorkflowError(message.format(nik=nik))
         return latest
     if replacements.correction_of(tx, named) != resident_id:
-        raise WorkflowError(f"seq {named} is not a correction of the data of {nik}: see ektp residents history {nik}")
+        raise WorkflowError(
+            _("seq {seq} is not a correction of the data of {nik}: see ektp residents history {nik}").format(
+                seq=named, nik=nik
+            )
+        )
     if printed is not None and named < printed:
         raise WorkflowError(
-            f"correction seq {named} was made before the card of {nik} was printed (seq {printed}): "
-            "that card carries the corrected data already"
+            _(
+                "correction seq {seq} was made before the card of {nik} was printed (seq {printed}): "
+                "that card carries the corrected data already"
+            ).format(seq=named, nik=nik, printed=printed)
         )
     return named
 

@@ -19,6 +19,7 @@ from .._store.chain import REQUEST_FIELDS
 from .._store.store import Connection
 from ..clock import WIB
 from ..errors import StockError
+from ..i18n import _
 from ..records import QUEUE_STATE, RequestStatus, StockRequest
 
 PRR_STATE = "prr"
@@ -29,7 +30,7 @@ DAYS_PER_MONTH = 30
 def compute(conn: Connection, reference: str, months: int, now: dt.datetime) -> StockRequest:
     """The request ``reference`` for ``months`` as the snapshot ``conn`` sees the city now."""
     if not 1 <= months <= 24:
-        raise StockError(f"a request covers 1 to 24 months, got {months}")
+        raise StockError(_("a request covers 1 to 24 months, got {months}").format(months=months))
     since = now - dt.timedelta(days=WINDOW_DAYS)
     c = requests.counts(conn, PRR_STATE, QUEUE_STATE, since)
     window = WINDOW_DAYS
@@ -65,11 +66,17 @@ def record(conn: Connection, request: StockRequest, actor: str, reason: str | No
     """Chain ``request``; return it stamped with its own place in the chain (a checkpoint
     that covers the figures and the request)."""
     if requests.exists(conn, request.reference):
-        raise StockError(f"request {request.reference!r} was already made: give the new letter's reference")
+        raise StockError(
+            _("request {reference!r} was already made: give the new letter's reference").format(
+                reference=request.reference
+            )
+        )
     if request.quantity == 0:
         raise StockError(
-            f"nothing to request: {request.on_hand:,} blanks on hand and {request.outstanding:,} outstanding "
-            f"cover the {request.needed:,} needed"
+            _(
+                "nothing to request: {on_hand:,} blanks on hand and {outstanding:,} outstanding "
+                "cover the {needed:,} needed"
+            ).format(on_hand=request.on_hand, outstanding=request.outstanding, needed=request.needed)
         )
     figures = request.as_dict()
     row = {name: figures[name] for name in _RECORDED}
@@ -85,7 +92,9 @@ def recorded(conn: Connection, reference: str) -> StockRequest:
     """A request as it was recorded, stamped with its own place in the chain."""
     row = requests.one(conn, reference)
     if row is None:
-        raise StockError(f"no request {reference!r} was recorded: see ektp blanks requests")
+        raise StockError(
+            _("no request {reference!r} was recorded: see ektp blanks requests").format(reference=reference)
+        )
     figures = {name: row[name] for name in _RECORDED}
     return StockRequest(**figures, made_at=row["occurred_at"], checkpoint=(row["seq"], row["chain_hash"]))
 
@@ -99,7 +108,7 @@ def _status(answered: requests.Answered) -> RequestStatus:
     asked_on = answered.occurred_at.astimezone(WIB).date()
     first = complete = None
     received = 0
-    for _, blanks, day in answered.batches:
+    for __, blanks, day in answered.batches:
         first = first if first is not None else (day - asked_on).days
         received += blanks
         if complete is None and received >= answered.requested:
@@ -109,7 +118,7 @@ def _status(answered: requests.Answered) -> RequestStatus:
         asked_on,
         answered.requested,
         answered.received,
-        tuple(batch for batch, _, _ in answered.batches),
+        tuple(batch for batch, __, ___ in answered.batches),
         first,
         complete,
     )

@@ -20,6 +20,7 @@ from ..errors import (
     WorkflowError,
     WriteConflict,
 )
+from ..i18n import _
 from ..nik import lookup_key, parse_nik
 from ..records import Event, FireRequest
 from ..states import Lifecycle
@@ -106,7 +107,7 @@ class Transitions:
         """Fire one transition in the transaction of ``db``; ``tx`` is its handle for guards
         and effects (``db`` itself on the driver path, which runs none that use the database)."""
         nik = lookup_key(request.nik)
-        free(request.reason, "reason")
+        free(request.reason, _("reason"))
         locked = cards.lock_for_transition(db, nik)
         if locked is None:
             eventlog.head(db)  # HeadMissing if it is the head, not the card, that is not there
@@ -148,7 +149,9 @@ class Transitions:
         if event is None:
             return None
         if (event.nik, event.trigger) != (request.nik.strip(), request.trigger):
-            raise IdempotencyConflict(key, f"{event.trigger} on {event.nik}", f"{request.trigger} on {request.nik}")
+            on = _("{trigger} on {nik}")
+            recorded = on.format(trigger=event.trigger, nik=event.nik)
+            raise IdempotencyConflict(key, recorded, on.format(trigger=request.trigger, nik=request.nik))
         return event
 
 
@@ -165,6 +168,8 @@ def _checked_times(
     at = event_time(request.at)
     if at < card.updated_at:
         raise InvalidTime(
-            f"card {nik}: event time {at.isoformat()} is before its last event ({card.updated_at.isoformat()})"
+            _("card {nik}: event time {at} is before its last event ({last})").format(
+                nik=nik, at=at.isoformat(), last=card.updated_at.isoformat()
+            )
         )
     return at, at if request.at is None else now()
