@@ -108,7 +108,12 @@ def _read(path: Path) -> dict[str, str]:
 
 @click.group("config")
 def command() -> None:
-    """The settings in use and where each came from (ektp.toml, environment, flag)."""
+    """The settings in use and where each came from (ektp.toml, environment, flag).
+
+    \b
+    Example:
+      ektp config show
+    """
 
 
 @command.command("show")
