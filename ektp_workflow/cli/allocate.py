@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..i18n import _, ngettext
 from ..regions import name_of
 from . import complete
 from .context import Settings, pass_settings
@@ -42,13 +43,19 @@ def command(settings: Settings, kecamatan: str | None, dry_run: bool, as_json: b
         emit_json(plan_json(plan, dry_run))
         return
     active = workflow.rules.get(plan.rule_set_version).rule_set
-    click.echo(f"rule set version {plan.rule_set_version} ({active.name}): {active.describe()}\n")
+    rules = _("rule set version {version} ({name}): {rules}")
+    click.echo(rules.format(version=plan.rule_set_version, name=active.name, rules=active.describe()) + "\n")
     print_plan(plan)
     reserved = len(plan.chosen())
     if dry_run:
-        click.echo(f"\ndry run: would reserve {reserved:,} blanks; nothing written")
+        done = ngettext(
+            "dry run: would reserve {count:,} blank; nothing written",
+            "dry run: would reserve {count:,} blanks; nothing written",
+            reserved,
+        )
     else:
-        click.echo(f"\nreserved {reserved:,} blank{'s' if reserved != 1 else ''} (run {plan.run_id})")
+        done = ngettext("reserved {count:,} blank (run {run})", "reserved {count:,} blanks (run {run})", reserved)
+    click.echo("\n" + done.format(count=reserved, run=plan.run_id))
 
 
 def print_plan(plan: AllocationPlan) -> None:
@@ -67,9 +74,17 @@ def print_plan(plan: AllocationPlan) -> None:
             )
         )
     totals = [sum(r[i] for r in rows) for i in range(2, 7)]
-    rows.append(("", "total", *totals))
+    rows.append(("", _("total"), *totals))
     emit_table(
-        ["kecamatan", "name", "blanks", "first-time get", "replacement get", "first-time wait", "replacement wait"],
+        [
+            _("kecamatan"),
+            _("name"),
+            _("blanks"),
+            _("first-time get"),
+            _("replacement get"),
+            _("first-time wait"),
+            _("replacement wait"),
+        ],
         rows,
         right=(2, 3, 4, 5, 6),
     )

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..i18n import _, ngettext
 from . import complete
 from .context import Settings, pass_settings
 from .output import emit_json
@@ -64,9 +65,9 @@ def fire_command(
     """
     actor = settings.require_actor(dry_run)
     if (where_state is None) == (niks_file is None):
-        raise click.UsageError("say which cards: --where-state STATE or --file NIKS.csv (one of them)")
+        raise click.UsageError(_("say which cards: --where-state STATE or --file NIKS.csv (one of them)"))
     if niks_file is not None and (kecamatan or limit):
-        raise click.UsageError("--kecamatan and --limit go with --where-state, not with --file")
+        raise click.UsageError(_("--kecamatan and --limit go with --where-state, not with --file"))
     with progress(f"{trigger}", settings.quiet) as advance:
         result = settings.workflow().bulk_fire(
             trigger,
@@ -97,13 +98,20 @@ def report(result: BulkResult, as_json: bool) -> None:
             }
         )
         return
-    verb = "would move" if result.dry_run else "moved"
-    moved = ", ".join(f"{n:,} by {t}" for t, n in sorted(result.applied.items())) or "no card"
-    click.echo(f"job {result.job_id}: {verb} {moved}")
+    by = _("{count:,} by {trigger}")
+    moved = ", ".join(by.format(count=n, trigger=t) for t, n in sorted(result.applied.items())) or _("no card")
+    job = _("job {job}: would move {moved}") if result.dry_run else _("job {job}: moved {moved}")
+    click.echo(job.format(job=result.job_id, moved=moved))
     if result.done_before:
-        click.echo(f"{result.done_before:,} were already done by this job earlier (resumed, not moved again)")
+        click.echo(
+            ngettext(
+                "{count:,} was already done by this job earlier (resumed, not moved again)",
+                "{count:,} were already done by this job earlier (resumed, not moved again)",
+                result.done_before,
+            ).format(count=result.done_before)
+        )
     if result.skipped:
-        click.echo(f"{result.skipped:,} skipped, for example:")
+        click.echo(_("{count:,} skipped, for example:").format(count=result.skipped))
         for nik, why in result.examples[:10]:
             click.echo(f"  {nik}: {why}")
 
@@ -136,6 +144,6 @@ def central_import_command(settings: Settings, file: str, dry_run: bool, as_json
       ektp --actor siak-sync central import hasil-penunggalan-2026-11-28.csv --dry-run
     """
     actor = settings.require_actor(dry_run)
-    with progress(f"applying {file}", settings.quiet) as advance:
+    with progress(_("applying {file}").format(file=file), settings.quiet) as advance:
         result = settings.workflow().import_central_results(file, actor=actor, dry_run=dry_run, progress=advance)
     report(result, as_json)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import click
 
 from .. import admin
+from ..i18n import _
 from .context import Settings, pass_settings
 from .output import emit_json
 
@@ -37,7 +38,7 @@ def upgrade_command(settings: Settings, revision: str) -> None:
         reached = admin.upgrade(engine, revision)
     finally:
         engine.dispose()
-    click.echo(f"database at revision {reached} (head {admin.head_revision()})")
+    click.echo(_("database at revision {revision} (head {head})").format(revision=reached, head=admin.head_revision()))
 
 
 @command.command("current")
@@ -59,8 +60,10 @@ def current_command(settings: Settings, as_json: bool) -> None:
     if as_json:
         emit_json({"current": found, "head": head, "up_to_date": found == head})
         return
-    status = "up to date" if found == head else "run `ektp db upgrade`"
-    click.echo(f"current: {found or 'none (empty database)'}\nhead:    {head}\n{status}")
+    status = _("up to date") if found == head else _("run `ektp db upgrade`")
+    current = found or _("none (empty database)")
+    click.echo(_("current: {current}\nhead:    {head}").format(current=current, head=head))
+    click.echo(status)
 
 
 @command.command("grant-auditor")
@@ -78,7 +81,7 @@ def grant_auditor_command(settings: Settings, role: str, password: str | None) -
       ektp --db postgresql+psycopg://admin@db/ektp db grant-auditor bpk_auditor
     """
     _grant(settings, admin.grant_auditor, role, password)
-    click.echo(f"role {role} can now read, and only read, this database")
+    click.echo(_("role {role} can now read, and only read, this database").format(role=role))
 
 
 @command.command("grant-app")
@@ -98,7 +101,7 @@ def grant_app_command(settings: Settings, role: str, password: str | None) -> No
       ektp --db postgresql+psycopg://owner@db/ektp db grant-app ektp_app
     """
     _grant(settings, admin.grant_application, role, password)
-    click.echo(f"role {role} can run the application and cannot alter the history")
+    click.echo(_("role {role} can run the application and cannot alter the history").format(role=role))
 
 
 def _grant(settings: Settings, grant: Callable[..., list[str]], role: str, password: str | None) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 from click.core import ParameterSource
 
+from ..i18n import _, ngettext
 from .allocate import print_plan
 from .context import Settings, pass_settings
 from .output import emit_table
@@ -74,15 +75,16 @@ def command(settings: Settings, residents: int, seed: int, blanks: int | None) -
             counts = workflow.counts()
             lifecycle = workflow.lifecycle
             coverage = workflow.reports.coverage()
-            say("drawing the HTML report")
-            Path(REPORT_FILE).write_text(workflow.reports.html("Kota Palembang (synthetic demo)"), encoding="utf-8")
+            say(_("drawing the HTML report"))
+            page = workflow.reports.html(_("Kota Palembang (synthetic demo)"))
+            Path(REPORT_FILE).write_text(page, encoding="utf-8")
     finally:
         engine.dispose()
     elapsed = time.perf_counter() - started
     _report(summary, counts, list(lifecycle.states), elapsed, url)
-    click.echo("\ncoverage (ektp report coverage):\n")
+    click.echo("\n" + _("coverage (ektp report coverage):") + "\n")
     print_coverage(coverage)
-    click.echo(f"\nHTML report with charts: {Path(REPORT_FILE).resolve()}")
+    click.echo("\n" + _("HTML report with charts: {path}").format(path=Path(REPORT_FILE).resolve()))
 
 
 def _demo_url(settings: Settings) -> str:
@@ -98,8 +100,13 @@ def _require_empty(workflow: Workflow, url: str) -> None:
     present = sum(n for states in workflow.counts().values() for n in states.values())
     if present:
         raise click.UsageError(
-            f"the demo needs an empty database, and {url} already has {present} residents; "
-            "run it without --db to use a fresh ektp-demo.db"
+            ngettext(
+                "the demo needs an empty database, and {url} already has {present} resident; "
+                "run it without --db to use a fresh ektp-demo.db",
+                "the demo needs an empty database, and {url} already has {present} residents; "
+                "run it without --db to use a fresh ektp-demo.db",
+                present,
+            ).format(url=url, present=present)
         )
 
 
@@ -116,15 +123,24 @@ def _report(
     from ..demo import PALEMBANG_POPULATION
 
     click.echo(
-        f"Kota Palembang (synthetic, 1:{round(PALEMBANG_POPULATION / summary.residents)}): "
-        f"{summary.residents:,} residents in {len(summary.kecamatan)} kecamatan, "
-        f"{summary.events:,} events in {elapsed:.1f} s\n"
+        _(
+            "Kota Palembang (synthetic, 1:{scale}): {residents:,} residents in {kecamatan} kecamatan, "
+            "{events:,} events in {seconds:.1f} s"
+        ).format(
+            scale=round(PALEMBANG_POPULATION / summary.residents),
+            residents=summary.residents,
+            kecamatan=len(summary.kecamatan),
+            events=summary.events,
+            seconds=elapsed,
+        )
+        + "\n"
     )
-    emit_table(["kecamatan", "name", *states, "total"], rows, right=tuple(range(2, len(states) + 3)))
+    emit_table([_("kecamatan"), _("name"), *states, _("total")], rows, right=tuple(range(2, len(states) + 3)))
     recorded = sum(totals.values()) - totals["unrecorded"]
-    click.echo(f"\nrecorded at least once: {recorded / max(1, sum(totals.values())):.1%} of residents")
+    share = recorded / max(1, sum(totals.values()))
+    click.echo("\n" + _("recorded at least once: {share:.1%} of residents").format(share=share))
     _report_blanks(summary)
-    click.echo(f"\ndatabase: {url}; look around with")
+    click.echo("\n" + _("database: {url}; look around with").format(url=url))
     for command in ("blanks status", "blanks spoilage", "allocate --dry-run", "rules show", "card history <NIK>"):
         click.echo(f"  ektp --db {url} {command}")
 
@@ -133,10 +149,23 @@ def _report_blanks(summary: DemoSummary) -> None:
     if summary.plan is None:
         return
     click.echo(
-        f"\nblanks: {summary.blanks:,} received and distributed by the active rules; "
-        f"{len(summary.plan.chosen()):,} allocated, {summary.printed:,} printed, "
-        f"{summary.spoiled:,} spoiled in printing, {summary.collected:,} collected\n"
+        "\n"
+        + _(
+            "blanks: {blanks:,} received and distributed by the active rules; "
+            "{allocated:,} allocated, {printed:,} printed, "
+            "{spoiled:,} spoiled in printing, {collected:,} collected"
+        ).format(
+            blanks=summary.blanks,
+            allocated=len(summary.plan.chosen()),
+            printed=summary.printed,
+            spoiled=summary.spoiled,
+            collected=summary.collected,
+        )
+        + "\n"
     )
     print_plan(summary.plan)
-    verdict = "yes" if summary.first_time_served_first() else "NO"
-    click.echo(f"\nfirst-time applicants served before replacements in every kecamatan: {verdict}")
+    verdict = _("yes") if summary.first_time_served_first() else _("NO")
+    click.echo(
+        "\n"
+        + _("first-time applicants served before replacements in every kecamatan: {verdict}").format(verdict=verdict)
+    )

@@ -6,12 +6,12 @@ import datetime as dt
 
 import click
 
-from ..clock import WIB
+from ..i18n import _, ngettext
 from ..records import Correction
 from ..text import shown
 from . import complete
 from .context import Settings, pass_settings
-from .output import emit_json
+from .output import emit_json, when
 from .progress import progress
 
 
@@ -57,7 +57,7 @@ def import_command(settings: Settings, file: str, dry_run: bool, update: bool, a
     from .. import read_residents_csv
 
     actor = settings.require_actor(dry_run)
-    with progress(f"reading {file}", settings.quiet) as advance:
+    with progress(_("reading {file}").format(file=file), settings.quiet) as advance:
         result = settings.workflow().register_numbered(
             read_residents_csv(file), actor=actor, source=file, dry_run=dry_run, progress=advance, update=update
         )
@@ -75,9 +75,28 @@ def import_command(settings: Settings, file: str, dry_run: bool, update: bool, a
     for done in result.corrections:
         changes = "; ".join(f"{k}: {shown(str(a))} -> {shown(str(b))}" for k, (a, b) in done.changes.items())
         click.echo(f"{done.nik} ({done.reason}): {changes}")
-    verb = "would add" if dry_run else "added"
-    corrected = f", {len(result.corrections)} {'would be ' if dry_run else ''}corrected" if update else ""
-    click.echo(f"{file}: {verb} {result.added} residents, {result.unchanged} already registered{corrected}")
+    click.echo(_imported(file, result.added, result.unchanged, len(result.corrections) if update else None, dry_run))
+
+
+def _imported(file: str, added: int, unchanged: int, corrected: int | None, dry_run: bool) -> str:
+    """``FILE: added N residents, M already registered[, K corrected]``."""
+    if dry_run:
+        done = ngettext(
+            "{file}: would add {added} resident, {unchanged} already registered",
+            "{file}: would add {added} residents, {unchanged} already registered",
+            added,
+        )
+    else:
+        done = ngettext(
+            "{file}: added {added} resident, {unchanged} already registered",
+            "{file}: added {added} residents, {unchanged} already registered",
+            added,
+        )
+    line = done.format(file=file, added=added, unchanged=unchanged)
+    if corrected is not None:
+        also = _(", {corrected} would be corrected") if dry_run else _(", {corrected} corrected")
+        line += also.format(corrected=corrected)
+    return line
 
 
 @command.command("correct")
@@ -155,10 +174,13 @@ def _show(done: Correction, dry_run: bool) -> None:
     for field, (before, after) in done.changes.items():
         click.echo(f"{field}: {shown(str(before))} -> {shown(str(after))}")
     if done.released is not None and dry_run:
-        click.echo("would release the blank reserved at the old kecamatan")
+        click.echo(_("would release the blank reserved at the old kecamatan"))
     elif done.released is not None:
-        click.echo(f"released the blank reserved at the old kecamatan (event {done.released.seq})")
-    click.echo("dry run: nothing written" if dry_run else f"corrected {done.nik} (entry {done.seq})")
+        click.echo(_("released the blank reserved at the old kecamatan (event {seq})").format(seq=done.released.seq))
+    if dry_run:
+        click.echo(_("dry run: nothing written"))
+    else:
+        click.echo(_("corrected {nik} (entry {seq})").format(nik=done.nik, seq=done.seq))
 
 
 @command.command("history")
@@ -181,9 +203,10 @@ def history_command(settings: Settings, nik: str, as_json: bool) -> None:
         emit_json([v.as_dict() for v in versions])
         return
     for version, what in zip(versions, differences(versions), strict=True):
-        when = version.occurred_at.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S")
-        click.echo(f"entry {version.seq}, {when} WIB: {version.change} by {shown(version.actor)}: {shown(what)}")
-        for reason, label in ((version.reason, "reason"), (version.evidence, "evidence")):
-            if reason:
-                click.echo(f"  {label}: {shown(reason)}")
+        entry = _("entry {seq}, {at}: {change} by {actor}: {what}")
+        at, actor = when(version.occurred_at), shown(version.actor)
+        click.echo(entry.format(seq=version.seq, at=at, change=version.change, actor=actor, what=shown(what)))
+        for text, label in ((version.reason, _("reason")), (version.evidence, _("evidence"))):
+            if text:
+                click.echo(f"  {label}: {shown(text)}")
         click.echo("  " + ", ".join(f"{k}={shown(str(v))}" for k, v in version.data.items()))

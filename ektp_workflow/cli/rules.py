@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
+from ..i18n import _
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table
+from .output import emit_json, emit_table, when
+
+if TYPE_CHECKING:
+    from .. import RuleSetDiff
 
 
 @click.group("rules")
@@ -58,15 +64,21 @@ def list_command(as_json: bool) -> None:
         )
         return
     for kind in ("split", "queue"):
-        click.echo(f"{kind} rules:")
+        click.echo(_("{kind} rules:").format(kind=kind))
         for name, rule in rules.items():
             if rule.kind == kind:
-                click.echo(f"  {name}: {rule.summary}")
+                click.echo(f"  {name}: {_text(rule.summary)}")
                 for pname, spec in rule.parameters.items():
-                    click.echo(f"      {pname} ({spec.describe()}): {spec.help}")
+                    click.echo(f"      {pname} ({spec.describe()}): {_text(spec.help)}")
         click.echo("")
     for name, problem in broken_rules().items():
-        click.echo(f"not usable: {name}: {problem}", err=True)
+        click.echo(_("not usable: {name}: {problem}").format(name=name, problem=problem), err=True)
+
+
+def _text(text: str) -> str:
+    """A rule's own text (its summary, a parameter's help) in the language in use, when
+    the catalogue has it (``_("")`` would be the catalogue's header)."""
+    return _(text) if text else text
 
 
 @command.command("show")
@@ -98,12 +110,18 @@ def show_command(settings: Settings, version: int | None, as_json: bool) -> None
             }
         )
         return
-    status = "active" if stored.version == active.version else f"not active (active: {active.version})"
+    if stored.version == active.version:
+        status = _("active")
+    else:
+        status = _("not active (active: {version})").format(version=active.version)
     click.echo(
-        f"rule set version {stored.version}, {status}: {stored.rule_set.name}\n"
-        f"hash {stored.rule_set.hash}, stored {stored.created_at.isoformat(timespec='seconds')} "
-        f"by {stored.created_by}\n{stored.rule_set.describe()}\n"
+        _("rule set version {version}, {status}: {name}").format(
+            version=stored.version, status=status, name=stored.rule_set.name
+        )
     )
+    stamp = _("hash {hash}, stored {at} by {actor}")
+    click.echo(stamp.format(hash=stored.rule_set.hash, at=when(stored.created_at), actor=stored.created_by))
+    click.echo(f"{stored.rule_set.describe()}\n")
     click.echo(stored.rule_set.text.rstrip())
 
 
@@ -119,7 +137,9 @@ def validate_command(file: str) -> None:
     from ..rules.ruleset import load_rule_set
 
     rule_set = load_rule_set(file)
-    click.echo(f"{file}: valid: {rule_set.name}\n{rule_set.describe()}\nhash {rule_set.hash}")
+    click.echo(_("{file}: valid: {name}").format(file=file, name=rule_set.name))
+    click.echo(rule_set.describe())
+    click.echo(_("hash {hash}").format(hash=rule_set.hash))
 
 
 @command.command("diff")
@@ -154,22 +174,30 @@ def diff_command(settings: Settings, file: str, as_json: bool) -> None:
             }
         )
         return
-    click.echo(f"against active version {diff.active.version} ({diff.active.rule_set.name}):")
-    for change in diff.changes or ["no change to the rules"]:
+    _print_diff(diff)
+
+
+def _print_diff(diff: RuleSetDiff) -> None:
+    click.echo(
+        _("against active version {version} ({name}):").format(
+            version=diff.active.version, name=diff.active.rule_set.name
+        )
+    )
+    for change in diff.changes or [_("no change to the rules")]:
         click.echo(f"  {change}")
     if diff.distribution:
-        click.echo("\nthe blanks still at the city would be shared differently:")
+        click.echo("\n" + _("the blanks still at the city would be shared differently:"))
         emit_table(
-            ["kecamatan", "now", "proposed"],
+            [_("kecamatan"), _("now"), _("proposed")],
             [(c.kecamatan, c.active, c.proposed) for c in diff.distribution],
             right=(1, 2),
         )
     if not diff.allocation:
-        click.echo("\nthe next allocation would be the same")
+        click.echo("\n" + _("the next allocation would be the same"))
         return
-    click.echo("\nthe next allocation would differ:")
+    click.echo("\n" + _("the next allocation would differ:"))
     emit_table(
-        ["kecamatan", "blanks", "gain", "lose", "for example, gains"],
+        [_("kecamatan"), _("blanks"), _("gain"), _("lose"), _("for example, gains")],
         [(c.kecamatan, c.blanks, len(c.gain), len(c.lose), ", ".join(c.gain[:3])) for c in diff.allocation],
         right=(1, 2, 3),
     )
@@ -188,7 +216,8 @@ def apply_command(settings: Settings, file: str, reason: str) -> None:
     """
     book = settings.workflow().rules
     version = book.apply(file, actor=settings.require_actor(), reason=reason)
-    click.echo(f"rule set version {version} is now active: {book.get(version).rule_set.describe()}")
+    described = book.get(version).rule_set.describe()
+    click.echo(_("rule set version {version} is now active: {rules}").format(version=version, rules=described))
 
 
 @command.command("history")
@@ -206,11 +235,8 @@ def history_command(settings: Settings, as_json: bool) -> None:
         emit_json([{**vars(a), "occurred_at": a.occurred_at.isoformat()} for a in history])
         return
     emit_table(
-        ["#", "when", "action", "version", "name", "actor", "reason"],
-        [
-            (a.seq, a.occurred_at.isoformat(timespec="seconds"), a.action, a.version, a.name, a.actor, a.reason)
-            for a in history
-        ],
+        ["#", _("when"), _("action"), _("version"), _("name"), _("actor"), _("reason")],
+        [(a.seq, when(a.occurred_at), a.action, a.version, a.name, a.actor, a.reason) for a in history],
         right=(0, 3),
     )
 
@@ -227,4 +253,4 @@ def rollback_command(settings: Settings, version: int, reason: str) -> None:
       ektp --actor dinas/kadis rules rollback 1 --reason "circular withdrawn"
     """
     settings.workflow().rules.rollback(version, actor=settings.require_actor(), reason=reason)
-    click.echo(f"rule set version {version} is active again")
+    click.echo(_("rule set version {version} is active again").format(version=version))
