@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 import click
 
 from ..clock import WIB
+from ..i18n import _, ngettext
 from ..regions import name_of
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table, output_file
+from .output import emit_json, emit_table, output_file, when
 from .progress import progress
 
 if TYPE_CHECKING:
@@ -56,12 +57,14 @@ def checkpoint_command(settings: Settings, as_json: bool) -> None:
         click.echo(f"{seq}:{hash_}")
 
 
-def _checkpoint(_: click.Context, __: click.Parameter, value: str | None) -> tuple[int, str] | None:
+def _checkpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, str] | None:
     if value is None:
         return None
     seq, _colon, hash_ = value.partition(":")
     if not seq.isdigit() or len(hash_) != 64 or any(c not in "0123456789abcdef" for c in hash_):
-        raise click.BadParameter(f"{value!r}: expected SEQ:HASH as printed by `ektp audit checkpoint`")
+        raise click.BadParameter(
+            _("{value!r}: expected SEQ:HASH as printed by `ektp audit checkpoint`").format(value=value)
+        )
     return int(seq), hash_
 
 
@@ -84,7 +87,7 @@ def verify_command(settings: Settings, against: tuple[int, str] | None, as_json:
       ektp audit verify --against 81234:9f2c4e...
     """
     audit = settings.workflow().audit
-    with progress("verifying events", settings.quiet, total=audit.checkpoint()[0]) as advance:
+    with progress(_("verifying events"), settings.quiet, total=audit.checkpoint()[0]) as advance:
         report = audit.verify(against, advance)
     if as_json:
         emit_json(
@@ -98,16 +101,20 @@ def verify_command(settings: Settings, against: tuple[int, str] | None, as_json:
             }
         )
     elif report.ok:
-        extra = f", matches checkpoint {against[0]}" if against else ""
+        extra = _(", matches checkpoint {seq}").format(seq=against[0]) if against else ""
+        ok = _("ok: {events} and {entries} (residents' data, stock, rules, allocations), chain head {seq}:{hash}")
         click.echo(
-            f"ok: {report.checked:,} events and {report.entries:,} entries (residents' data, stock, rules, allocations), "
-            f"chain head {report.last[0]}:{report.last[1]}{extra}"
+            ok.format(**_counted(report.checked, report.entries), seq=report.last[0], hash=report.last[1]) + extra
         )
     else:
+        count = len(report.problems)
+        bad = ngettext(
+            "NOT OK: {count} problem in {events} and {entries}; first: {first}",
+            "NOT OK: {count} problems in {events} and {entries}; first: {first}",
+            count,
+        )
         click.echo(
-            f"NOT OK: {len(report.problems)} problem(s) in {report.checked:,} events and {report.entries:,} entries; "
-            f"first: {report.problems[0]}",
-            err=True,
+            bad.format(count=count, **_counted(report.checked, report.entries), first=report.problems[0]), err=True
         )
         for problem in report.problems:
             click.echo(f"  {problem}", err=True)
@@ -136,11 +143,11 @@ def replay_command(
       ektp audit replay --until-seq 50000
     """
     audit = settings.workflow().audit
-    when = as_of.replace(tzinfo=as_of.tzinfo or WIB) if as_of else None
-    to_head = when is None and until_seq is None
-    with progress("replaying events", settings.quiet, total=until_seq or audit.checkpoint()[0]) as advance:
+    until = as_of.replace(tzinfo=as_of.tzinfo or WIB) if as_of else None
+    to_head = until is None and until_seq is None
+    with progress(_("replaying events"), settings.quiet, total=until_seq or audit.checkpoint()[0]) as advance:
         by = "occurred" if occurred else "recorded"
-        folded, counts = audit.replay(until_seq=until_seq, as_of=when, by=by, progress=advance, compare=to_head)
+        folded, counts = audit.replay(until_seq=until_seq, as_of=until, by=by, progress=advance, compare=to_head)
     mismatches = folded.mismatches
     if as_json:
         emit_json(
@@ -157,7 +164,7 @@ def replay_command(
         for line in folded.problems + mismatches:
             click.echo(f"  {line}", err=True)
         if to_head and not (folded.problems or mismatches):
-            click.echo("stored cards, held blanks and the blank ledger match the replay")
+            click.echo(_("stored cards, held blanks and the blank ledger match the replay"))
     if folded.problems or mismatches:
         raise click.exceptions.Exit(1)
 
@@ -165,8 +172,11 @@ def replay_command(
 def _print_counts(counts: dict[str, dict[str, int]], events: int, last_seq: int) -> None:
     states = sorted({s for c in counts.values() for s in c})
     rows = [[k, name_of(k), *(c.get(s, 0) for s in states), sum(c.values())] for k, c in sorted(counts.items())]
-    click.echo(f"replayed {events:,} events up to seq {last_seq}\n")
-    emit_table(["kecamatan", "name", *states, "total"], rows, right=tuple(range(2, len(states) + 3)))
+    replayed = ngettext(
+        "replayed {events:,} event up to seq {seq}", "replayed {events:,} events up to seq {seq}", events
+    )
+    click.echo(replayed.format(events=events, seq=last_seq) + "\n")
+    emit_table([_("kecamatan"), _("name"), *states, _("total")], rows, right=tuple(range(2, len(states) + 3)))
 
 
 @command.command("history")
@@ -186,12 +196,23 @@ def history_command(settings: Settings, nik: str, as_json: bool) -> None:
         emit_json([e.as_dict() for e in events])
         return
     emit_table(
-        ["seq", "occurred (WIB)", "recorded (WIB)", "trigger", "from", "to", "actor", "reason", "rules", "run"],
+        [
+            _("seq"),
+            _("occurred"),
+            _("recorded"),
+            _("trigger"),
+            _("from"),
+            _("to"),
+            _("actor"),
+            _("reason"),
+            _("rules"),
+            _("run"),
+        ],
         [
             (
                 e.seq,
-                _wib(e.occurred_at),
-                _wib(e.recorded_at),
+                when(e.occurred_at),
+                when(e.recorded_at),
                 e.trigger,
                 e.from_state or "-",
                 e.to_state,
@@ -204,12 +225,16 @@ def history_command(settings: Settings, nik: str, as_json: bool) -> None:
         ],
         right=(0,),
     )
-    versions = audit.resident_history(nik)
-    click.echo("\nresident data (`ektp residents history NIK` shows each version whole):")
+    _print_versions(audit.resident_history(nik))
+
+
+def _print_versions(versions: list[ResidentVersion]) -> None:
+    """The resident's data versions, each with what it changed."""
+    click.echo("\n" + _("resident data (`ektp residents history NIK` shows each version whole):"))
     emit_table(
-        ["seq", "occurred (WIB)", "change", "actor", "reason", "evidence", "what"],
+        [_("seq"), _("occurred"), _("change"), _("actor"), _("reason"), _("evidence"), _("what")],
         [
-            (v.seq, _wib(v.occurred_at), v.change, v.actor, v.reason or "", v.evidence or "", what)
+            (v.seq, when(v.occurred_at), v.change, v.actor, v.reason or "", v.evidence or "", what)
             for v, what in zip(versions, differences(versions), strict=True)
         ],
         right=(0,),
@@ -221,16 +246,20 @@ def differences(versions: list[ResidentVersion]) -> list[str]:
     found, before = [], None
     for version in versions:
         if before is None:
-            found.append("as registered" if version.change == "registered" else "as found")
+            found.append(_("as registered") if version.change == "registered" else _("as found"))
         else:
             changed = [f"{k}: {before[k]} -> {v}" for k, v in version.data.items() if before[k] != v]
-            found.append("; ".join(changed) or "no change")
+            found.append("; ".join(changed) or _("no change"))
         before = version.data
     return found
 
 
-def _wib(moment: dt.datetime) -> str:
-    return moment.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S")
+def _counted(events: int, entries: int) -> dict[str, str]:
+    """The two counts, as ``{events}`` and ``{entries}`` of a message that says both."""
+    return {
+        "events": ngettext("{count:,} event", "{count:,} events", events).format(count=events),
+        "entries": ngettext("{count:,} entry", "{count:,} entries", entries).format(count=entries),
+    }
 
 
 @command.command("explain")
@@ -258,21 +287,29 @@ def explain_command(settings: Settings, nik: str, as_json: bool) -> None:
 
 
 def _print_explanation(e: Explanation) -> None:
-    click.echo(f"{e.nik}: {e.state}, kecamatan {e.kecamatan} {name_of(e.kecamatan)}")
+    card = _("{nik}: {state}, kecamatan {kecamatan} {name}")
+    click.echo(card.format(nik=e.nik, state=e.state, kecamatan=e.kecamatan, name=name_of(e.kecamatan)))
     if not e.runs:
-        click.echo("no allocation has run with this card in its queue")
+        click.echo(_("no allocation has run with this card in its queue"))
     for run in e.runs:
-        check = "matches the events" if run.agrees else "DOES NOT match the events"
-        applicant = "first-time" if run.first_time else "replacement"
-        click.echo(f"\n{run.run_id} on {run.day}, rule set {run.rule_set}")
-        click.echo(f"  {applicant} applicant; {run.reason()}; re-run {check}")
+        check = _("matches the events") if run.agrees else _("DOES NOT match the events")
+        applicant = _("first-time applicant") if run.first_time else _("replacement applicant")
+        click.echo(
+            "\n" + _("{run} on {day}, rule set {rule_set}").format(run=run.run_id, day=run.day, rule_set=run.rule_set)
+        )
+        click.echo(
+            "  "
+            + _("{applicant}; {reason}; re-run {check}").format(applicant=applicant, reason=run.reason(), check=check)
+        )
         for rule, key in run.keys.items():
             click.echo(f"  {rule}: {key}")
     if e.position_now is not None:
-        click.echo(
-            f"\nnow: position {e.position_now} in the queue under rule set {e.rule_set_now}, "
-            f"{e.blanks_now} unreserved blanks at the kecamatan"
+        now = ngettext(
+            "now: position {position} in the queue under rule set {rule_set}, {blanks} unreserved blank at the kecamatan",
+            "now: position {position} in the queue under rule set {rule_set}, {blanks} unreserved blanks at the kecamatan",
+            e.blanks_now or 0,
         )
+        click.echo("\n" + now.format(position=e.position_now, rule_set=e.rule_set_now, blanks=e.blanks_now))
 
 
 @command.command("export")
@@ -299,7 +336,8 @@ def export_command(settings: Settings, fmt: str, from_seq: int, unmasked: bool, 
     """
     audit = settings.workflow().audit
     total = audit.checkpoint()[0] - from_seq
-    with progress("exporting events", settings.quiet, total=total) as advance, output_file(output) as stream:
+    with progress(_("exporting events"), settings.quiet, total=total) as advance, output_file(output) as stream:
         count = audit.export(stream, fmt, from_seq, unmasked, advance)
     if output != "-":
-        click.echo(f"exported {count:,} events to {output}", err=True)
+        exported = ngettext("exported {count:,} event to {output}", "exported {count:,} events to {output}", count)
+        click.echo(exported.format(count=count, output=output), err=True)

@@ -7,21 +7,22 @@ import dataclasses
 import datetime as dt
 import sys
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from ..clock import WIB
+from ..i18n import _, ngettext
 from ..regions import name_of
 from . import complete
+from .blank_tables import STATUSES, print_balance, print_distribution, print_loans, print_quotas, print_stock
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table, spreadsheet_safe
+from .output import emit_json, emit_table, spreadsheet_safe, when
 from .requests import request_command, requests_command
 
 if TYPE_CHECKING:
-    from .. import Distribution, Loan, QuotaUse
-
-_STATUSES = ("unallocated", "reserved", "consumed", "spoiled")
+    from .. import Spoiled
 
 
 @click.group("blanks")
@@ -55,8 +56,13 @@ def receive_command(
     day = received_on.date() if received_on else None
     actor = settings.require_actor()
     settings.workflow().blanks.receive(reference, count, actor=actor, received_on=day, request=request)
-    answers = f", answering request {request.strip()}" if request else ""
-    click.echo(f"received batch {reference.strip()}: {count:,} blanks, undistributed at the city{answers}")
+    answers = _(", answering request {request}").format(request=request.strip()) if request else ""
+    received = ngettext(
+        "received batch {reference}: {count:,} blank, undistributed at the city",
+        "received batch {reference}: {count:,} blanks, undistributed at the city",
+        count,
+    )
+    click.echo(received.format(reference=reference.strip(), count=count) + answers)
 
 
 @command.command("distribute")
@@ -82,49 +88,7 @@ def distribute_command(settings: Settings, reference: str, dry_run: bool, as_jso
     if as_json:
         emit_json({**dataclasses.asdict(plan), "dry_run": dry_run})
         return
-    _print_distribution(plan, dry_run)
-
-
-def _print_distribution(plan: Distribution, dry_run: bool) -> None:
-    """The shares per kecamatan, whom each would serve, and what stays at the city."""
-    demand = {d.kecamatan: d for d in plan.demand}
-    headers = [
-        "kecamatan",
-        "name",
-        "first-time",
-        "replacement",
-        "in stock",
-        "share",
-        "serves first-time",
-        "serves replacement",
-        "last served waited",
-    ]
-    rows = [
-        (
-            o.kecamatan,
-            name_of(o.kecamatan),
-            _waiting(demand, o.kecamatan, True),
-            _waiting(demand, o.kecamatan, False),
-            o.in_stock,
-            o.share,
-            o.first_time_served,
-            o.replacement_served,
-            "-" if o.last_served_waited_days is None else f"{o.last_served_waited_days:,} days",
-        )
-        for o in plan.outcomes
-    ]
-    emit_table(headers, rows, right=tuple(range(2, 9)))
-    given = sum(plan.shares.values())
-    verb = "would distribute" if dry_run else "distributed"
-    click.echo(
-        f"\n{plan.reference}: {verb} {given:,} of {plan.available:,} blanks by {plan.split_rule} "
-        f"(rule set version {plan.rule_set_version}); {plan.available - given:,} stay at the city"
-    )
-
-
-def _waiting(demand: dict[str, Any], kecamatan: str, first_time: bool) -> int:
-    found = demand.get(kecamatan)
-    return 0 if found is None else found.first_time if first_time else found.replacement
+    print_distribution(plan, dry_run)
 
 
 @command.command("spoil")
@@ -143,7 +107,8 @@ def spoil_command(settings: Settings, kecamatan: str, count: int, reason: str) -
       ektp --actor kec-05/printer blanks spoil 16.71.05 3 --reason "ribbon jam"
     """
     settings.workflow().blanks.spoil(kecamatan, count, actor=settings.require_actor(), reason=reason)
-    click.echo(f"spoiled {count} blanks at {kecamatan}")
+    spoiled = ngettext("spoiled {count} blank at {kecamatan}", "spoiled {count} blanks at {kecamatan}", count)
+    click.echo(spoiled.format(count=count, kecamatan=kecamatan))
 
 
 @command.command("spoilage")
@@ -166,36 +131,45 @@ def spoilage_command(
       ektp blanks spoilage --csv > rusak.csv
     """
     if as_json and as_csv:
-        raise click.UsageError("choose one of --json and --csv")
+        raise click.UsageError(_("choose one of --json and --csv"))
     found = settings.workflow().blanks.spoilage(kecamatan=kecamatan, since=since.date() if since else None)
     if as_json:
         emit_json([s.as_dict() for s in found])
         return
-    headers = ("when", "kecamatan", "batch", "blanks", "how", "card", "actor", "reason")
-    rows = [
-        (
-            s.occurred_at.astimezone(WIB).isoformat(timespec="seconds"),
-            s.kecamatan,
-            s.reference,
-            s.quantity,
-            s.movement,
-            s.nik or "",
-            s.actor,
-            s.reason or "",
-        )
-        for s in found
-    ]
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows([tuple(spreadsheet_safe(str(v)) for v in row) for row in rows])
+        writer.writerow(_SPOILAGE_COLUMNS)
+        writer.writerows([tuple(spreadsheet_safe(str(v)) for v in row) for row in _spoilage_rows(found, _wib)])
         return
-    if not rows:
-        click.echo("no blanks spoiled")
+    if not found:
+        click.echo(_("no blanks spoiled"))
         return
-    emit_table(headers, rows, right=(3,))
+    headers = (_("when"), _("kecamatan"), _("batch"), _("blanks"), _("how"), _("card"), _("actor"), _("reason"))
+    emit_table(headers, _spoilage_rows(found, when), right=(3,))
     total, with_card = sum(s.quantity for s in found), sum(s.quantity for s in found if s.nik)
-    click.echo(f"{total:,} blank{'s' if total != 1 else ''} spoiled, {with_card:,} of them against a card")
+    summary = ngettext(
+        "{total:,} blank spoiled, {with_card:,} of them against a card",
+        "{total:,} blanks spoiled, {with_card:,} of them against a card",
+        total,
+    )
+    click.echo(summary.format(total=total, with_card=with_card))
+
+
+#: The columns of ``blanks spoilage --csv`` (a machine format: English).
+_SPOILAGE_COLUMNS = ("when", "kecamatan", "batch", "blanks", "how", "card", "actor", "reason")
+
+
+def _spoilage_rows(found: list[Spoiled], at: Callable[[dt.datetime], str]) -> list[tuple[object, ...]]:
+    """The rows of ``blanks spoilage``, each time shown by ``at``."""
+    return [
+        (at(s.occurred_at), s.kecamatan, s.reference, s.quantity, s.movement, s.nik or "", s.actor, s.reason or "")
+        for s in found
+    ]
+
+
+def _wib(at: dt.datetime) -> str:
+    """A time as the CSV files carry it: ISO 8601 in WIB, to the second."""
+    return at.astimezone(WIB).isoformat(timespec="seconds")
 
 
 @command.command("lend")
@@ -216,7 +190,10 @@ def lend_command(settings: Settings, count: int, to: str, reference: str, reason
     """
     blanks = settings.workflow().blanks
     blanks.lend(count, to=to, reference=reference, actor=settings.require_actor(), reason=reason)
-    click.echo(f"lent {count:,} blanks to {_region(to)} ({reference.strip()})")
+    lent = ngettext(
+        "lent {count:,} blank to {region} ({reference})", "lent {count:,} blanks to {region} ({reference})", count
+    )
+    click.echo(lent.format(count=count, region=_region(to), reference=reference.strip()))
 
 
 @command.command("borrow")
@@ -240,9 +217,12 @@ def borrow_command(
     settings.workflow().blanks.borrow(
         count, lender=lender, reference=reference, actor=actor, received_on=day, reason=reason
     )
-    click.echo(
-        f"borrowed batch {reference.strip()}: {count:,} blanks from {_region(lender)}, undistributed at the city"
+    borrowed = ngettext(
+        "borrowed batch {reference}: {count:,} blank from {region}, undistributed at the city",
+        "borrowed batch {reference}: {count:,} blanks from {region}, undistributed at the city",
+        count,
     )
+    click.echo(borrowed.format(reference=reference.strip(), count=count, region=_region(lender)))
 
 
 def _region(code: str) -> str:
@@ -269,7 +249,10 @@ def quota_command(settings: Settings, month: str, count: int, reference: str) ->
       ektp --actor kabid blanks quota 2026-12 500 --reference "SE 471.13/6153/Dukcapil"
     """
     settings.workflow().blanks.set_quota(month, count, reference=reference, actor=settings.require_actor())
-    click.echo(f"quota for {month}: {count:,} blanks ({reference})")
+    quota = ngettext(
+        "quota for {month}: {count:,} blank ({reference})", "quota for {month}: {count:,} blanks ({reference})", count
+    )
+    click.echo(quota.format(month=month, count=count, reference=reference))
 
 
 @command.command("status")
@@ -291,10 +274,10 @@ def status_command(settings: Settings, as_json: bool) -> None:
     blanks = settings.workflow().blanks
     batches, lines, problems = blanks.batches(), blanks.stock(), blanks.problems()
     quotas, loans = blanks.quotas(), blanks.loans()
-    per_batch: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_STATUSES, 0))
-    per_kecamatan: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_STATUSES, 0))
+    per_batch: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUSES, 0))
+    per_kecamatan: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUSES, 0))
     for line in (s for s in lines if s.kecamatan is not None):
-        for status in _STATUSES:
+        for status in STATUSES:
             per_batch[line.reference][status] += getattr(line, status)
             per_kecamatan[str(line.kecamatan)][status] += getattr(line, status)
     if as_json:
@@ -315,83 +298,12 @@ def status_command(settings: Settings, as_json: bool) -> None:
             }
         )
     else:
-        _print_stock(batches, per_batch, per_kecamatan)
-        _print_quotas(quotas)
-        _print_loans(loans)
-        _print_balance(problems)
+        print_stock(batches, per_batch, per_kecamatan)
+        print_quotas(quotas)
+        print_loans(loans)
+        print_balance(problems)
     if problems:
         raise click.exceptions.Exit(1)
-
-
-def _print_stock(batches, per_batch, per_kecamatan) -> None:  # type: ignore[no-untyped-def]
-    emit_table(
-        ["batch", "from", "received on", "received", "undistributed", *_STATUSES, "lent", "request"],
-        [
-            (
-                b.reference,
-                b.lender or "centre",
-                b.received_on.isoformat(),
-                b.received,
-                b.undistributed,
-                *(per_batch[b.reference][s] for s in _STATUSES),
-                b.lent,
-                b.request or "",
-            )
-            for b in batches
-        ],
-        right=tuple(range(3, 10)),
-    )
-    click.echo("")
-    emit_table(
-        ["kecamatan", "name", *_STATUSES],
-        [(k, name_of(k), *(v[s] for s in _STATUSES)) for k, v in sorted(per_kecamatan.items())],
-        right=(2, 3, 4, 5),
-    )
-
-
-def _print_quotas(quotas: list[QuotaUse]) -> None:
-    """Each month's quota beside the blanks used; ! where use went beyond it."""
-    if not quotas:
-        return
-    click.echo("")
-    emit_table(
-        ["", "month", "quota", "used", "over", "reference"],
-        [
-            ("!" if q.over else "", q.month, "-" if q.quota is None else q.quota, q.used, q.over, q.reference or "")
-            for q in quotas
-        ],
-        right=(2, 3, 4),
-    )
-
-
-def _print_loans(loans: list[Loan]) -> None:
-    if not loans:
-        return
-    click.echo("")
-    emit_table(
-        ["loan", "kabupaten/kota", "name", "blanks", "reference", "on", "by"],
-        [
-            (
-                "lent to" if loan.direction == "lent" else "borrowed from",
-                loan.counterpart,
-                name_of(loan.counterpart),
-                loan.quantity,
-                loan.reference,
-                loan.day.isoformat(),
-                loan.actor,
-            )
-            for loan in loans
-        ],
-        right=(3,),
-    )
-
-
-def _print_balance(problems: list[str]) -> None:
-    click.echo("")
-    if problems:
-        click.echo("ledger does NOT balance:\n" + "\n".join(f"  {p}" for p in problems), err=True)
-    else:
-        click.echo("ledger balances: received = undistributed + unallocated + reserved + consumed + spoiled + lent")
 
 
 command.add_command(request_command)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import click
 
 from ..clock import WIB
+from ..i18n import _
 from ..text import shown
 from . import complete
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table
+from .output import emit_json, emit_table, when
+
+if TYPE_CHECKING:
+    from .. import Replacement, Reprint
 
 
 class _Moment(click.ParamType):  # type: ignore[type-arg]
@@ -28,8 +33,10 @@ class _Moment(click.ParamType):  # type: ignore[type-arg]
             except ValueError:
                 continue
         self.fail(
-            f"{value!r} is not a time: expected a day or a day and time such as 2026-11-28, "
-            "2026-11-28T09:30 (WIB) or 2026-11-28T09:30+0800",
+            _(
+                "{value!r} is not a time: expected a day or a day and time such as 2026-11-28, "
+                "2026-11-28T09:30 (WIB) or 2026-11-28T09:30+0800"
+            ).format(value=value),
             param,
             ctx,
         )
@@ -73,20 +80,22 @@ def show_command(settings: Settings, nik: str, as_json: bool) -> None:
     if as_json:
         emit_json({**card.as_dict(), "label": state.label, "siak": state.siak, "next": next_triggers})
         return
+    sex = _("female") if card.sex == "F" else _("male")
     rows = [
         ("NIK", card.nik),
-        ("name", card.name),
-        ("kecamatan", card.kecamatan),
-        ("born", f"{card.birth_date.isoformat()} ({'female' if card.sex == 'F' else 'male'})"),
-        ("applicant", "replacement (held an e-KTP before)" if card.had_ektp else "first-time"),
-        ("state", f"{card.state} (SIAK {state.siak})"),
-        ("meaning", state.label),
-        ("version", card.version),
-        ("since", card.updated_at.astimezone(WIB).isoformat(timespec="seconds")),
-        ("next", ", ".join(next_triggers) or "nothing: terminal state"),
+        (_("name"), card.name),
+        (_("kecamatan"), card.kecamatan),
+        (_("born"), f"{card.birth_date.isoformat()} ({sex})"),
+        (_("applicant"), _("replacement (held an e-KTP before)") if card.had_ektp else _("first-time")),
+        (_("state"), f"{card.state} (SIAK {state.siak})"),
+        (_("meaning"), state.label),
+        (_("version"), card.version),
+        (_("since"), when(card.updated_at)),
+        (_("next"), ", ".join(next_triggers) or _("nothing: terminal state")),
     ]
+    width = max(len(key) for key, _value in rows) + 2
     for key, value in rows:
-        click.echo(f"{key + ':':<11}{shown(str(value))}")
+        click.echo(f"{key + ':':<{width}}{shown(str(value))}")
 
 
 @command.command("fire")
@@ -135,9 +144,16 @@ def fire_command(
     if as_json:
         emit_json(event.as_dict())
         return
+    fired = _("{nik}: {source} -> {dest} (event {seq}, version {version}, {trigger})")
     click.echo(
-        f"{event.nik}: {event.from_state} -> {event.to_state} "
-        f"(event {event.seq}, version {event.version}, {event.trigger})"
+        fired.format(
+            nik=event.nik,
+            source=event.from_state,
+            dest=event.to_state,
+            seq=event.seq,
+            version=event.version,
+            trigger=event.trigger,
+        )
     )
 
 
@@ -189,17 +205,37 @@ def reprint_command(
             {"nik": done.nik, "kecamatan": done.kecamatan, "spoiled": done.spoiled, "event": done.event.as_dict()}
         )
         return
-    would = "would be " if dry_run else ""
-    spoiled = f"{done.nik}: its blank {would}recorded {done.spoiled} (spoiled against the card)"
-    if done.waiting:
-        click.echo(
-            f"{spoiled}; no unreserved blank at {done.kecamatan}: it {'would wait' if dry_run else 'waits'} "
-            f"for the next in the place it had (ektp cards list --order queue --kecamatan {done.kecamatan})"
-        )
-    else:
-        click.echo(f"{spoiled}; the next blank at {done.kecamatan} {would or 'is '}reserved for it")
+    click.echo(_reprinted(done, dry_run))
     if not dry_run:
-        click.echo(f"event {done.event.seq}: {done.event.trigger}, {done.event.from_state} -> {done.event.to_state}")
+        event = _("event {seq}: {trigger}, {source} -> {dest}")
+        click.echo(
+            event.format(
+                seq=done.event.seq, trigger=done.event.trigger, source=done.event.from_state, dest=done.event.to_state
+            )
+        )
+
+
+def _reprinted(done: Reprint, dry_run: bool) -> str:
+    """What ``card reprint`` did (or would do) with the spoiled blank and the next one."""
+    if dry_run:
+        spoiled = _("{nik}: its blank would be recorded {movement} (spoiled against the card)")
+    else:
+        spoiled = _("{nik}: its blank recorded {movement} (spoiled against the card)")
+    if done.waiting and dry_run:
+        then = _(
+            "no unreserved blank at {kecamatan}: it would wait for the next in the place it had "
+            "(ektp cards list --order queue --kecamatan {kecamatan})"
+        )
+    elif done.waiting:
+        then = _(
+            "no unreserved blank at {kecamatan}: it waits for the next in the place it had "
+            "(ektp cards list --order queue --kecamatan {kecamatan})"
+        )
+    elif dry_run:
+        then = _("the next blank at {kecamatan} would be reserved for it")
+    else:
+        then = _("the next blank at {kecamatan} is reserved for it")
+    return spoiled.format(nik=done.nik, movement=done.spoiled) + "; " + then.format(kecamatan=done.kecamatan)
 
 
 @command.command("replace")
@@ -257,13 +293,22 @@ def replace_command(
     if as_json:
         emit_json({**done.as_dict(), "dry_run": dry_run})
         return
-    rests = {
-        "lost": f"police report {done.reference}",
-        "damaged": "old card surrendered" + (f", receipt {done.reference}" if done.reference else ""),
-        "data_change": f"correction seq {done.correction_seq}",
-    }[done.category]
-    would = " (dry run: nothing written)" if dry_run else f" (event {done.event.seq})"
-    click.echo(f"{done.nik}: a replacement, {done.category} ({rests}); waiting for a blank{would}")
+    if dry_run:
+        replaced = _("{nik}: a replacement, {category} ({rests}); waiting for a blank (dry run: nothing written)")
+    else:
+        replaced = _("{nik}: a replacement, {category} ({rests}); waiting for a blank (event {seq})")
+    click.echo(replaced.format(nik=done.nik, category=done.category, rests=_rests(done), seq=done.event.seq))
+
+
+def _rests(done: Replacement) -> str:
+    """What a replacement rests on: the police report, the old card, the correction."""
+    if done.category == "lost":
+        return _("police report {reference}").format(reference=done.reference)
+    if done.category == "damaged" and done.reference:
+        return _("old card surrendered, receipt {reference}").format(reference=done.reference)
+    if done.category == "damaged":
+        return _("old card surrendered")
+    return _("correction seq {seq}").format(seq=done.correction_seq)
 
 
 @command.command("history")
@@ -282,12 +327,12 @@ def history_command(settings: Settings, nik: str, as_json: bool) -> None:
         emit_json([e.as_dict() for e in events])
         return
     emit_table(
-        ["seq", "v", "occurred", "trigger", "from", "to", "actor", "reason"],
+        [_("seq"), _("v"), _("occurred"), _("trigger"), _("from"), _("to"), _("actor"), _("reason")],
         [
             (
                 e.seq,
                 e.version,
-                e.occurred_at.astimezone(WIB).isoformat(timespec="seconds"),
+                when(e.occurred_at),
                 e.trigger,
                 e.from_state or "-",
                 e.to_state,

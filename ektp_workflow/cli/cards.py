@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import sys
 
 import click
 
 from ..clock import WIB
+from ..i18n import _, ngettext
 from ..records import CardPage
 from . import complete
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table, spreadsheet_safe
+from .output import emit_json, emit_table, spreadsheet_safe, when
 
 _ORDERS = ("nik", "waiting", "queue")
+#: The columns of ``cards list --csv`` (a machine format: English).
 _COLUMNS = ("nik", "name", "kecamatan", "state", "applicant", "since")
 
 
@@ -91,9 +94,9 @@ def list_command(
       ektp cards list --state printed --csv > belum-diambil.csv
     """
     if as_json and as_csv:
-        raise click.UsageError("choose one of --json and --csv")
+        raise click.UsageError(_("choose one of --json and --csv"))
     if first_time and replacement:
-        raise click.UsageError("choose one of --first-time and --replacement")
+        raise click.UsageError(_("choose one of --first-time and --replacement"))
     page = settings.workflow().list_cards(
         states=states,
         kecamatan=kecamatan,
@@ -113,29 +116,44 @@ def _emit(page: CardPage, form: str) -> None:
     if form == "json":
         emit_json(page.as_dict())
         return
-    rows = [
-        (
-            card.nik,
-            card.name,
-            card.kecamatan,
-            card.state,
-            "replacement" if card.had_ektp else "first-time",
-            card.updated_at.astimezone(WIB).isoformat(timespec="seconds"),
-        )
-        for card in page.cards
-    ]
     if form == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(_COLUMNS)
+        rows = [
+            (c.nik, c.name, c.kecamatan, c.state, "replacement" if c.had_ektp else "first-time", _wib(c.updated_at))
+            for c in page.cards
+        ]
         writer.writerows([tuple(map(spreadsheet_safe, row)) for row in rows])
         if page.next is not None:
-            click.echo(f"next: --after {page.next}", err=True)
+            click.echo(_("next: --after {cursor}").format(cursor=page.next), err=True)
         return
-    if not rows:
-        click.echo("no cards match")
+    if not page.cards:
+        click.echo(_("no cards match"))
         return
-    emit_table(_COLUMNS, rows)
+    headers = (_("nik"), _("name"), _("kecamatan"), _("state"), _("applicant"), _("since"))
+    emit_table(
+        headers,
+        [
+            (
+                c.nik,
+                c.name,
+                c.kecamatan,
+                c.state,
+                _("replacement") if c.had_ektp else _("first-time"),
+                when(c.updated_at),
+            )
+            for c in page.cards
+        ],
+    )
     if page.next is not None:
-        click.echo(f"next: --after {page.next}")
+        click.echo(_("next: --after {cursor}").format(cursor=page.next))
     else:
-        click.echo(f"{len(rows):,} card{'s' if len(rows) != 1 else ''}, the last page")
+        count = len(page.cards)
+        click.echo(
+            ngettext("{count:,} card, the last page", "{count:,} cards, the last page", count).format(count=count)
+        )
+
+
+def _wib(at: dt.datetime) -> str:
+    """A time as the CSV files carry it: ISO 8601 in WIB, to the second."""
+    return at.astimezone(WIB).isoformat(timespec="seconds")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from ..i18n import _
 from .output import emit_json, emit_table
 
 if TYPE_CHECKING:
@@ -52,9 +53,10 @@ def list_command(as_json: bool) -> None:
             }
         )
         return
-    click.echo(f"{lifecycle.name} lifecycle {lifecycle.hash[:12]}, initial state {lifecycle.initial}\n")
+    title = _("{name} lifecycle {hash}, initial state {initial}")
+    click.echo(title.format(name=lifecycle.name, hash=lifecycle.hash[:12], initial=lifecycle.initial) + "\n")
     emit_table(
-        ["state", "SIAK", "kind", "triggers out", "label"],
+        [_("state"), "SIAK", _("kind"), _("triggers out"), _("label")],
         [
             (
                 s.name,
@@ -71,8 +73,8 @@ def list_command(as_json: bool) -> None:
 
 
 def _kind(terminal: bool, exceptional: bool) -> str:
-    words = [w for w, on in (("exceptional", exceptional), ("terminal", terminal)) if on]
-    return ", ".join(words) or "normal"
+    words = [w for w, on in ((_("exceptional"), exceptional), (_("terminal"), terminal)) if on]
+    return ", ".join(words) or _("normal")
 
 
 @command.command("diagram")
@@ -97,7 +99,7 @@ def diagram_command(fmt: str, output: TextIO) -> None:
 def _transitions(lifecycle: Lifecycle) -> None:
     """The transitions as a table: what each trigger does from each state."""
     emit_table(
-        ["trigger", "from", "to", "guards", "effects", "queue"],
+        [_("trigger"), _("from"), _("to"), _("guards"), _("effects"), _("queue")],
         [
             (
                 t.trigger,
@@ -105,7 +107,7 @@ def _transitions(lifecycle: Lifecycle) -> None:
                 t.dest,
                 ", ".join(t.guards),
                 ", ".join(t.effects),
-                "keeps place" if t.keeps_place else "",
+                _("keeps place") if t.keeps_place else "",
             )
             for t in lifecycle.transitions
         ],
