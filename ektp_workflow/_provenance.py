@@ -6,6 +6,7 @@ import datetime as dt
 
 from .clock import now
 from .errors import InvalidTime, MissingActor
+from .i18n import N_, _
 from .text import line
 
 #: An event time may run ahead of this machine's clock by this much (clock skew).
@@ -18,7 +19,7 @@ def require_actor(actor: str | None) -> str:
     :raises MissingActor: no actor, or only white space.
     :raises InvalidText: a control character, or longer than a line may be.
     """
-    name = line(actor or "", "actor")
+    name = line(actor or "", N_("actor"))
     if not name:
         raise MissingActor()
     return name
@@ -32,7 +33,7 @@ def event_time(at: dt.datetime | None) -> dt.datetime:
     if at is None:
         return now()
     if at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidTime(f"event time {at.isoformat()} has no timezone; give one, e.g. +07:00")
+        raise InvalidTime(_("event time {at} has no timezone; give one, e.g. +07:00").format(at=at.isoformat()))
     if at > now() + FUTURE_TOLERANCE:
-        raise InvalidTime(f"event time {at.isoformat()} is in the future")
+        raise InvalidTime(_("event time {at} is in the future").format(at=at.isoformat()))
     return at

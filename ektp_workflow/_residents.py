@@ -6,6 +6,7 @@ import datetime as dt
 from typing import NamedTuple
 
 from .errors import WorkflowError
+from .i18n import N_, _
 from .nik import nik_parts
 from .records import ResidentRecord
 from .regions import kecamatan_of
@@ -39,23 +40,22 @@ def validate_resident(record: ResidentRecord, today: dt.date | None = None) -> V
     :raises WorkflowError: ``InvalidNIK``, ``InvalidKecamatan`` or a plain
         ``WorkflowError`` for a missing or overlong name or a contradicting birth date.
     """
-    nik, _, birth_date, sex = nik_parts(record.nik, today)
-    name = line(" ".join(str(record.name).split()), "name")  # line breaks fold into spaces
+    nik, _region, birth_date, sex = nik_parts(record.nik, today)
+    name = line(" ".join(str(record.name).split()), N_("name"))  # line breaks fold into spaces
     if not name:
-        raise WorkflowError("name: must not be empty")
+        raise WorkflowError(_("name: must not be empty"))
     if len(name) > MAX_NAME_LENGTH:
-        raise WorkflowError(f"name: {len(name)} characters, at most {MAX_NAME_LENGTH} allowed")
+        message = _("name: {count} characters, at most {maximum} allowed")
+        raise WorkflowError(message.format(count=len(name), maximum=MAX_NAME_LENGTH))
     if record.birth_date is not None:
         if not isinstance(record.birth_date, dt.date) or isinstance(record.birth_date, dt.datetime):
-            raise WorkflowError(f"birth_date: {record.birth_date!r} is not a date")
+            raise WorkflowError(_("birth_date: {value!r} is not a date").format(value=record.birth_date))
         if not EARLIEST_BIRTH <= record.birth_date <= (today or dt.date.today()):
-            raise WorkflowError(
-                f"birth_date {record.birth_date.isoformat()}: expected a day from {EARLIEST_BIRTH.isoformat()} to today"
-            )
+            message = _("birth_date {date}: expected a day from {earliest} to today")
+            raise WorkflowError(message.format(date=record.birth_date.isoformat(), earliest=EARLIEST_BIRTH.isoformat()))
         if record.birth_date.strftime("%d%m%y") != birth_date.strftime("%d%m%y"):
-            raise WorkflowError(
-                f"birth_date {record.birth_date.isoformat()} does not match the NIK's date digits {nik[6:12]}"
-            )
+            message = _("birth_date {date} does not match the NIK's date digits {digits}")
+            raise WorkflowError(message.format(date=record.birth_date.isoformat(), digits=nik[6:12]))
         birth_date = record.birth_date
     kecamatan = kecamatan_of(record.kecamatan).code
     return ValidResident(

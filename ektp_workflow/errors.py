@@ -10,6 +10,8 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .i18n import _, ngettext
+
 
 class WorkflowError(Exception):
     """Base class of every error raised by ektp_workflow."""
@@ -41,7 +43,7 @@ class DefinitionError(WorkflowError):
         self.source = source
         self.problems = list(problems)
         listing = "; ".join(self.problems)
-        super().__init__(f"invalid lifecycle definition {source}: {listing}")
+        super().__init__(_("invalid lifecycle definition {source}: {problems}").format(source=source, problems=listing))
 
 
 class InvalidNIK(WorkflowError):
@@ -51,7 +53,9 @@ class InvalidNIK(WorkflowError):
         self.nik = nik
         self.part = part
         self.reason = reason
-        super().__init__(f"invalid NIK {nik!r}: {part}: {reason}")
+        # ``part`` stays English (integrators compare it); the message shows it translated.
+        message = _("invalid NIK {nik!r}: {part}: {reason}")
+        super().__init__(message.format(nik=nik, part=_(part) if part else part, reason=reason))
 
 
 class InvalidKecamatan(WorkflowError):
@@ -60,7 +64,7 @@ class InvalidKecamatan(WorkflowError):
     def __init__(self, code: str, reason: str) -> None:
         self.code = code
         self.reason = reason
-        super().__init__(f"invalid kecamatan {code!r}: {reason}")
+        super().__init__(_("invalid kecamatan {code!r}: {reason}").format(code=code, reason=reason))
 
 
 class InvalidRegion(WorkflowError):
@@ -69,7 +73,7 @@ class InvalidRegion(WorkflowError):
     def __init__(self, code: str, reason: str) -> None:
         self.code = code
         self.reason = reason
-        super().__init__(f"invalid kabupaten/kota {code!r}: {reason}")
+        super().__init__(_("invalid kabupaten/kota {code!r}: {reason}").format(code=code, reason=reason))
 
 
 class InvalidText(WorkflowError):
@@ -80,7 +84,9 @@ class InvalidText(WorkflowError):
         self.value = value
         self.reason = reason
         shown = value if len(value) <= 60 else value[:57] + "..."
-        super().__init__(f"invalid {what} {shown!r}: {reason}")
+        # ``what`` stays English (callers mark it with ``N_``); the message shows it translated.
+        message = _("invalid {what} {value!r}: {reason}")
+        super().__init__(message.format(what=_(what) if what else what, value=shown, reason=reason))
 
 
 class UnknownTrigger(WorkflowError):
@@ -89,7 +95,8 @@ class UnknownTrigger(WorkflowError):
     def __init__(self, trigger: str, known: Sequence[str]) -> None:
         self.trigger = trigger
         self.known = list(known)
-        super().__init__(f"unknown trigger {trigger!r}; expected one of: {', '.join(self.known)}")
+        message = _("unknown trigger {trigger!r}; expected one of: {known}")
+        super().__init__(message.format(trigger=trigger, known=", ".join(self.known)))
 
 
 class TransitionNotAllowed(WorkflowError):
@@ -99,8 +106,13 @@ class TransitionNotAllowed(WorkflowError):
         self.trigger = trigger
         self.state = state
         self.allowed = list(allowed)
-        hint = f"; from {state!r} allowed: {', '.join(self.allowed)}" if self.allowed else ""
-        super().__init__(message or f"{trigger!r} is not allowed from state {state!r}{hint}")
+        if not message:
+            if self.allowed:
+                template = _("{trigger!r} is not allowed from state {state!r}; from {state!r} allowed: {allowed}")
+            else:
+                template = _("{trigger!r} is not allowed from state {state!r}")
+            message = template.format(trigger=trigger, state=state, allowed=", ".join(self.allowed))
+        super().__init__(message)
 
 
 class GuardFailed(TransitionNotAllowed):
@@ -109,7 +121,9 @@ class GuardFailed(TransitionNotAllowed):
     def __init__(self, trigger: str, state: str, guard: str, reason: str) -> None:
         self.guard = guard
         self.reason = reason
-        message = f"{trigger!r} refused from state {state!r} by guard {guard!r}: {reason}"
+        message = _("{trigger!r} refused from state {state!r} by guard {guard!r}: {reason}").format(
+            trigger=trigger, state=state, guard=guard, reason=reason
+        )
         super().__init__(trigger, state, message=message)
 
 
@@ -118,7 +132,7 @@ class CardNotFound(WorkflowError):
 
     def __init__(self, nik: str) -> None:
         self.nik = nik
-        super().__init__(f"no card registered for NIK {nik}")
+        super().__init__(_("no card registered for NIK {nik}").format(nik=nik))
 
 
 class ConcurrencyError(WorkflowError):
@@ -130,10 +144,10 @@ class ConcurrencyError(WorkflowError):
         self.nik = nik
         self.expected_version = expected_version
         self.actual_version = actual_version
-        super().__init__(
-            f"card {nik} changed concurrently: expected version {expected_version}, "
-            f"found {actual_version}; read it again and retry"
+        message = _(
+            "card {nik} changed concurrently: expected version {expected}, found {actual}; read it again and retry"
         )
+        super().__init__(message.format(nik=nik, expected=expected_version, actual=actual_version))
 
 
 class IdempotencyConflict(WorkflowError):
@@ -143,7 +157,8 @@ class IdempotencyConflict(WorkflowError):
         self.key = key
         self.recorded = recorded
         self.requested = requested
-        super().__init__(f"idempotency key {key!r} was already used for {recorded}, not {requested}")
+        message = _("idempotency key {key!r} was already used for {recorded}, not {requested}")
+        super().__init__(message.format(key=key, recorded=recorded, requested=requested))
 
 
 class InvalidTime(WorkflowError):
@@ -154,7 +169,7 @@ class MissingActor(WorkflowError):
     """A change was requested without saying who makes it."""
 
     def __init__(self) -> None:
-        super().__init__("every change needs an actor (who is making it)")
+        super().__init__(_("every change needs an actor (who is making it)"))
 
 
 class SchemaError(WorkflowError):
@@ -192,7 +207,8 @@ class ResidentConflict(WorkflowError):
     def __init__(self, nik: str, differences: Sequence[str]) -> None:
         self.nik = nik
         self.differences = list(differences)
-        super().__init__(f"NIK {nik} is already registered with different {', '.join(self.differences)}")
+        message = _("NIK {nik} is already registered with different {fields}")
+        super().__init__(message.format(nik=nik, fields=", ".join(self.differences)))
 
 
 @dataclass(frozen=True)
@@ -203,7 +219,7 @@ class RowProblem:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+        return _("line {line}: {reason}").format(line=self.line, reason=self.reason)
 
 
 class InputFileError(WorkflowError):
@@ -218,11 +234,13 @@ class InputFileError(WorkflowError):
         self.problems = list(problems)
         self.count = len(self.problems) if count is None else count
         listing = "\n".join(f"  {p}" for p in self.problems[:200])
-        more = f"\n  ... and {self.count - 200:,} more" if self.count > 200 else ""
-        super().__init__(
-            f"{source}: refused, nothing written; {self.count:,} bad "
-            f"{'line' if self.count == 1 else 'lines'}:\n{listing}{more}"
+        more = "\n  " + _("... and {count:,} more").format(count=self.count - 200) if self.count > 200 else ""
+        heading = ngettext(
+            "{source}: refused, nothing written; {count:,} bad line:",
+            "{source}: refused, nothing written; {count:,} bad lines:",
+            self.count,
         )
+        super().__init__(heading.format(source=source, count=self.count) + f"\n{listing}{more}")
 
 
 #: Bad lines an ``InputFileError`` keeps (the first, by line); the rest are counted.
@@ -252,7 +270,7 @@ class ProblemList:
     def error(self, source: str) -> InputFileError:
         """The error refusing the file: the kept lines in line order, and the count."""
         kept = sorted(self._heap, key=lambda entry: (-entry[0], -entry[1]))
-        return InputFileError(source, [problem for _, _, problem in kept], self.count)
+        return InputFileError(source, [problem for _line, _order, problem in kept], self.count)
 
 
 class StockError(WorkflowError):
@@ -266,7 +284,7 @@ class RuleSetError(WorkflowError):
         self.source = source
         self.problems = list(problems)
         listing = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"invalid rule set {source}:\n{listing}")
+        super().__init__(_("invalid rule set {source}:").format(source=source) + f"\n{listing}")
 
 
 class DiagramError(WorkflowError):

@@ -13,6 +13,7 @@ import functools
 from dataclasses import dataclass
 
 from .errors import InvalidNIK
+from .i18n import N_, _
 from .regions import region
 
 _FEMALE_DAY_OFFSET = 40
@@ -69,18 +70,20 @@ def nik_parts(text: str, today: dt.date | None = None) -> tuple[str, str, dt.dat
     """
     value = text.strip() if isinstance(text, str) else str(text)
     if len(value) != 16 or not value.isascii() or not value.isdigit():
-        raise InvalidNIK(value, "length", f"expected 16 digits, got {len(value)} characters")
+        reason = _("expected 16 digits, got {count} characters").format(count=len(value))
+        raise InvalidNIK(value, N_("length"), reason)
     region_code = _region_part(value)
     birth_date = _birth_date_part(value, today or dt.date.today())
     if value[12:16] == "0000":
-        raise InvalidNIK(value, "serial", "digits 13-16 must be 0001 or more, got 0000")
+        raise InvalidNIK(value, N_("serial"), _("digits 13-16 must be 0001 or more, got 0000"))
     return value, region_code, birth_date, "F" if int(value[6:8]) > _FEMALE_DAY_OFFSET else "M"
 
 
 def _region_part(value: str) -> str:
     code = _kecamatan_code(value[:6])
     if code is None:
-        raise InvalidNIK(value, "region", f"digits 1-6 ({value[:6]}) are not an official kecamatan code")
+        reason = _("digits 1-6 ({digits}) are not an official kecamatan code").format(digits=value[:6])
+        raise InvalidNIK(value, N_("region"), reason)
     return code
 
 
@@ -100,11 +103,8 @@ def _birth_date_part(value: str, today: dt.date) -> dt.date:
     try:
         born = dt.date(year, month, day)
     except ValueError:
-        raise InvalidNIK(
-            value,
-            "birth date",
-            f"digits 7-12 ({value[6:12]}) are not a date DDMMYY (women: day + 40)",
-        ) from None
+        reason = _("digits 7-12 ({digits}) are not a date DDMMYY (women: day + 40)").format(digits=value[6:12])
+        raise InvalidNIK(value, N_("birth date"), reason) from None
     if born > today:
         born = born.replace(year=year - 100)
     return born

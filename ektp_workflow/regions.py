@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import InvalidKecamatan, InvalidRegion
+from .i18n import _
 
 _DOTTED = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
 _PLAIN = re.compile(r"^\d{6}$")
@@ -54,10 +55,10 @@ def kecamatan_of(code: str) -> Region:
     if _PLAIN.match(text):
         text = f"{text[0:2]}.{text[2:4]}.{text[4:6]}"
     elif not _DOTTED.match(text):
-        raise InvalidKecamatan(code, "expected six digits, as 16.71.05 or 167105")
+        raise InvalidKecamatan(code, _("expected six digits, as 16.71.05 or 167105"))
     found = _regions().get(text)
     if found is None or found.level != "kecamatan":
-        raise InvalidKecamatan(code, "not a kecamatan in the official list (Kepmendagri 2025)")
+        raise InvalidKecamatan(code, _("not a kecamatan in the official list (Kepmendagri 2025)"))
     return found
 
 
@@ -71,7 +72,7 @@ def kabupaten_kota_of(code: str) -> str:
         text = f"{text[:2]}.{text[2:]}"
     found = _regions().get(text) if re.fullmatch(r"\d{2}\.\d{2}", text) else None
     if found is None or found.level != "kabupaten_kota":
-        raise InvalidRegion(code, "expected an official code, as 16.07 or 1607")
+        raise InvalidRegion(code, _("expected an official code, as 16.07 or 1607"))
     return found.code
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 
 from .errors import InvalidText
+from .i18n import N_, _
 
 #: The longest reference (a letter's or delivery note's number) kept.
 REFERENCE_LENGTH = 200
@@ -27,12 +28,12 @@ _ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 def _bad(text: str, categories: tuple[str, ...]) -> str | None:
     if "\x00" in text:
-        return "a NUL byte"
+        return _("a NUL byte")
     if text.isprintable():
         return None
     for char in text:
         if unicodedata.category(char) in categories or char in BIDI_CONTROLS:
-            return f"the control character U+{ord(char):04X}"
+            return _("the control character U+{code:04X}").format(code=ord(char))
     return None
 
 
@@ -60,13 +61,13 @@ def line(value: str, what: str, max_length: int = LINE_LENGTH) -> str:
     text = value.strip()
     bad = _bad(text, ("Cc", "Zl", "Zp"))
     if bad is not None:
-        raise InvalidText(what, value, f"it contains {bad}")
+        raise InvalidText(what, value, _contains(bad))
     if len(text) > max_length:
-        raise InvalidText(what, value, f"it is {len(text):,} characters long; at most {max_length:,}")
+        raise InvalidText(what, value, _too_long(len(text), max_length))
     return text
 
 
-def reference(value: str | None, what: str = "reference") -> str:
+def reference(value: str | None, what: str = N_("reference")) -> str:
     """A document's reference: one line, not empty, at most ``REFERENCE_LENGTH`` characters.
 
     :raises InvalidText: it is empty, too long, or holds a control character.
@@ -74,9 +75,10 @@ def reference(value: str | None, what: str = "reference") -> str:
     text = line(value or "", what, REFERENCE_LENGTH)
     bad = _bad(text, ("Cf",))  # invisible characters make look-alike references
     if bad is not None:
-        raise InvalidText(what, value or "", f"it contains {bad}")
+        raise InvalidText(what, value or "", _contains(bad))
     if not text:
-        raise InvalidText(what, value or "", "a reference is required: the letter, circular or receipt it rests on")
+        reason = _("a reference is required: the letter, circular or receipt it rests on")
+        raise InvalidText(what, value or "", reason)
     return text
 
 
@@ -88,12 +90,20 @@ def free(value: str | None, what: str) -> str | None:
     """
     if value is None:
         return None
-    bad = "a NUL byte" if "\x00" in value else None
+    bad = _("a NUL byte") if "\x00" in value else None
     if bad is not None:
-        raise InvalidText(what, value, f"it contains {bad}")
+        raise InvalidText(what, value, _contains(bad))
     if len(value) > FREE_LENGTH:
-        raise InvalidText(what, value, f"it is {len(value):,} characters long; at most {FREE_LENGTH:,}")
+        raise InvalidText(what, value, _too_long(len(value), FREE_LENGTH))
     return value
+
+
+def _contains(bad: str) -> str:
+    return _("it contains {found}").format(found=bad)
+
+
+def _too_long(length: int, maximum: int) -> str:
+    return _("it is {length:,} characters long; at most {maximum:,}").format(length=length, maximum=maximum)
 
 
 def search_key(value: str) -> str:

@@ -26,6 +26,8 @@ from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 from sqlalchemy import ColumnElement
 
+from ..i18n import _
+
 QUEUE = "queue"
 SPLIT = "split"
 
@@ -51,7 +53,7 @@ class Parameter:
             parts.append(f">= {self.minimum}")
         if self.maximum is not None:
             parts.append(f"<= {self.maximum}")
-        parts.append("required" if self.required else f"default {self.default}")
+        parts.append(_("required") if self.required else _("default {value}").format(value=self.default))
         return ", ".join(parts)
 
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
+from ..i18n import N_
 from ..nik import age_on, latest_birth_date
 from .base import QUEUE, SPLIT, Applicant, Demand, Parameter, QueueColumns
 
@@ -20,7 +21,7 @@ class FirstTimeFirst:
 
     name: ClassVar[str] = "first_time_first"
     kind: ClassVar[str] = QUEUE
-    summary: ClassVar[str] = "first-time applicants (never held an e-KTP) before replacements"
+    summary: ClassVar[str] = N_("first-time applicants (never held an e-KTP) before replacements")
     parameters: ClassVar[Mapping[str, Parameter]] = {}
 
     def key(self, applicant: Applicant, today: dt.date) -> int:
@@ -35,13 +36,13 @@ class PriorityTiers:
 
     name: ClassVar[str] = "priority_tiers"
     kind: ClassVar[str] = QUEUE
-    summary: ClassVar[str] = (
+    summary: ClassVar[str] = N_(
         "1 first-time 17-year-olds, 2 disaster victims, 3 first-time applicants and "
         "suket holders waiting, 4 replacements"
     )
     parameters: ClassVar[Mapping[str, Parameter]] = {
         "first_time_age": Parameter(
-            int, "first-time applicants up to this age are tier 1", default=17, minimum=16, maximum=120
+            int, N_("first-time applicants up to this age are tier 1"), default=17, minimum=16, maximum=120
         ),
     }
 
@@ -73,7 +74,7 @@ class LongestWaitingFirst:
 
     name: ClassVar[str] = "longest_waiting_first"
     kind: ClassVar[str] = QUEUE
-    summary: ClassVar[str] = "earliest identity confirmation first"
+    summary: ClassVar[str] = N_("earliest identity confirmation first")
     parameters: ClassVar[Mapping[str, Parameter]] = {}
 
     def key(self, applicant: Applicant, today: dt.date) -> dt.datetime:
@@ -88,9 +89,9 @@ class Turning17Before:
 
     name: ClassVar[str] = "turning_17_before"
     kind: ClassVar[str] = QUEUE
-    summary: ClassVar[str] = "residents who are 17 or older on the given date first"
+    summary: ClassVar[str] = N_("residents who are 17 or older on the given date first")
     parameters: ClassVar[Mapping[str, Parameter]] = {
-        "date": Parameter(dt.date, "the day they must be 17 by, e.g. 2029-02-14"),
+        "date": Parameter(dt.date, N_("the day they must be 17 by, e.g. 2029-02-14")),
     }
 
     def __init__(self, date: dt.date) -> None:
@@ -103,8 +104,8 @@ class Turning17Before:
         return sa.case((columns.birth_date <= latest_birth_date(17, self.date), 0), else_=1)
 
 
-def _tier(what: str, default: int) -> Parameter:
-    return Parameter(int, f"tier of a replacement {what} (lower first)", default=default, minimum=1, maximum=9)
+def _tier(text: str, default: int) -> Parameter:
+    return Parameter(int, text, default=default, minimum=1, maximum=9)
 
 
 class ReplacementReason:
@@ -113,12 +114,15 @@ class ReplacementReason:
 
     name: ClassVar[str] = "replacement_reason"
     kind: ClassVar[str] = QUEUE
-    summary: ClassVar[str] = "first-time applicants first, then replacements by the tier of their category"
+    summary: ClassVar[str] = N_("first-time applicants first, then replacements by the tier of their category")
     parameters: ClassVar[Mapping[str, Parameter]] = {
-        "data_change": _tier("for changed data (a correction)", 1),
-        "damaged": _tier("for a damaged card (old card surrendered)", 2),
-        "lost": _tier("for a lost card (police report)", 3),
-        "unknown": _tier("whose reason is not recorded (held an e-KTP before registration)", 4),
+        "data_change": _tier(N_("tier of a replacement for changed data (a correction) (lower first)"), 1),
+        "damaged": _tier(N_("tier of a replacement for a damaged card (old card surrendered) (lower first)"), 2),
+        "lost": _tier(N_("tier of a replacement for a lost card (police report) (lower first)"), 3),
+        "unknown": _tier(
+            N_("tier of a replacement whose reason is not recorded (held an e-KTP before registration) (lower first)"),
+            4,
+        ),
     }
 
     def __init__(self, data_change: int = 1, damaged: int = 2, lost: int = 3, unknown: int = 4) -> None:
@@ -143,7 +147,7 @@ class ReplacementReason:
 
 _WEIGHT = Parameter(
     float,
-    "how many times a first-time applicant counts against a replacement",
+    N_("how many times a first-time applicant counts against a replacement"),
     default=1.0,
     minimum=0.0,
     maximum=1000.0,
@@ -155,7 +159,7 @@ class ProportionalToQueue:
 
     name: ClassVar[str] = "proportional_to_queue"
     kind: ClassVar[str] = SPLIT
-    summary: ClassVar[str] = (
+    summary: ClassVar[str] = N_(
         "in proportion to each kecamatan's waiting applicants, optionally weighting first-time ones"
     )
     parameters: ClassVar[Mapping[str, Parameter]] = {"first_time_weight": _WEIGHT}
@@ -172,7 +176,7 @@ class Equal:
 
     name: ClassVar[str] = "equal"
     kind: ClassVar[str] = SPLIT
-    summary: ClassVar[str] = "equal shares for every kecamatan with applicants waiting"
+    summary: ClassVar[str] = N_("equal shares for every kecamatan with applicants waiting")
     parameters: ClassVar[Mapping[str, Parameter]] = {}
 
     def split(self, blanks: int, demand: list[Demand]) -> dict[str, int]:
@@ -184,9 +188,9 @@ class MinimumPerKecamatan:
 
     name: ClassVar[str] = "minimum_per_kecamatan"
     kind: ClassVar[str] = SPLIT
-    summary: ClassVar[str] = "at least `minimum` blanks each (as far as stock goes), the rest proportional"
+    summary: ClassVar[str] = N_("at least `minimum` blanks each (as far as stock goes), the rest proportional")
     parameters: ClassVar[Mapping[str, Parameter]] = {
-        "minimum": Parameter(int, "blanks each kecamatan gets first", minimum=0, maximum=1_000_000),
+        "minimum": Parameter(int, N_("blanks each kecamatan gets first"), minimum=0, maximum=1_000_000),
         "first_time_weight": _WEIGHT,
     }
 

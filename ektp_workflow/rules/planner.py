@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import RuleSetError
+from ..i18n import _
 from .base import Applicant, Demand, QueueRule, SplitRule
 
 
@@ -160,8 +161,8 @@ def plan_split(blanks: int, demand: list[Demand], rule: SplitRule) -> dict[str, 
     caps = {d.kecamatan: d.unmet for d in demand}
     over = [f"{k}: {n} > {caps.get(k, 0)}" for k, n in shares.items() if n < 0 or n > caps.get(k, 0)]
     if over or sum(shares.values()) > blanks:
-        raise RuleSetError(
-            f"split rule {rule.name}",
-            [f"shared {sum(shares.values())} of {blanks} blanks, beyond unmet demand: {'; '.join(over) or '-'}"],
+        problem = _("shared {shared} of {blanks} blanks, beyond unmet demand: {details}").format(
+            shared=sum(shares.values()), blanks=blanks, details="; ".join(over) or "-"
         )
+        raise RuleSetError(_("split rule {name}").format(name=rule.name), [problem])
     return shares

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidText, RuleSetError
+from ..i18n import N_, _
 from ..text import line
 from .base import QUEUE, SPLIT, Parameter
 from .registry import available_rules
@@ -80,7 +81,7 @@ class RuleSet:
         return f"split: {self.split.describe()}; queue: {self.queue_description()}"
 
     def queue_description(self) -> str:
-        return ", ".join(q.describe() for q in self.queue) or "(none)"
+        return ", ".join(q.describe() for q in self.queue) or _("(none)")
 
 
 def load_rule_set(path: str | Path) -> RuleSet:
@@ -91,7 +92,7 @@ def load_rule_set(path: str | Path) -> RuleSet:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise RuleSetError(str(path), [f"cannot read: {err}"]) from err
+        raise RuleSetError(str(path), [_("cannot read: {error}").format(error=err)]) from err
     return parse_rule_set(text, str(path))
 
 
@@ -101,24 +102,26 @@ def parse_rule_set(text: str, source: str = "<rule set>", rules: Mapping[str, An
     :raises RuleSetError: listing every problem with its key.
     """
     if len(text) > MAX_TEXT:
-        raise RuleSetError(source, [f"{len(text):,} characters; a rule set has at most {MAX_TEXT:,}"])
+        message = _("{count:,} characters; a rule set has at most {maximum:,}")
+        raise RuleSetError(source, [message.format(count=len(text), maximum=MAX_TEXT)])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise RuleSetError(source, [f"not valid TOML: {err}"]) from err
+        raise RuleSetError(source, [_("not valid TOML: {error}").format(error=err)]) from err
     except RecursionError as err:
-        raise RuleSetError(source, ["not valid TOML: arrays or tables nested too deeply"]) from err
+        raise RuleSetError(source, [_("not valid TOML: arrays or tables nested too deeply")]) from err
     rules = available_rules() if rules is None else rules
     problems: list[str] = []
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
-        problems.append(f"{', '.join(unknown)}: unknown key(s); a rule set has name, [split] and [[queue]]")
+        message = _("{keys}: unknown key(s); a rule set has name, [split] and [[queue]]")
+        problems.append(message.format(keys=", ".join(unknown)))
     name = data.get("name", "")
     if not isinstance(name, str) or not name.strip():
-        problems.append("name: expected a non-empty string describing the rule set")
+        problems.append(_("name: expected a non-empty string describing the rule set"))
     else:
         try:
-            line(name, "name")
+            line(name, N_("name"))
         except InvalidText as err:
             problems.append(f"name: {err.reason}")
     split = _split(data.get("split"), rules, problems)
@@ -130,17 +133,17 @@ def parse_rule_set(text: str, source: str = "<rule set>", rules: Mapping[str, An
 
 def _split(raw: Any, rules: Mapping[str, Any], problems: list[str]) -> RuleChoice | None:
     if not isinstance(raw, Mapping):
-        problems.append('split: expected a table, e.g. [split] rule = "proportional_to_queue"')
+        problems.append(_('split: expected a table, e.g. [split] rule = "proportional_to_queue"'))
         return None
     return _choice_of("split", raw, SPLIT, rules, problems)
 
 
 def _queue(raw: Any, rules: Mapping[str, Any], problems: list[str]) -> list[RuleChoice]:
     if not isinstance(raw, list) or not all(isinstance(item, Mapping) for item in raw):
-        problems.append('queue: expected an array of tables, e.g. [[queue]] rule = "first_time_first"')
+        problems.append(_('queue: expected an array of tables, e.g. [[queue]] rule = "first_time_first"'))
         return []
     if len(raw) > MAX_QUEUE_RULES:
-        problems.append(f"queue: {len(raw)} rules, at most {MAX_QUEUE_RULES}")
+        problems.append(_("queue: {count} rules, at most {maximum}").format(count=len(raw), maximum=MAX_QUEUE_RULES))
         return []
     choices = [_choice_of(f"queue[{i}]", item, QUEUE, rules, problems) for i, item in enumerate(raw)]
     return [c for c in choices if c is not None]
@@ -152,11 +155,15 @@ def _choice_of(
     name = raw.get("rule")
     of_kind = sorted(n for n, r in rules.items() if r.kind == kind)
     if not isinstance(name, str) or name not in rules:
-        problems.append(f"{key}.rule: unknown rule {name!r}; {kind} rules: {', '.join(of_kind)}")
+        message = _("{key}: unknown rule {name!r}; {kind} rules: {rules}")
+        problems.append(message.format(key=f"{key}.rule", name=name, kind=kind, rules=", ".join(of_kind)))
         return None
     rule = rules[name]
     if rule.kind != kind:
-        problems.append(f"{key}.rule: {name} is a {rule.kind} rule; {kind} rules: {', '.join(of_kind)}")
+        message = _("{key}: {name} is a {other} rule; {kind} rules: {rules}")
+        problems.append(
+            message.format(key=f"{key}.rule", name=name, other=rule.kind, kind=kind, rules=", ".join(of_kind))
+        )
         return None
     params = _params(key, name, {k: v for k, v in raw.items() if k != "rule"}, rule.parameters, problems)
     return RuleChoice(name, params) if params is not None else None
@@ -167,13 +174,15 @@ def _params(
 ) -> dict[str, Any] | None:
     count = len(problems)
     for unknown in sorted(set(given) - set(schema)):
-        takes = ", ".join(schema) or "no parameters"
-        problems.append(f"{key}.{unknown}: unknown parameter of {rule}; it takes {takes}")
+        takes = ", ".join(schema) or _("no parameters")
+        message = _("{key}: unknown parameter of {rule}; it takes {parameters}")
+        problems.append(message.format(key=f"{key}.{unknown}", rule=rule, parameters=takes))
     params = {}
     for pname, spec in schema.items():
         if pname not in given:
             if spec.required:
-                problems.append(f"{key}.{pname}: required parameter of {rule} missing ({spec.help})")
+                message = _("{key}: required parameter of {rule} missing ({help})")
+                problems.append(message.format(key=f"{key}.{pname}", rule=rule, help=_(spec.help) if spec.help else ""))
             else:
                 params[pname] = spec.default
             continue
@@ -192,17 +201,20 @@ def _check_value(value: Any, spec: Parameter) -> str | None:
     elif spec.type is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif spec.type is dt.date:
-        ok, expected = isinstance(value, dt.date) and not isinstance(value, dt.datetime), "date (YYYY-MM-DD, unquoted)"
+        ok = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+        expected = _("date (YYYY-MM-DD, unquoted)")
     else:
         ok = isinstance(value, spec.type)
     if not ok:
-        return f"expected {expected}, got {_short(value)}"
+        return _("expected {expected}, got {value}").format(expected=expected, value=_short(value))
     if spec.type is dt.date and not EARLIEST <= value <= LATEST:
-        return f"must be from {EARLIEST} to {LATEST}, got {value}"
+        return _("must be from {earliest} to {latest}, got {value}").format(
+            earliest=EARLIEST, latest=LATEST, value=value
+        )
     if spec.minimum is not None and value < spec.minimum:
-        return f"must be at least {spec.minimum}, got {_short(value)}"
+        return _("must be at least {minimum}, got {value}").format(minimum=spec.minimum, value=_short(value))
     if spec.maximum is not None and value > spec.maximum:
-        return f"must be at most {spec.maximum}, got {_short(value)}"
+        return _("must be at most {maximum}, got {value}").format(maximum=spec.maximum, value=_short(value))
     return None
 
 
@@ -212,7 +224,7 @@ EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
 
 def _short(value: Any) -> str:
     text = repr(value)
-    return text if len(text) <= 40 else f"{text[:20]}...({len(text):,} characters)"
+    return text if len(text) <= 40 else _("{start}...({count:,} characters)").format(start=text[:20], count=len(text))
 
 
 def _plain(value: Any) -> Any:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DefinitionError, TransitionNotAllowed
+from ..i18n import _
 
 #: ``source = "*"`` in a definition: every non-terminal state.
 ANY_ACTIVE = "*"
@@ -103,7 +104,7 @@ def load_lifecycle(path: str | Path, guards: Collection[str] = (), effects: Coll
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as err:
-        raise DefinitionError(source, [f"cannot read: {err or 'nested too deeply'}"]) from err
+        raise DefinitionError(source, [_("cannot read: {error}").format(error=err or _("nested too deeply"))]) from err
     return lifecycle_from_dict(data, source, guards, effects)
 
 
@@ -119,7 +120,7 @@ def lifecycle_from_dict(
     transitions = _parse_transitions(data.get("transitions"), states, problems)
     initial = data.get("initial")
     if initial not in states:
-        problems.append(f"initial: {initial!r} is not a declared state")
+        problems.append(_("{key}: {state!r} is not a declared state").format(key="initial", state=initial))
     name = data.get("name", "lifecycle")
     if not problems:
         problems += _check_names(transitions, guards, effects)
@@ -131,23 +132,23 @@ def lifecycle_from_dict(
 
 def _parse_states(raw: Any, problems: list[str]) -> dict[str, StateSpec]:
     if not isinstance(raw, Mapping) or not raw:
-        problems.append("states: expected a table of states, e.g. [states.recorded]")
+        problems.append(_("states: expected a table of states, e.g. [states.recorded]"))
         return {}
     states: dict[str, StateSpec] = {}
     for name, spec in raw.items():
         key = f"states.{name}"
         if not isinstance(spec, Mapping):
-            problems.append(f"{key}: expected a table with label and siak")
+            problems.append(_("{key}: expected a table with label and siak").format(key=key))
             continue
         unknown = set(spec) - {"label", "siak", "exceptional", "terminal"}
         if unknown:
-            problems.append(f"{key}: unknown keys {sorted(unknown)}")
+            problems.append(_unknown_keys(key, unknown))
         for text_key in ("label", "siak"):
             if not isinstance(spec.get(text_key), str) or not spec.get(text_key):
-                problems.append(f"{key}.{text_key}: expected a non-empty string")
+                problems.append(_("{key}: expected a non-empty string").format(key=f"{key}.{text_key}"))
         for flag in ("exceptional", "terminal"):
             if not isinstance(spec.get(flag, False), bool):
-                problems.append(f"{key}.{flag}: expected true or false")
+                problems.append(_not_a_flag(f"{key}.{flag}"))
         states[name] = StateSpec(
             name,
             str(spec.get("label", "")),
@@ -160,14 +161,14 @@ def _parse_states(raw: Any, problems: list[str]) -> dict[str, StateSpec]:
 
 def _parse_transitions(raw: Any, states: Mapping[str, StateSpec], problems: list[str]) -> list[TransitionSpec]:
     if not isinstance(raw, list) or not raw:
-        problems.append("transitions: expected an array of [[transitions]] tables")
+        problems.append(_("transitions: expected an array of [[transitions]] tables"))
         return []
     active = [s.name for s in states.values() if not s.terminal]
     parsed: list[TransitionSpec] = []
     for index, spec in enumerate(raw):
         key = f"transitions[{index}]"
         if not isinstance(spec, Mapping):
-            problems.append(f"{key}: expected a table")
+            problems.append(_("{key}: expected a table").format(key=key))
             continue
         parsed += _parse_transition(key, spec, states, active, problems)
     return _without_duplicate_edges(parsed, problems)
@@ -182,21 +183,22 @@ def _parse_transition(
 ) -> list[TransitionSpec]:
     unknown = set(spec) - {"trigger", "source", "dest", "guards", "effects", "help", "keeps_place"}
     if unknown:
-        problems.append(f"{key}: unknown keys {sorted(unknown)}")
+        problems.append(_unknown_keys(key, unknown))
     trigger = spec.get("trigger")
     if not isinstance(trigger, str) or not trigger.isidentifier():
-        problems.append(f"{key}.trigger: expected an identifier such as 'print_card', got {trigger!r}")
+        message = _("{key}: expected an identifier such as 'print_card', got {value!r}")
+        problems.append(message.format(key=f"{key}.trigger", value=trigger))
         return []
     key = f"{key} ({trigger})"
     dest = spec.get("dest")
     if dest not in states:
-        problems.append(f"{key}.dest: {dest!r} is not a declared state")
+        problems.append(_("{key}: {state!r} is not a declared state").format(key=f"{key}.dest", state=dest))
     sources = _sources(spec.get("source"), states, active, key, problems)
     names = {part: _names(spec.get(part, []), f"{key}.{part}", problems) for part in ("guards", "effects")}
     help_text = str(spec.get("help", ""))
     keeps_place = spec.get("keeps_place", False)
     if not isinstance(keeps_place, bool):
-        problems.append(f"{key}.keeps_place: expected true or false")
+        problems.append(_not_a_flag(f"{key}.keeps_place"))
     return [
         TransitionSpec(trigger, source, str(dest), names["guards"], names["effects"], help_text, keeps_place is True)
         for source in sources
@@ -208,17 +210,17 @@ def _sources(raw: Any, states: Mapping[str, StateSpec], active: list[str], key: 
         return active
     sources = [raw] if isinstance(raw, str) else raw
     if not isinstance(sources, list) or not sources:
-        problems.append(f"{key}.source: expected a state, a list of states or '*'")
+        problems.append(_("{key}: expected a state, a list of states or '*'").format(key=f"{key}.source"))
         return []
     unknown = [s for s in sources if s not in states]
     if unknown:
-        problems.append(f"{key}.source: {unknown} not declared states")
+        problems.append(_("{key}: {states} not declared states").format(key=f"{key}.source", states=unknown))
     return [s for s in sources if s in states]
 
 
 def _names(raw: Any, key: str, problems: list[str]) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
-        problems.append(f"{key}: expected a list of names")
+        problems.append(_("{key}: expected a list of names").format(key=key))
         return ()
     return tuple(raw)
 
@@ -227,9 +229,8 @@ def _without_duplicate_edges(transitions: list[TransitionSpec], problems: list[s
     seen: set[tuple[str, str]] = set()
     for t in transitions:
         if (t.source, t.trigger) in seen:
-            problems.append(
-                f"transitions ({t.trigger}): fires twice from {t.source!r}; a trigger needs one destination per state"
-            )
+            message = _("{key}: fires twice from {state!r}; a trigger needs one destination per state")
+            problems.append(message.format(key=f"transitions ({t.trigger})", state=t.source))
         seen.add((t.source, t.trigger))
     return transitions
 
@@ -239,11 +240,15 @@ def _check_names(transitions: list[TransitionSpec], guards: Collection[str], eff
     for t in transitions:
         for guard in t.guards:
             if guard not in guards:
-                problems.append(f"transitions ({t.trigger}).guards: unknown guard {guard!r}; known: {sorted(guards)}")
+                message = _("{key}: unknown guard {name!r}; known: {known}")
+                problems.append(
+                    message.format(key=f"transitions ({t.trigger}).guards", name=guard, known=sorted(guards))
+                )
         for effect in t.effects:
             if effect not in effects:
+                message = _("{key}: unknown effect {name!r}; known: {known}")
                 problems.append(
-                    f"transitions ({t.trigger}).effects: unknown effect {effect!r}; known: {sorted(effects)}"
+                    message.format(key=f"transitions ({t.trigger}).effects", name=effect, known=sorted(effects))
                 )
     return list(dict.fromkeys(problems))
 
@@ -255,16 +260,26 @@ def _check_graph(initial: str, states: Mapping[str, StateSpec], transitions: lis
     problems = []
     for name, spec in states.items():
         if spec.terminal and exits[name]:
-            problems.append(f"states.{name}: terminal, but has exits to {sorted(exits[name])}")
+            message = _("{key}: terminal, but has exits to {states}")
+            problems.append(message.format(key=f"states.{name}", states=sorted(exits[name])))
     reachable = _reachable(initial, exits)
     for name in states:
         if name not in reachable:
-            problems.append(f"states.{name}: not reachable from the initial state {initial!r}")
+            message = _("{key}: not reachable from the initial state {state!r}")
+            problems.append(message.format(key=f"states.{name}", state=initial))
     terminals = {n for n, s in states.items() if s.terminal}
     for name, spec in states.items():
         if not spec.terminal and not (_reachable(name, exits) & terminals):
-            problems.append(f"states.{name}: a trap: no path from it to a terminal state")
+            problems.append(_("{key}: a trap: no path from it to a terminal state").format(key=f"states.{name}"))
     return problems
+
+
+def _unknown_keys(key: str, unknown: set[str]) -> str:
+    return _("{key}: unknown keys {keys}").format(key=key, keys=sorted(unknown))
+
+
+def _not_a_flag(key: str) -> str:
+    return _("{key}: expected true or false").format(key=key)
 
 
 def _reachable(start: str, exits: Mapping[str, set[str]]) -> set[str]:
