@@ -67,7 +67,7 @@ def test_refused_stock_commands_give_the_numbers_and_change_nothing(
     again = run(db_url, "blanks", "receive", "5", "--reference", "B")
     assert again.exit_code == 1 and "batch 'B' was already received" in again.stderr
     spoil = run(db_url, "blanks", "spoil", ITS, "1", "--reason", "jam")
-    assert spoil.exit_code == 1 and "cannot spoil 1 blanks at kecamatan 16.71.05: 0 unreserved there" in spoil.stderr
+    assert spoil.exit_code == 1 and "cannot spoil 1 blank at kecamatan 16.71.05: 0 unreserved there" in spoil.stderr
     assert run(db_url, "blanks", "distribute", "NOPE").exit_code == 1
     assert snapshot(engine) == before
 

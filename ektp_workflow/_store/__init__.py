@@ -21,7 +21,7 @@ plain functions of this package's modules with the handle it was given:
 
 and below them ``engine`` (engines and their settings), ``driver`` and ``roundtrips``
 (statements run on the DBAPI connection; PostgreSQL's two-round-trip transactions),
-``times`` (how times are stored), ``chain`` (the hash chain's encoding), ``schema``,
+``stock_rows`` (the rows the ledger moves), ``times`` (how times are stored), ``chain`` (the hash chain's encoding), ``schema``,
 ``migrations`` (Alembic, loaded only by the commands that change the schema) and
 ``roles``. Driver errors are translated into ``ektp_workflow.errors`` here.
 

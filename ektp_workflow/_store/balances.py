@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..clock import WIB
+from ..i18n import _, ngettext
 from .schema import blank_batches, blank_entries, blank_stock, cards, residents
 
 
@@ -185,14 +186,22 @@ def conservation_problems(conn: Connection) -> list[str]:
         stored = (line.unallocated, line.reserved, line.consumed, line.spoiled)
         if stored != recomputed:
             problems.append(
-                f"batch {line.reference} at {line.kecamatan}: balances {stored} but entries give {recomputed}"
+                _("batch {reference} at {kecamatan}: balances {stored} but entries give {recomputed}").format(
+                    reference=line.reference, kecamatan=line.kecamatan, stored=stored, recomputed=recomputed
+                )
             )
     held = _cards_holding(conn)
     for line in stock(conn):
-        if line.kecamatan is not None and held.get((line.reference, line.kecamatan), 0) != line.reserved:
+        if line.kecamatan is None:
+            continue
+        holding = held.get((line.reference, line.kecamatan), 0)
+        if holding != line.reserved:
             problems.append(
-                f"batch {line.reference} at {line.kecamatan}: {line.reserved} reserved but "
-                f"{held.get((line.reference, line.kecamatan), 0)} cards hold one"
+                ngettext(
+                    "batch {reference} at {kecamatan}: {reserved} reserved but {holding} card holds one",
+                    "batch {reference} at {kecamatan}: {reserved} reserved but {holding} cards hold one",
+                    holding,
+                ).format(reference=line.reference, kecamatan=line.kecamatan, reserved=line.reserved, holding=holding)
             )
     return problems
 
@@ -207,16 +216,23 @@ def _batch_problems(conn: Connection) -> list[str]:
     for row in conn.execute(_BATCH_TOTALS):
         if row.received != came.get(row.id, 0):
             problems.append(
-                f"batch {row.reference}: received {row.received}, but its entries received {came.get(row.id, 0)}"
+                _("batch {reference}: received {received}, but its entries received {entries}").format(
+                    reference=row.reference, received=row.received, entries=came.get(row.id, 0)
+                )
             )
         if row.undistributed != row.received - left.get(row.id, 0):
             problems.append(
-                f"batch {row.reference}: {row.undistributed} undistributed, but its entries leave "
-                f"{row.received - left.get(row.id, 0)}"
+                _("batch {reference}: {undistributed} undistributed, but its entries leave {entries}").format(
+                    reference=row.reference, undistributed=row.undistributed, entries=row.received - left.get(row.id, 0)
+                )
             )
         accounted = row.accounted + lent.get(row.id, 0)
         if row.received != accounted:
-            problems.append(f"batch {row.reference}: received {row.received}, accounted for {accounted}")
+            problems.append(
+                _("batch {reference}: received {received}, accounted for {accounted}").format(
+                    reference=row.reference, received=row.received, accounted=accounted
+                )
+            )
     return problems
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import ConcurrencyError
+from ..i18n import ngettext
 from ..records import Card
 from .driver import Driver, DriverStatement
 from .schema import cards, event_chain, events, residents, waiting_cards
@@ -88,7 +89,10 @@ def move_chunk(
     """
     moved = _MOVE_CHUNK[joins_queue].rowcount(tx, {"ids": ids, "source": source, "dest": dest, "at": at})
     if moved != len(ids):
-        raise ConcurrencyError(f"{len(ids) - moved} cards of the chunk", 0, None)
+        missing = len(ids) - moved
+        raise ConcurrencyError(
+            ngettext("{count} card of the chunk", "{count} cards of the chunk", missing).format(count=missing), 0, None
+        )
 
 
 def _in_state(*where: sa.ColumnElement[bool]) -> DriverStatement:

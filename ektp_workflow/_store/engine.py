@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import DatabaseError, SchemaError
+from ..i18n import _
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Execution option marking a connection whose transactions only read.
@@ -29,9 +30,9 @@ def create_engine(url: str | sa.URL, **kwargs: Any) -> Engine:
         # next reaches the new primary.
         engine = sa.create_engine(url, **kwargs)
     except ImportError as err:  # the dialect's driver is not installed
-        raise DatabaseError(f"cannot use database URL {_shown(url)}: {_missing_driver(err)}") from err
+        raise DatabaseError(_cannot_use(_shown(url), _missing_driver(err))) from err
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as err:
-        raise DatabaseError(f"cannot use database URL {_shown(url)}: {err}") from err
+        raise DatabaseError(_cannot_use(_shown(url), str(err))) from err
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -45,13 +46,17 @@ def _shown(url: str | sa.URL) -> str:
         return str(url)
 
 
+def _cannot_use(url: str, why: str) -> str:
+    return _("cannot use database URL {url}: {why}").format(url=url, why=why)
+
+
 def _missing_driver(err: ImportError) -> str:
     if err.name in ("psycopg", "psycopg2"):
-        return (
-            f"the PostgreSQL driver ({err.name}) is not installed: "
+        return _(
+            "the PostgreSQL driver ({driver}) is not installed: "
             "pip install 'ektp_workflow[postgresql]' (or pip install 'psycopg[binary]')"
-        )
-    return f"its driver is not installed ({err})"
+        ).format(driver=err.name)
+    return _("its driver is not installed ({error})").format(error=err)
 
 
 def refuse_missing_sqlite_file(url: str | sa.URL) -> None:
@@ -63,10 +68,10 @@ def refuse_missing_sqlite_file(url: str | sa.URL) -> None:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as err:
-        raise DatabaseError(f"cannot use database URL {url!s}: {err}") from err
+        raise DatabaseError(_cannot_use(str(url), str(err))) from err
     file = parsed.database if parsed.get_backend_name() == "sqlite" else None
     if file and file != ":memory:" and not file.startswith("file:") and not Path(file).exists():
-        raise SchemaError(f"no database file {file}; create it with `ektp db upgrade`")
+        raise SchemaError(_("no database file {file}; create it with `ektp db upgrade`").format(file=file))
 
 
 def reading(connection: Connection) -> Connection:

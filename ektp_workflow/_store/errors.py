@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import ConnectionLost, DatabaseBusy, DatabaseError, WriteConflict
+from ..i18n import _
 
 # A statement prepared on a PostgreSQL connection was dropped (see ``roundtrips``).
 NOT_PREPARED = "26000"
@@ -39,9 +40,11 @@ def translated_errors(what: str) -> Iterator[None]:
         if state not in (READ_ONLY, NOT_PERMITTED):
             raise
         why = (
-            "may only read (an auditor's role, or a standby)" if state == READ_ONLY else f"is not permitted: {err.orig}"
+            _("may only read (an auditor's role, or a standby)")
+            if state == READ_ONLY
+            else _("is not permitted: {error}").format(error=err.orig)
         )
-        raise DatabaseError(f"{what}: this connection {why}; nothing was written") from err
+        raise DatabaseError(_("{what}: this connection {why}; nothing was written").format(what=what, why=why)) from err
 
 
 def translated(err: sa.exc.DBAPIError, what: str) -> DatabaseError:
@@ -49,13 +52,19 @@ def translated(err: sa.exc.DBAPIError, what: str) -> DatabaseError:
     if isinstance(err, sa.exc.IntegrityError):
         return WriteConflict(f"{what}: {err.orig}")
     if isinstance(err, sa.exc.DataError):  # a value the column cannot hold
-        return DatabaseError(f"{what}: a value cannot be stored ({err.orig}); nothing was written")
+        return DatabaseError(
+            _("{what}: a value cannot be stored ({error}); nothing was written").format(what=what, error=err.orig)
+        )
     if _busy(err):
-        return DatabaseBusy(f"{what}: the database is busy ({err.orig}); nothing was written")
+        return DatabaseBusy(
+            _("{what}: the database is busy ({error}); nothing was written").format(what=what, error=err.orig)
+        )
     if _lost(err):
         return ConnectionLost(
-            f"{what}: the connection to the database was lost ({str(err.orig).strip()}); the change under way "
-            "may or may not have been written: check before running it again"
+            _(
+                "{what}: the connection to the database was lost ({error}); the change under way "
+                "may or may not have been written: check before running it again"
+            ).format(what=what, error=str(err.orig).strip())
         )
     return DatabaseError(f"{what}: {err.orig}")
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from ..clock import now
 from ..errors import ConcurrencyError, DatabaseError
+from ..i18n import _
 from ..records import Event
 from ..states import Lifecycle
 from . import lifecycles
@@ -142,7 +143,7 @@ def append_kinds(
         kind, end = entries[start][0], start + 1
         while end < len(entries) and entries[end][0] == kind:
             end += 1
-        locked = append_entries(tx, kind, [row for _, row in entries[start:end]], locked)
+        locked = append_entries(tx, kind, [row for _kind, row in entries[start:end]], locked)
         start = end
 
 
@@ -219,8 +220,10 @@ class HeadMissing(DatabaseError):
 
     def __init__(self) -> None:
         super().__init__(
-            "the chain head (the one row of table event_chain) is missing: the database was damaged or "
-            "tampered with; nothing can be written until it is restored from a backup"
+            _(
+                "the chain head (the one row of table event_chain) is missing: the database was damaged or "
+                "tampered with; nothing can be written until it is restored from a backup"
+            )
         )
 
 

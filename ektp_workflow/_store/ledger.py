@@ -14,7 +14,6 @@ transition makes (reserved, released, consumed) go with its event, right after i
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,17 +21,12 @@ from sqlalchemy.engine import Connection
 
 from ..clock import WIB
 from ..errors import StockError
+from ..i18n import _, ngettext
 from . import eventlog, requests
 from .schema import blank_batches, blank_entries, blank_stock, cards, residents
-
-
-@dataclass(frozen=True)
-class Movement:
-    """Who moves blanks, when and why: the part every entry shares."""
-
-    actor: str
-    at: dt.datetime
-    reason: str | None = None
+from .stock_rows import Movement as Movement  # the services make them
+from .stock_rows import add_stock, batch_by_reference, batches_with_stock, entry, hold_blank
+from .stock_rows import unallocated_at as unallocated_at  # the services read it
 
 
 def receive(
@@ -45,10 +39,14 @@ def receive(
     if request is not None:
         asked = requests.one(conn, request)
         if asked is None:
-            raise StockError(f"no request {request!r} was recorded: see ektp blanks requests")
+            raise StockError(_("no request {request!r} was recorded: see ektp blanks requests").format(request=request))
         asked_on = asked["occurred_at"].astimezone(WIB).date()
         if received_on < asked_on:
-            raise StockError(f"batch {reference}: received on {received_on}, before request {request} ({asked_on})")
+            raise StockError(
+                _("batch {reference}: received on {received_on}, before request {request} ({asked_on})").format(
+                    reference=reference, received_on=received_on, request=request, asked_on=asked_on
+                )
+            )
     return _new_batch(conn, reference, count, received_on, None, by, request)
 
 
@@ -68,7 +66,9 @@ def lend(conn: Connection, count: int, counterpart: str, document: str, by: Move
     :raises StockError: the count is not positive or more than the blanks at the city.
     """
     if count <= 0:
-        raise StockError(f"lend to {counterpart}: count must be positive, got {count}")
+        raise StockError(
+            _("lend to {counterpart}: count must be positive, got {count}").format(counterpart=counterpart, count=count)
+        )
     eventlog.lock_head(conn)  # the document is checked, and the blanks taken, by one writer at a time
     _refuse_own(conn, counterpart)
     used = conn.scalar(
@@ -77,10 +77,18 @@ def lend(conn: Connection, count: int, counterpart: str, document: str, by: Move
         )
     )
     if used is not None:
-        raise StockError(f"loan document {document!r} was already used, for a loan to {used}")
+        raise StockError(
+            _("loan document {document!r} was already used, for a loan to {used}").format(document=document, used=used)
+        )
     at_city = list(conn.execute(_AT_CITY))
-    if count > sum(n for _, n in at_city):
-        raise StockError(f"cannot lend {count} blanks: {sum(n for _, n in at_city)} undistributed at the city")
+    available = sum(n for _batch, n in at_city)
+    if count > available:
+        cannot = ngettext(
+            "cannot lend {count} blank: {available} undistributed at the city",
+            "cannot lend {count} blanks: {available} undistributed at the city",
+            count,
+        )
+        raise StockError(cannot.format(count=count, available=available))
     left, lent = count, []
     for batch_id, undistributed in at_city:
         take = min(left, undistributed)
@@ -90,7 +98,7 @@ def lend(conn: Connection, count: int, counterpart: str, document: str, by: Move
             .values(undistributed=blank_batches.c.undistributed - take)
         ).rowcount
         if taken != 1:
-            raise StockError("the blanks at the city changed meanwhile; nothing was lent: run the command again")
+            raise StockError(_("the blanks at the city changed meanwhile; nothing was lent: run the command again"))
         lent.append(
             {**entry(batch_id, None, "lent", take, by), "counterpart": counterpart, "counterpart_reference": document}
         )
@@ -106,7 +114,8 @@ def _refuse_own(conn: Connection, counterpart: str) -> None:
     for column in (blank_stock.c.kecamatan, residents.c.kecamatan):
         own = conn.scalar(sa.select(column).where(sa.func.substr(column, 1, 5) == counterpart).limit(1))
         if own is not None:
-            raise StockError(f"{counterpart} is this city's own kabupaten/kota (its kecamatan {own} is served here)")
+            own_region = _("{counterpart} is this city's own kabupaten/kota (its kecamatan {own} is served here)")
+            raise StockError(own_region.format(counterpart=counterpart, own=own))
 
 
 _AT_CITY = (
@@ -126,13 +135,15 @@ def _new_batch(
     request: str | None = None,
 ) -> int:
     if count <= 0:
-        raise StockError(f"batch {reference}: count must be positive, got {count}")
+        raise StockError(
+            _("batch {reference}: count must be positive, got {count}").format(reference=reference, count=count)
+        )
     eventlog.lock_head(conn)  # every writer takes the chain head first: one lock order, no deadlock
     if counterpart is not None:
         _refuse_own(conn, counterpart)
     exists = conn.scalar(sa.select(blank_batches.c.id).where(blank_batches.c.reference == reference))
     if exists is not None:
-        raise StockError(f"batch {reference!r} was already received")
+        raise StockError(_("batch {reference!r} was already received").format(reference=reference))
     inserted = conn.execute(
         blank_batches.insert().values(
             reference=reference, received=count, undistributed=count, received_on=received_on, request=request
@@ -152,7 +163,7 @@ def distribute(conn: Connection, reference: str, counts: dict[str, int], by: Mov
     :raises StockError: the batch is unknown or holds fewer blanks than asked for.
     """
     eventlog.lock_head(conn)  # before any stock row: the order a card's transition keeps
-    batch_id, undistributed = _batch(conn, reference)
+    batch_id, undistributed = batch_by_reference(conn, reference)
     wanted = sum(counts.values())
     taken = conn.execute(
         blank_batches.update()
@@ -160,11 +171,16 @@ def distribute(conn: Connection, reference: str, counts: dict[str, int], by: Mov
         .values(undistributed=blank_batches.c.undistributed - wanted)
     ).rowcount
     if taken != 1:
-        raise StockError(f"batch {reference}: cannot distribute {wanted} blanks, {undistributed} undistributed")
+        cannot = ngettext(
+            "batch {reference}: cannot distribute {wanted} blank, {undistributed} undistributed",
+            "batch {reference}: cannot distribute {wanted} blanks, {undistributed} undistributed",
+            wanted,
+        )
+        raise StockError(cannot.format(reference=reference, wanted=wanted, undistributed=undistributed))
     shared = []
     for kecamatan, count in sorted(counts.items()):
         if count > 0:
-            _add_stock(conn, batch_id, kecamatan, count)
+            add_stock(conn, batch_id, kecamatan, count)
             shared.append(entry(batch_id, kecamatan, "distributed", count, by))
     eventlog.append_entries(conn, "blank_entry", shared)
 
@@ -174,17 +190,7 @@ def undistributed(conn: Connection, reference: str) -> int:
 
     :raises StockError: no batch has this reference.
     """
-    return _batch(conn, reference)[1]
-
-
-def unallocated_at(conn: Connection, kecamatan: str) -> int:
-    """Blanks at a kecamatan that are not reserved for any card."""
-    total = conn.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(blank_stock.c.unallocated), 0)).where(
-            blank_stock.c.kecamatan == kecamatan
-        )
-    )
-    return int(total or 0)
+    return batch_by_reference(conn, reference)[1]
 
 
 def reserve(conn: Connection, card_id: int, card_version: int, kecamatan: str, by: Movement) -> dict[str, Any]:
@@ -193,7 +199,7 @@ def reserve(conn: Connection, card_id: int, card_version: int, kecamatan: str, b
 
     :raises StockError: no unallocated blank at the kecamatan.
     """
-    for batch_id in _batches_with_stock(conn, kecamatan):
+    for batch_id in batches_with_stock(conn, kecamatan):
         moved = conn.execute(
             blank_stock.update()
             .where(
@@ -204,9 +210,9 @@ def reserve(conn: Connection, card_id: int, card_version: int, kecamatan: str, b
             .values(unallocated=blank_stock.c.unallocated - 1, reserved=blank_stock.c.reserved + 1)
         ).rowcount
         if moved == 1:
-            _hold(conn, card_id, batch_id)
+            hold_blank(conn, card_id, batch_id)
             return entry(batch_id, kecamatan, "reserved", 1, by, card_id, card_version)
-    raise StockError(f"no unallocated blank at kecamatan {kecamatan}")
+    raise StockError(_("no unallocated blank at kecamatan {kecamatan}").format(kecamatan=kecamatan))
 
 
 def release(
@@ -227,7 +233,7 @@ def consume(
     """
     consumed = _settle(conn, card_id, card_version, kecamatan, "consumed", by, held)
     if consumed is None:
-        raise StockError(f"card {card_id} holds no reserved blank to print on")
+        raise StockError(_("card {card_id} holds no reserved blank to print on").format(card_id=card_id))
     return consumed
 
 
@@ -251,7 +257,9 @@ def spoil_card(
             .limit(1)
         ).first()
         if last is None or last.movement != "consumed":
-            raise StockError(f"card {card_id} holds no blank and was not printed on one: nothing to spoil")
+            raise StockError(
+                _("card {card_id} holds no blank and was not printed on one: nothing to spoil").format(card_id=card_id)
+            )
         batch_id, kecamatan, source, movement = last.batch_id, last.kecamatan, "consumed", "voided"
     stock_row = (blank_stock.c.batch_id == batch_id, blank_stock.c.kecamatan == kecamatan)
     moved = conn.execute(
@@ -260,7 +268,12 @@ def spoil_card(
         .values({source: blank_stock.c[source] - 1, "spoiled": blank_stock.c.spoiled + 1})
     ).rowcount
     if moved != 1:
-        raise StockError(f"batch {batch_id} at kecamatan {kecamatan} has no {source} blank to spoil")
+        none_to_spoil = (
+            _("batch {batch_id} at kecamatan {kecamatan} has no reserved blank to spoil")
+            if source == "reserved"
+            else _("batch {batch_id} at kecamatan {kecamatan} has no consumed blank to spoil")
+        )
+        raise StockError(none_to_spoil.format(batch_id=batch_id, kecamatan=kecamatan))
     if held is not None:
         conn.execute(cards.update().where(cards.c.id == card_id).values(blank_batch_id=None))
     return entry(batch_id, kecamatan, movement, 1, by, card_id, card_version)
@@ -272,13 +285,15 @@ def spoil(conn: Connection, kecamatan: str, count: int, by: Movement) -> None:
     :raises StockError: the count is not positive or more than the unreserved stock there.
     """
     if count <= 0:
-        raise StockError(f"spoil at {kecamatan}: count must be positive, got {count}")
+        raise StockError(
+            _("spoil at {kecamatan}: count must be positive, got {count}").format(kecamatan=kecamatan, count=count)
+        )
     eventlog.lock_head(conn)  # before any stock row: the order a card's transition keeps
     available = unallocated_at(conn, kecamatan)
     if count > available:
-        raise StockError(f"cannot spoil {count} blanks at kecamatan {kecamatan}: {available} unreserved there")
+        raise _cannot_spoil(count, kecamatan, available)
     left, spoiled = count, []
-    for batch_id in _batches_with_stock(conn, kecamatan):
+    for batch_id in batches_with_stock(conn, kecamatan):
         have = conn.scalar(
             sa.select(blank_stock.c.unallocated).where(
                 blank_stock.c.batch_id == batch_id, blank_stock.c.kecamatan == kecamatan
@@ -295,13 +310,35 @@ def spoil(conn: Connection, kecamatan: str, count: int, by: Movement) -> None:
             .values(unallocated=blank_stock.c.unallocated - take, spoiled=blank_stock.c.spoiled + take)
         ).rowcount
         if moved != 1:
-            raise StockError(f"stock at kecamatan {kecamatan} changed concurrently; run the command again")
+            raise StockError(
+                _("stock at kecamatan {kecamatan} changed concurrently; run the command again").format(
+                    kecamatan=kecamatan
+                )
+            )
         spoiled.append(entry(batch_id, kecamatan, "spoiled", take, by))
         left -= take
         if left == 0:
             eventlog.append_entries(conn, "blank_entry", spoiled)
             return
-    raise StockError(f"cannot spoil {count} blanks at kecamatan {kecamatan}: stock changed concurrently")
+    raise _cannot_spoil(count, kecamatan, None)
+
+
+def _cannot_spoil(count: int, kecamatan: str, available: int | None) -> StockError:
+    """The refusal to spoil ``count`` blanks: only ``available`` unreserved there, or
+    (None) the stock changed while they were taken."""
+    if available is None:
+        cannot = ngettext(
+            "cannot spoil {count} blank at kecamatan {kecamatan}: stock changed concurrently",
+            "cannot spoil {count} blanks at kecamatan {kecamatan}: stock changed concurrently",
+            count,
+        )
+    else:
+        cannot = ngettext(
+            "cannot spoil {count} blank at kecamatan {kecamatan}: {available} unreserved there",
+            "cannot spoil {count} blanks at kecamatan {kecamatan}: {available} unreserved there",
+            count,
+        )
+    return StockError(cannot.format(count=count, kecamatan=kecamatan, available=available))
 
 
 def _settle(
@@ -324,73 +361,3 @@ def _settle(
     )
     conn.execute(cards.update().where(cards.c.id == card_id).values(blank_batch_id=None))
     return entry(batch_id, kecamatan, movement, 1, by, card_id, card_version)
-
-
-def _hold(conn: Connection, card_id: int, batch_id: int) -> None:
-    held = conn.execute(
-        cards.update().where(cards.c.id == card_id, cards.c.blank_batch_id.is_(None)).values(blank_batch_id=batch_id)
-    ).rowcount
-    if held != 1:
-        raise StockError(f"card {card_id} already holds a reserved blank")
-
-
-def _batch(conn: Connection, reference: str) -> tuple[int, int]:
-    row = conn.execute(
-        sa.select(blank_batches.c.id, blank_batches.c.undistributed).where(blank_batches.c.reference == reference)
-    ).first()
-    if row is None:
-        raise StockError(f"no batch with reference {reference!r}")
-    return int(row.id), int(row.undistributed)
-
-
-def _batches_with_stock(conn: Connection, kecamatan: str) -> list[int]:
-    return list(
-        conn.scalars(
-            sa.select(blank_stock.c.batch_id)
-            .where(blank_stock.c.kecamatan == kecamatan, blank_stock.c.unallocated > 0)
-            .order_by(blank_stock.c.batch_id)
-        )
-    )
-
-
-def _add_stock(conn: Connection, batch_id: int, kecamatan: str, count: int) -> None:
-    updated = conn.execute(
-        blank_stock.update()
-        .where(blank_stock.c.batch_id == batch_id, blank_stock.c.kecamatan == kecamatan)
-        .values(unallocated=blank_stock.c.unallocated + count)
-    ).rowcount
-    if updated == 0:
-        conn.execute(
-            blank_stock.insert().values(
-                batch_id=batch_id, kecamatan=kecamatan, unallocated=count, reserved=0, consumed=0, spoiled=0
-            )
-        )
-
-
-def entry(
-    batch_id: int,
-    kecamatan: str | None,
-    movement: str,
-    quantity: int,
-    by: Movement,
-    card_id: int | None = None,
-    card_version: int | None = None,
-) -> dict[str, Any]:
-    """A ledger entry as ``eventlog.append_entries`` takes it (the batch's reference and
-    day of receipt only on the entry that received it)."""
-    return {
-        "batch_id": batch_id,
-        "reference": None,
-        "received_on": None,
-        "kecamatan": kecamatan,
-        "movement": movement,
-        "quantity": quantity,
-        "card_id": card_id,
-        "card_version": card_version,
-        "actor": by.actor,
-        "reason": by.reason,
-        "occurred_at": by.at,
-        "counterpart": None,
-        "counterpart_reference": None,
-        "request": None,
-    }

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from alembic import command
 
 from ..errors import SchemaError
+from ..i18n import _
 
 
 def migrations_path() -> Path:
@@ -40,7 +41,7 @@ def head_revision() -> str:
     """The newest migration this version of the package ships."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
-        raise SchemaError(f"no migrations found in {migrations_path()}")
+        raise SchemaError(_("no migrations found in {path}").format(path=migrations_path()))
     return head
 
 

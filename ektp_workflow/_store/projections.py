@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..i18n import _
 from ..text import search_key
 from .history import pages
 from .residents import DATA
@@ -93,13 +94,21 @@ def _residents(conn: Connection, limit: int) -> list[str]:
     for row in conn.execute(query):
         resident_id, seq = row[0], row[1]
         if seq is None:
-            found.append(f"resident {resident_id}: no resident entry in the history (written outside the engine)")
+            found.append(
+                _("resident {resident_id}: no resident entry in the history (written outside the engine)").format(
+                    resident_id=resident_id
+                )
+            )
             continue
         stored, history = row[2 : 2 + width], row[2 + width : 2 + 2 * width]
         columns = [name for name, a, b in zip(DATA, stored, history, strict=True) if a != b]
         if row[-2] != row[-1]:
             columns.append("registered_at")
-        found.append(f"resident {resident_id}: {', '.join(columns)} differ from the history (entry seq {seq})")
+        found.append(
+            _("resident {resident_id}: {columns} differ from the history (entry seq {seq})").format(
+                resident_id=resident_id, columns=", ".join(columns), seq=seq
+            )
+        )
     return found
 
 
@@ -111,7 +120,11 @@ def _search_keys(conn: Connection, limit: int) -> list[str]:
     for batch in pages(conn, query, residents.c.id, plain=True):
         for resident_id, name, key in batch:
             if key != search_key(name):
-                found.append(f"resident {resident_id}: name_key {key!r} is not the search key of the name")
+                found.append(
+                    _("resident {resident_id}: name_key {key!r} is not the search key of the name").format(
+                        resident_id=resident_id, key=key
+                    )
+                )
                 if len(found) == limit:
                     return found
     return found
@@ -126,8 +139,9 @@ def _card_times(conn: Connection, limit: int) -> list[str]:
         .order_by(c.id)
         .limit(limit)
     )
+    differs = _("card {card_id}: updated_at {stored} but its last event occurred at {happened}")
     return [
-        f"card {card_id}: updated_at {stored} but its last event occurred at {happened}"
+        differs.format(card_id=card_id, stored=stored, happened=happened)
         for card_id, stored, happened in conn.execute(query)
     ]
 
@@ -153,8 +167,9 @@ def _queue_times(
         .order_by(c.id)
         .limit(limit)
     )
+    differs = _("card {card_id}: queued_at {stored} but it last joined the queue at {joined_at}")
     return [
-        f"card {card_id}: queued_at {stored} but it last joined the queue at {joined_at}"
+        differs.format(card_id=card_id, stored=stored, joined_at=joined_at)
         for card_id, stored, joined_at in conn.execute(query)
     ]
 
@@ -170,9 +185,10 @@ def _replacement_categories(conn: Connection, limit: int) -> list[str]:
         .order_by(c.id)
         .limit(limit)
     )
+    none = _("card {card_id}: replacement {stored} but no replacement is in the history")
+    other = _("card {card_id}: replacement {stored} but its last replacement (seq {seq}) is {category}")
     return [
-        f"card {card_id}: replacement {stored} but "
-        + ("no replacement is in the history" if seq is None else f"its last replacement (seq {seq}) is {category}")
+        (none if seq is None else other).format(card_id=card_id, stored=stored, seq=seq, category=category)
         for card_id, stored, category, seq in conn.execute(query)
     ]
 
@@ -199,8 +215,9 @@ def _kept_categories(conn: Connection, limit: int) -> list[str]:
         .order_by(q.run_id, q.card_id)
         .limit(limit)
     )
+    differs = _("allocation run {run_id}: kept card {card_id} with replacement {kept}, but the history says {had} then")
     return [
-        f"allocation run {run_id}: kept card {card_id} with replacement {kept}, but the history says {had} then"
+        differs.format(run_id=run_id, card_id=card_id, kept=kept, had=had)
         for run_id, card_id, kept, had in conn.execute(query)
     ]
 
@@ -220,9 +237,10 @@ def _held_blanks(conn: Connection, allocated_state: str, limit: int) -> list[str
         .order_by(c.id)
         .limit(limit)
     )
+    none = _("card {card_id}: holds a blank of batch {held}, but its last ledger entry is none")
+    other = _("card {card_id}: holds a blank of batch {held}, but its last ledger entry is {movement} of batch {batch}")
     return [
-        f"card {card_id}: holds a blank of batch {held}, but its last ledger entry is "
-        + ("none" if movement is None else f"{movement} of batch {batch}")
+        (none if movement is None else other).format(card_id=card_id, held=held, movement=movement, batch=batch)
         for card_id, held, movement, batch in conn.execute(query)
     ]
 
@@ -252,12 +270,15 @@ def _queue(conn: Connection, queue_state: str, limit: int) -> list[str]:
     kept = sa.select(*(waiting_cards.c[name] for name in _QUEUE))
     found = []
     for what, rows in (
-        ("kept in the queue but not waiting so", sa.except_(kept, expected)),
-        ("waiting but missing from the queue, or kept otherwise", sa.except_(expected, kept)),
+        (_("queue: card {card_id} kept in the queue but not waiting so: {row}"), sa.except_(kept, expected)),
+        (
+            _("queue: card {card_id} waiting but missing from the queue, or kept otherwise: {row}"),
+            sa.except_(expected, kept),
+        ),
     ):
         listed = rows.subquery()
         for row in conn.execute(sa.select(listed).order_by(listed.c[1]).limit(limit)):
-            found.append(f"queue: card {row[1]} {what}: {_queue_row(row)}")
+            found.append(what.format(card_id=row[1], row=_queue_row(row)))
     return found
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..errors import WorkflowError
+from ..i18n import _
 from .schema import APPEND_ONLY, DERIVED, metadata
 
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -69,23 +70,18 @@ def _grant(
     grants: Callable[[Callable[[str], str], str, str], list[str]],
     command: str,
 ) -> list[str]:
-    if engine.dialect.name != "postgresql":
-        raise WorkflowError(
-            f"{command} needs PostgreSQL; on SQLite give auditors a copy of the file, "
-            "or a URL opened read-only: sqlite:///file:ektp.db?mode=ro&uri=true"
-        )
-    if not _ROLE.match(role):
-        raise WorkflowError(f"role {role!r}: expected lower-case letters, digits and _, starting with a letter")
-    if password is not None and ("\x00" in password or not password):
-        raise WorkflowError("--password: must not be empty or hold a NUL byte")
+    _refuse_arguments(engine, role, password, command)
     with engine.begin() as conn:
         database, schema, me = conn.execute(sa.text("SELECT current_database(), current_schema(), current_user")).one()
         found = conn.execute(sa.text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": role})
         existing = found.first()
         if role == me or (existing is not None and (existing[0] or existing[1])):
+            what = _("the role running this command") if role == me else _("a superuser")
             raise WorkflowError(
-                f"role {role} is {'the role running this command' if role == me else 'a superuser'}: it can do "
-                f"anything, whatever {command} grants; give {command} a role of its own"
+                _(
+                    "role {role} is {what}: it can do anything, whatever {command} grants; "
+                    "give {command} a role of its own"
+                ).format(role=role, what=what, command=command)
             )
         owner = (
             conn.scalar(
@@ -109,3 +105,21 @@ def _grant(
             conn.exec_driver_sql(f"ALTER ROLE {quote(role)} PASSWORD {literal}")
             statements.append(f"ALTER ROLE {quote(role)} PASSWORD '***'")
     return statements
+
+
+def _refuse_arguments(engine: Engine, role: str, password: str | None, command: str) -> None:
+    """:raises WorkflowError: not PostgreSQL, a role name that is not a plain identifier, or
+    an empty password."""
+    if engine.dialect.name != "postgresql":
+        raise WorkflowError(
+            _(
+                "{command} needs PostgreSQL; on SQLite give auditors a copy of the file, "
+                "or a URL opened read-only: sqlite:///file:ektp.db?mode=ro&uri=true"
+            ).format(command=command)
+        )
+    if not _ROLE.match(role):
+        raise WorkflowError(
+            _("role {role!r}: expected lower-case letters, digits and _, starting with a letter").format(role=role)
+        )
+    if password is not None and ("\x00" in password or not password):
+        raise WorkflowError(_("--password: must not be empty or hold a NUL byte"))

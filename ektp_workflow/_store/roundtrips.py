@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import DatabaseBusy
+from ..i18n import _
 from .errors import ALREADY_PREPARED, NOT_PREPARED, sqlstate, wrapped
 
 _BIND = re.compile(r"%\((\w+)\)s")
@@ -98,7 +99,9 @@ class Trips:
                     call("ROLLBACK", connection.rollback, dialect)
                     self.begin = True
                     return self.run(connection, statement, sql, arguments, commit, dialect, again=True)
-                raise DatabaseBusy(f"{name} was dropped from the connection; nothing was written") from err
+                raise DatabaseBusy(
+                    _("{name} was dropped from the connection; nothing was written").format(name=name)
+                ) from err
             raise wrapped(execute, arguments, err, dialect) from err
         if begin:
             cursor.nextset()  # past BEGIN's result to the statement's
@@ -127,7 +130,7 @@ class Trips:
             if connection.pgconn.transaction_status != _psycopg()[1].TransactionStatus.IDLE:
                 # it failed the transaction it ran in: again, knowing it is there
                 self.prepared[statement] = (name, names)
-                raise DatabaseBusy(f"{name} was prepared already; nothing was written") from err
+                raise DatabaseBusy(_("{name} was prepared already; nothing was written").format(name=name)) from err
         return name, names
 
 

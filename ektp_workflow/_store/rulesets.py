@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import RuleSetError, WorkflowError
+from ..i18n import _
 from ..rules.ruleset import RuleSet, parse_rule_set
 from . import eventlog
 from .schema import rule_set_activations, rule_sets
@@ -48,7 +49,7 @@ def active(conn: Connection) -> StoredRuleSet:
         sa.select(rule_set_activations.c.version).order_by(rule_set_activations.c.seq.desc()).limit(1)
     )
     if version is None:
-        raise WorkflowError("no rule set is active; run `ektp db upgrade`")
+        raise WorkflowError(_("no rule set is active; run `ektp db upgrade`"))
     return get(conn, int(version))
 
 
@@ -59,13 +60,14 @@ def get(conn: Connection, version: int) -> StoredRuleSet:
     """
     row = conn.execute(sa.select(rule_sets).where(rule_sets.c.version == version)).first()
     if row is None:
-        raise RuleSetError(f"version {version}", ["no such rule-set version; see `ektp rules history`"])
-    rule_set = parse_rule_set(row.text, f"stored rule set version {version}")
-    if rule_set.hash != row.hash:
         raise RuleSetError(
-            f"stored rule set version {version}",
-            [f"was altered: its text hashes to {rule_set.hash[:12]}, it was stored as {row.hash[:12]}"],
+            _("version {version}").format(version=version), [_("no such rule-set version; see `ektp rules history`")]
         )
+    stored = _("stored rule set version {version}").format(version=version)
+    rule_set = parse_rule_set(row.text, stored)
+    if rule_set.hash != row.hash:
+        altered = _("was altered: its text hashes to {found}, it was stored as {stored}")
+        raise RuleSetError(stored, [altered.format(found=rule_set.hash[:12], stored=row.hash[:12])])
     return StoredRuleSet(row.version, rule_set, row.created_at, row.created_by)
 
 
@@ -118,8 +120,10 @@ def rollback(conn: Connection, version: int, actor: str, reason: str, at: dt.dat
 def _activate(conn: Connection, version: int, action: str, actor: str, reason: str, at: dt.datetime) -> None:
     current = active(conn)
     if current.version == version:
+        active_already = _("version {version} ({name}) is already active; nothing changed")
         raise RuleSetError(
-            f"version {version}", [f"version {version} ({current.rule_set.name}) is already active; nothing changed"]
+            _("version {version}").format(version=version),
+            [active_already.format(version=version, name=current.rule_set.name)],
         )
     activation = {"version": version, "action": action, "actor": actor, "reason": reason, "occurred_at": at}
     eventlog.append_entries(conn, "rule_activation", [activation])
@@ -127,4 +131,5 @@ def _activate(conn: Connection, version: int, action: str, actor: str, reason: s
 
 def _require_reason(reason: str) -> None:
     if not reason or not reason.strip():
-        raise RuleSetError("change", ["a reason is required (e.g. the circular's number and date)"])
+        # TRANSLATORS: what the rule-set error is about: a change of the rules in force.
+        raise RuleSetError(_("change"), [_("a reason is required (e.g. the circular's number and date)")])

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import ProblemList, RowProblem
+from ..i18n import _
 from .driver import copy_rows
 
 
@@ -32,18 +33,22 @@ class SeenNiks:
             return []
         earlier = dict(
             self.tx.execute(
-                sa.select(self.table.c.nik, self.table.c.line).where(self.table.c.nik.in_({int(nik) for _, nik in met}))
+                sa.select(self.table.c.nik, self.table.c.line).where(
+                    self.table.c.nik.in_({int(nik) for _line, nik in met})
+                )
             ).all()
         )
         first: list[tuple[int, int]] = []
         for line, nik in met:
             seen_on = earlier.setdefault(int(nik), line)
             if seen_on != line:
-                problems.append(RowProblem(line, f"NIK {nik} already appears on line {seen_on}"))
+                problems.append(
+                    RowProblem(line, _("NIK {nik} already appears on line {line}").format(nik=nik, line=seen_on))
+                )
             else:
                 first.append((int(nik), line))
         copy_rows(self.tx, self.name, ("nik", "line"), first)
-        return [line for _, line in first]
+        return [line for _nik, line in first]
 
     def drop(self) -> None:
         self.tx.exec_driver_sql(f"DROP TABLE {self.name}")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import DatabaseBusy, SchemaError
+from ..i18n import _
 from . import lifecycles
 from .driver import Driver
 from .engine import create_engine, reading, refuse_missing_sqlite_file
@@ -74,7 +75,7 @@ class Store:
         :param dry_run: roll back at the end instead of committing (for checks that write).
         :param read_only: one snapshot, no write lock (see ``reading``).
         """
-        with translated_errors("database error"):
+        with translated_errors(_("database error")):
             if self._connection is not None:
                 savepoint = self._connection.begin_nested()
                 try:
@@ -138,9 +139,11 @@ class Store:
         if found == REVISION:
             return
         if found is None:
-            raise SchemaError("the database has no ektp_workflow schema yet; run `ektp db upgrade` first")
+            raise SchemaError(_("the database has no ektp_workflow schema yet; run `ektp db upgrade` first"))
         raise SchemaError(
-            f"the database schema is at revision {found}, this version needs {REVISION}; run `ektp db upgrade`"
+            _("the database schema is at revision {found}, this version needs {needed}; run `ektp db upgrade`").format(
+                found=found, needed=REVISION
+            )
         )
 
     def _in_transaction(self, work: Callable[[Connection], T], dry_run: bool = False) -> T:
@@ -186,7 +189,7 @@ class Store:
             finally:
                 pooled.close()
         except (sa.exc.OperationalError, sa.exc.IntegrityError) as err:
-            raise translated(err, "database error") from err
+            raise translated(err, _("database error")) from err
 
 
 def _stored_revision(conn: Connection) -> str | None:
