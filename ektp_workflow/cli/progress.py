@@ -36,9 +36,8 @@ def progress(label: str, quiet: bool, total: int | None = None, stream: TextIO |
         yield lambda n: None
         return
     if total:
-        with click.progressbar(
-            length=total, label=label, file=out, show_pos=True, show_eta=True, item_show_func=None
-        ) as bar:
+        bar: click._termui_impl.ProgressBar[int]
+        with click.progressbar(length=total, label=label, file=out, show_pos=True, show_eta=True) as bar:
             bar.format_pos = lambda: f"{min(bar.pos, total):,}/{total:,}"  # type: ignore[method-assign]
             yield bar.update
         return
