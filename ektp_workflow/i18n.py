@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import gettext
 import os
+import string
 from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 
 #: The gettext domain: the catalogue's file name.
 DOMAIN = "ektp_workflow"
@@ -27,14 +29,47 @@ _active: gettext.NullTranslations = gettext.NullTranslations()
 _language = "en"
 
 
+class _Numbers(string.Formatter):
+    """Numbers as Indonesian writes them: ``18.000`` and ``98,5`` where English writes
+    ``18,000`` and ``98.5`` (only fields formatted with a separator, a precision or %)."""
+
+    _SWAP = str.maketrans(",.", ".,")
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        text: str = super().format_field(value, format_spec)
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        return text.translate(self._SWAP) if numeric and any(c in format_spec for c in ",.%") else text
+
+
+_INDONESIAN = _Numbers()
+
+
+class _Indonesian(str):
+    """A message in Indonesian: ``format`` writes its numbers the Indonesian way."""
+
+    __slots__ = ()
+
+    def format(self, /, *args: Any, **kwargs: Any) -> str:
+        return _INDONESIAN.vformat(self, args, kwargs)
+
+
 def _(message: str) -> str:
     """``message`` in the language in use."""
-    return _active.gettext(message)
+    text = _active.gettext(message)
+    return _Indonesian(text) if _language == "id" else text
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural message for ``n``, in the language in use."""
-    return _active.ngettext(singular, plural, n)
+    text = _active.ngettext(singular, plural, n)
+    return _Indonesian(text) if _language == "id" else text
+
+
+def translated(text: str) -> str:
+    """A text that comes from data (the default lifecycle's state labels and transition
+    help, which the catalogue holds) in the language in use; a text the catalogue does
+    not know (a lifecycle of one's own) as written, and ``""`` as ``""``."""
+    return _active.gettext(text) if text else text
 
 
 def N_(message: str) -> str:

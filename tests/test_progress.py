@@ -36,3 +36,28 @@ def test_nothing_when_piped_or_quiet() -> None:
         with progress("x", silent, total=10, stream=stream) as advance:
             advance(10)
     assert piped.getvalue() == quiet.getvalue() == ""
+
+
+def test_a_total_given_as_a_function_is_counted_only_when_shown(tmp_path) -> None:
+    from ektp_workflow.cli.progress import rows_in
+
+    calls = []
+
+    def total() -> int:
+        calls.append(1)
+        return 3
+
+    with progress("x", False, total=total, stream=io.StringIO()) as advance:
+        advance(3)
+    assert calls == []
+    with progress("x", False, total=total, stream=_Terminal()) as advance:
+        advance(3)
+    assert calls == [1]
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"nik,name\n1,a\n2,b")
+    assert rows_in(str(path)) == 2
+    path.write_bytes(b"nik,name\n1,a\n2,b\n")
+    assert rows_in(str(path)) == 2
+    path.write_bytes(b"")
+    assert rows_in(str(path)) == 0
+    assert rows_in(str(tmp_path / "missing.csv")) is None

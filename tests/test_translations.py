@@ -95,3 +95,21 @@ def test_the_locale_chooses_indonesian_only_when_it_names_it():
     assert i18n.from_locale({"LANGUAGE": "id:en", "LANG": "en_US.UTF-8"}) == "id"
     assert i18n.from_locale({"LC_ALL": "C.UTF-8", "LANG": "id_ID"}) == "en"
     assert i18n.from_locale({}) == "en"
+
+
+def test_indonesian_messages_write_numbers_the_indonesian_way():
+    try:
+        i18n.use("id")
+        text = i18n._("{label}: {done:,} done in {seconds:,.1f} s").format(label="x", done=18000, seconds=1234.5)
+        assert text == "x: 18.000 selesai dalam 1.234,5 detik"
+        refused = i18n.ngettext(
+            "{source}: refused, nothing written; {count:,} bad line:",
+            "{source}: refused, nothing written; {count:,} bad lines:",
+            1200,
+        ).format(source="a.csv", count=1200)
+        assert "1.200" in refused and refused != "a.csv: refused, nothing written; 1,200 bad lines:"
+    finally:
+        i18n.use("en")
+    assert i18n._("{label}: {done:,} done in {seconds:,.1f} s").format(label="x", done=18000, seconds=1234.5) == (
+        "x: 18,000 done in 1,234.5 s"
+    )

@@ -18,6 +18,7 @@ import io
 import json
 import string
 import sys
+import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -45,6 +46,8 @@ def template() -> Catalog:
         catalog.add(message, locations=[(where, lineno)], auto_comments=comments)
     for module, english in _help():
         catalog.add(english, locations=[(module, 0)], auto_comments=["help text (the CLI translates it on the tree)"])
+    for where, text in _lifecycle():
+        catalog.add(text, locations=[(where, 0)], auto_comments=["the default lifecycle's text, shown to people"])
     click_dir = Path(click.__file__).parent
     for filename, lineno, message, comments, _context in extract_from_dir(
         click_dir, method_map=[("**.py", "python")], keywords={"_": None, "ngettext": (1, 2)}
@@ -67,6 +70,19 @@ def _library() -> Iterator[tuple[str, tuple[int, str | tuple[str, ...], list[str
 def _package_dir(path: str) -> bool:
     """Every folder of the package but caches: Babel's default skips ``_audit``, ``_store``..."""
     return Path(path).name != "__pycache__" and not Path(path).name.startswith(".")
+
+
+def _lifecycle() -> Iterator[tuple[str, str]]:
+    """The default lifecycle's state labels and transition help (data the CLI shows
+    through ``i18n.translated``)."""
+    where = "ektp_workflow/states/lifecycle.toml"
+    data = tomllib.loads((ROOT / where).read_text(encoding="utf-8"))
+    for state in data["states"].values():
+        if state.get("label"):
+            yield where, state["label"]
+    for transition in data["transitions"]:
+        if transition.get("help"):
+            yield where, transition["help"]
 
 
 def _help() -> Iterator[tuple[str, str]]:

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 import click
 
 from ..i18n import _, ngettext
+from ..regions import kecamatan_of
 from . import complete
 from .context import Settings, pass_settings
 from .output import emit_json
-from .progress import progress
+from .progress import progress, rows_in
 
 if TYPE_CHECKING:
     from .. import BulkResult
@@ -68,7 +69,14 @@ def fire_command(
         raise click.UsageError(_("say which cards: --where-state STATE or --file NIKS.csv (one of them)"))
     if niks_file is not None and (kecamatan or limit):
         raise click.UsageError(_("--kecamatan and --limit go with --where-state, not with --file"))
-    with progress(f"{trigger}", settings.quiet) as advance:
+
+    def total() -> int | None:
+        if niks_file is not None:
+            return rows_in(niks_file)
+        assert where_state is not None
+        return _cards_in(settings, where_state, kecamatan, limit)
+
+    with progress(f"{trigger}", settings.quiet, total=total) as advance:
         result = settings.workflow().bulk_fire(
             trigger,
             actor=actor,
@@ -81,6 +89,14 @@ def fire_command(
             progress=advance,
         )
     report(result, as_json)
+
+
+def _cards_in(settings: Settings, state: str, kecamatan: str | None, limit: int | None) -> int:
+    """How many cards a bulk job over a state would move at most, for its progress bar."""
+    counts = settings.workflow().counts()
+    code = kecamatan_of(kecamatan).code if kecamatan else None
+    found = sum(by_state.get(state, 0) for k, by_state in counts.items() if code is None or k == code)
+    return found if limit is None else min(limit, found)
 
 
 def report(result: BulkResult, as_json: bool) -> None:
@@ -144,6 +160,6 @@ def central_import_command(settings: Settings, file: str, dry_run: bool, as_json
       ektp --actor siak-sync central import hasil-penunggalan-2026-11-28.csv --dry-run
     """
     actor = settings.require_actor(dry_run)
-    with progress(_("applying {file}").format(file=file), settings.quiet) as advance:
+    with progress(_("applying {file}").format(file=file), settings.quiet, total=lambda: rows_in(file)) as advance:
         result = settings.workflow().import_central_results(file, actor=actor, dry_run=dry_run, progress=advance)
     report(result, as_json)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..clock import WIB
-from ..i18n import _
+from ..i18n import _, translated
 from ..text import shown
 from . import complete
 from .context import Settings, pass_settings
@@ -88,7 +88,7 @@ def show_command(settings: Settings, nik: str, as_json: bool) -> None:
         (_("born"), f"{card.birth_date.isoformat()} ({sex})"),
         (_("applicant"), _("replacement (held an e-KTP before)") if card.had_ektp else _("first-time")),
         (_("state"), f"{card.state} (SIAK {state.siak})"),
-        (_("meaning"), state.label),
+        (_("meaning"), translated(state.label)),
         (_("version"), card.version),
         (_("since"), when(card.updated_at)),
         (_("next"), ", ".join(next_triggers) or _("nothing: terminal state")),

@@ -10,13 +10,15 @@ from __future__ import annotations
 from click import Context, Parameter
 from click.shell_completion import CompletionItem
 
+from ..i18n import translated
+
 
 def triggers(ctx: Context, param: Parameter, incomplete: str) -> list[CompletionItem]:
     """The lifecycle's triggers that start with what is typed, with what each does."""
     from .. import default_lifecycle
 
     lifecycle = default_lifecycle()
-    helps = {t.trigger: t.help for t in lifecycle.transitions}
+    helps = {t.trigger: translated(t.help) for t in lifecycle.transitions}
     return [CompletionItem(t, help=helps[t]) for t in lifecycle.triggers if t.startswith(incomplete)]
 
 
@@ -25,7 +27,7 @@ def states(ctx: Context, param: Parameter, incomplete: str) -> list[CompletionIt
     from .. import default_lifecycle
 
     found = default_lifecycle().states.values()
-    return [CompletionItem(s.name, help=s.label) for s in found if s.name.startswith(incomplete)]
+    return [CompletionItem(s.name, help=translated(s.label)) for s in found if s.name.startswith(incomplete)]
 
 
 def kecamatan(ctx: Context, param: Parameter, incomplete: str) -> list[CompletionItem]:

@@ -21,6 +21,8 @@ from .. import i18n
 
 #: Where a command's help texts are kept in English once translated.
 _ENGLISH = "_ektp_english"
+#: The names of every command's help option.
+HELP_OPTION_NAMES = ("-h", "--help")
 
 
 def help_texts(command: click.Command, path: str = "") -> Iterator[tuple[str, str, str]]:
@@ -38,6 +40,10 @@ def help_texts(command: click.Command, path: str = "") -> Iterator[tuple[str, st
 def _texts(command: click.Command) -> Iterator[tuple[Any, str, str]]:
     holders: list[tuple[Any, Sequence[str]]] = [(command, ("help", "short_help", "epilog"))]
     holders += [(param, ("help",)) for param in command.params]
+    # click makes a command's --help option once, its text in the language of that moment
+    shown = command.get_help_option(click.Context(command, help_option_names=list(HELP_OPTION_NAMES)))
+    if shown is not None:
+        holders.append((shown, ("help",)))
     for holder, attrs in holders:
         english: dict[str, str | None] = holder.__dict__.setdefault(_ENGLISH, {})
         for attr in attrs:
@@ -52,10 +58,10 @@ def _texts(command: click.Command) -> Iterator[tuple[Any, str, str]]:
 def localize(root: click.Command, language: str) -> None:
     """Use ``language`` for the library's messages, click's and every help text."""
     i18n.use(language)
+    _localize_tree(root)  # first: click's --help options are made in English, then translated
     gettext.bindtextdomain(i18n.DOMAIN, i18n.locale_dir())
     gettext.textdomain(i18n.DOMAIN)
     os.environ["LANGUAGE"] = language  # how click's gettext calls find the catalogue
-    _localize_tree(root)
 
 
 def _localize_tree(command: click.Command) -> None:

@@ -16,7 +16,7 @@ from ..i18n import LANGUAGES, VARIABLE, _
 from ..regions import kabupaten_kota_of
 from . import allocate, audit, blanks, bulk, card, cards, config, db, demo, output, report, residents, rules, states
 from .context import ErrorHandlingGroup, Settings
-from .language import localize, requested
+from .language import HELP_OPTION_NAMES, localize, requested
 
 
 def _region(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -61,7 +61,7 @@ class Root(ErrorHandlingGroup):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Root, context_settings={"help_option_names": list(HELP_OPTION_NAMES)})
 @click.option(
     "--db",
     "db_url",

@@ -25,9 +25,12 @@ def _terminal(stream: TextIO) -> bool:
 
 
 @contextmanager
-def progress(label: str, quiet: bool, total: int | None = None, stream: TextIO | None = None) -> Iterator[Advance]:
+def progress(
+    label: str, quiet: bool, total: int | Callable[[], int | None] | None = None, stream: TextIO | None = None
+) -> Iterator[Advance]:
     """Yield ``advance(n)``: a bar with counts and time left when ``total`` is known,
-    else a running count with its rate.
+    else a running count with its rate. ``total`` may be a function, called only when
+    the progress is shown (counting costs a query or a pass over a file).
 
     Silent when ``quiet`` or when stderr is not a terminal (piped, redirected, in CI).
     """
@@ -35,6 +38,8 @@ def progress(label: str, quiet: bool, total: int | None = None, stream: TextIO |
     if quiet or not _terminal(out):
         yield lambda n: None
         return
+    if callable(total):
+        total = total()
     if total:
         bar: click._termui_impl.ProgressBar[int]
         with click.progressbar(length=total, label=label, file=out, show_pos=True, show_eta=True) as bar:
@@ -72,6 +77,19 @@ def _counter(label: str, out: TextIO) -> Iterator[Advance]:
             + "\x1b[K\n"
         )
         out.flush()
+
+
+def rows_in(path: str) -> int | None:
+    """The number of data rows of a CSV file, for a progress bar: its lines but the
+    header (a quoted line break counts twice); None if it cannot be read."""
+    lines, last = 0, b"\n"
+    try:
+        with open(path, "rb") as stream:
+            while block := stream.read(1 << 20):
+                lines, last = lines + block.count(b"\n"), block[-1:]
+    except OSError:
+        return None
+    return max(0, lines + (last != b"\n") - 1)
 
 
 def stage(message: str, quiet: bool, stream: TextIO | None = None) -> None:

@@ -12,7 +12,7 @@ from ..text import shown
 from . import complete
 from .context import Settings, pass_settings
 from .output import emit_json, when
-from .progress import progress
+from .progress import progress, rows_in
 
 
 @click.group("residents")
@@ -57,7 +57,7 @@ def import_command(settings: Settings, file: str, dry_run: bool, update: bool, a
     from .. import read_residents_csv
 
     actor = settings.require_actor(dry_run)
-    with progress(_("reading {file}").format(file=file), settings.quiet) as advance:
+    with progress(_("reading {file}").format(file=file), settings.quiet, total=lambda: rows_in(file)) as advance:
         result = settings.workflow().register_numbered(
             read_residents_csv(file), actor=actor, source=file, dry_run=dry_run, progress=advance, update=update
         )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from ..i18n import _
+from ..i18n import _, translated
 from .output import emit_json, emit_table
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def list_command(as_json: bool) -> None:
                 s.siak,
                 _kind(s.terminal, s.exceptional),
                 ", ".join(lifecycle.triggers_from(s.name)) or "-",
-                s.label,
+                translated(s.label),
             )
             for s in lifecycle.states.values()
         ],
