@@ -141,3 +141,22 @@ def test_an_unknown_zone_is_refused(office: Path) -> None:
 def test_config_show_hides_the_database_password(office: Path) -> None:
     shown = settings({"EKTP_DATABASE_URL": "postgresql+psycopg://ektp:s3cret@db.kota/ektp"})
     assert shown["database"]["value"] == "postgresql+psycopg://ektp:***@db.kota/ektp"
+
+
+def test_a_time_given_without_a_zone_is_in_the_zone_in_use_and_shown_back_in_it(workflow, db_url: str) -> None:
+    from tests.conftest import run_cli
+    from tests.factories import make_resident
+
+    resident = make_resident(born=dt.date(1990, 5, 17))
+    workflow.register([resident], actor="t", at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    try:
+        fired = run_cli(db_url, "op", "--tz", "WITA", "card", "fire", resident.nik, "record", "--at", "2026-11-28T09:30")
+        assert fired.exit_code == 0, fired.output
+        event = workflow.history(resident.nik)[-1]
+        assert event.occurred_at == dt.datetime(2026, 11, 28, 1, 30, tzinfo=dt.UTC)
+        shown = run_cli(db_url, "op", "--region", "91.71", "card", "history", resident.nik)
+        assert "2026-11-28 10:30:00+09:00" in shown.output
+        utc = run_cli(db_url, "op", "--utc", "card", "history", resident.nik, "--json")
+        assert '"occurred_at": "2026-11-28T01:30:00+00:00"' in utc.output
+    finally:
+        output.use_zone(clock.WIB)

@@ -166,7 +166,7 @@ def apply(language: str, translations: dict[str, str | list[str]]) -> None:
             message.string = tuple(value) if isinstance(message.id, tuple) else value
             message.flags.discard("fuzzy")
     with po_path(language).open("wb") as stream:
-        write_po(stream, catalog, width=100, sort_output=False, omit_header=False)
+        write_po(stream, catalog, width=100, sort_output=False, omit_header=False, ignore_obsolete=True)
     compile_mo(language)
 
 
@@ -174,7 +174,7 @@ def update(language: str) -> None:
     catalog = read(language)
     catalog.update(template(), no_fuzzy_matching=True)
     with po_path(language).open("wb") as stream:
-        write_po(stream, catalog, width=100, sort_output=False, omit_header=False)
+        write_po(stream, catalog, width=100, sort_output=False, omit_header=False, ignore_obsolete=True)
     compile_mo(language)
 
 

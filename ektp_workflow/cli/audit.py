@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..clock import WIB
 from ..i18n import _, ngettext
 from ..regions import name_of
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table, output_file, when
+from .output import emit_json, emit_table, iso, local, output_file, when
 from .progress import progress
 
 if TYPE_CHECKING:
@@ -52,7 +51,7 @@ def checkpoint_command(settings: Settings, as_json: bool) -> None:
     """
     seq, hash_ = settings.workflow().audit.checkpoint()
     if as_json:
-        emit_json({"seq": seq, "hash": hash_, "taken_at": dt.datetime.now(WIB).isoformat()})
+        emit_json({"seq": seq, "hash": hash_, "taken_at": iso(dt.datetime.now(dt.UTC))})
     else:
         click.echo(f"{seq}:{hash_}")
 
@@ -123,7 +122,11 @@ def verify_command(settings: Settings, against: tuple[int, str] | None, as_json:
 
 
 @command.command("replay")
-@click.option("--as-of", type=click.DateTime(_TIME_FORMATS), help="Only events recorded by this time (WIB if no zone).")
+@click.option(
+    "--as-of",
+    type=click.DateTime(_TIME_FORMATS),
+    help="Only events recorded by this time (without a zone, the zone in use).",
+)
 @click.option("--occurred", is_flag=True, help="With --as-of: by when events occurred, not when they were recorded.")
 @click.option("--until-seq", type=click.IntRange(0, SEQ_MAX), help="Only events up to this sequence number.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -143,7 +146,7 @@ def replay_command(
       ektp audit replay --until-seq 50000
     """
     audit = settings.workflow().audit
-    until = as_of.replace(tzinfo=as_of.tzinfo or WIB) if as_of else None
+    until = local(as_of) if as_of else None
     to_head = until is None and until_seq is None
     with progress(_("replaying events"), settings.quiet, total=until_seq or audit.checkpoint()[0]) as advance:
         by = "occurred" if occurred else "recorded"

@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..clock import WIB
 from ..i18n import _, ngettext
 from ..regions import name_of
 from . import complete
 from .blank_tables import STATUSES, print_balance, print_distribution, print_loans, print_quotas, print_stock
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table, spreadsheet_safe, when
+from .output import csv_time, emit_json, emit_table, spreadsheet_safe, when
 from .requests import request_command, requests_command
 
 if TYPE_CHECKING:
@@ -139,7 +138,7 @@ def spoilage_command(
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(_SPOILAGE_COLUMNS)
-        writer.writerows([tuple(spreadsheet_safe(str(v)) for v in row) for row in _spoilage_rows(found, _wib)])
+        writer.writerows([tuple(spreadsheet_safe(str(v)) for v in row) for row in _spoilage_rows(found, csv_time)])
         return
     if not found:
         click.echo(_("no blanks spoiled"))
@@ -165,11 +164,6 @@ def _spoilage_rows(found: list[Spoiled], at: Callable[[dt.datetime], str]) -> li
         (at(s.occurred_at), s.kecamatan, s.reference, s.quantity, s.movement, s.nik or "", s.actor, s.reason or "")
         for s in found
     ]
-
-
-def _wib(at: dt.datetime) -> str:
-    """A time as the CSV files carry it: ISO 8601 in WIB, to the second."""
-    return at.astimezone(WIB).isoformat(timespec="seconds")
 
 
 @command.command("lend")

@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..clock import WIB
 from ..i18n import _, translated
 from ..text import shown
 from . import complete
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table, when
+from .output import emit_json, emit_table, local, when
 
 if TYPE_CHECKING:
     from .. import Replacement, Reprint
@@ -35,7 +34,7 @@ class _Moment(click.ParamType):  # type: ignore[type-arg]
         self.fail(
             _(
                 "{value!r} is not a time: expected a day or a day and time such as 2026-11-28, "
-                "2026-11-28T09:30 (WIB) or 2026-11-28T09:30+0800"
+                "2026-11-28T09:30 (in the zone in use) or 2026-11-28T09:30+0800"
             ).format(value=value),
             param,
             ctx,
@@ -45,9 +44,9 @@ class _Moment(click.ParamType):  # type: ignore[type-arg]
 _AT = _Moment()
 
 
-def _in_wib(at: dt.datetime | None) -> dt.datetime | None:
-    """A time given without a zone is in WIB."""
-    return at.replace(tzinfo=WIB) if at is not None and at.tzinfo is None else at
+def _local_time(at: dt.datetime | None) -> dt.datetime | None:
+    """A time given without a zone is in the zone in use (``--tz``, the region's, else WIB)."""
+    return local(at) if at is not None else None
 
 
 @click.group("card")
@@ -107,7 +106,7 @@ def show_command(settings: Settings, nik: str, as_json: bool) -> None:
 @click.option(
     "--at",
     type=_AT,
-    help="When it happened, e.g. 2026-11-28T09:30+0700 (default now; without a zone, WIB).",
+    help="When it happened, e.g. 2026-11-28T09:30+0700 (default now; without a zone, the zone in use).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the event as JSON.")
 @pass_settings
@@ -131,7 +130,7 @@ def fire_command(
       ektp --actor siak-adapter card fire 1671054509050001 submit --key prr-2026-0001
     """
     actor = settings.require_actor()
-    at = _in_wib(at)
+    at = _local_time(at)
     event = settings.workflow().fire(
         nik,
         trigger,
@@ -162,7 +161,7 @@ def fire_command(
 @click.option("--reason", required=True, help="What spoiled the blank, e.g. 'ribbon jam' (recorded).")
 @click.option("--key", "idempotency_key", help="Idempotency key: the same key applies once.")
 @click.option("--expected-version", type=int, help="Refuse if the card is no longer at this version.")
-@click.option("--at", type=_AT, help="When it happened (default now; without a zone, WIB).")
+@click.option("--at", type=_AT, help="When it happened (default now; without a zone, the zone in use).")
 @click.option("--dry-run", is_flag=True, help="Say what would happen; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
@@ -195,7 +194,7 @@ def reprint_command(
         nik,
         actor=settings.require_actor(dry_run),
         reason=reason,
-        at=_in_wib(at),
+        at=_local_time(at),
         idempotency_key=idempotency_key,
         expected_version=expected_version,
         dry_run=dry_run,

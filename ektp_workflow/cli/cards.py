@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import sys
 
 import click
 
-from ..clock import WIB
 from ..i18n import _, ngettext
 from ..records import CardPage
 from . import complete
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table, spreadsheet_safe, when
+from .output import csv_time, emit_json, emit_table, spreadsheet_safe, when
 
 _ORDERS = ("nik", "waiting", "queue")
 #: The columns of ``cards list --csv`` (a machine format: English).
@@ -120,7 +118,7 @@ def _emit(page: CardPage, form: str) -> None:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(_COLUMNS)
         rows = [
-            (c.nik, c.name, c.kecamatan, c.state, "replacement" if c.had_ektp else "first-time", _wib(c.updated_at))
+            (c.nik, c.name, c.kecamatan, c.state, "replacement" if c.had_ektp else "first-time", csv_time(c.updated_at))
             for c in page.cards
         ]
         writer.writerows([tuple(map(spreadsheet_safe, row)) for row in rows])
@@ -152,8 +150,3 @@ def _emit(page: CardPage, form: str) -> None:
         click.echo(
             ngettext("{count:,} card, the last page", "{count:,} cards, the last page", count).format(count=count)
         )
-
-
-def _wib(at: dt.datetime) -> str:
-    """A time as the CSV files carry it: ISO 8601 in WIB, to the second."""
-    return at.astimezone(WIB).isoformat(timespec="seconds")

@@ -34,9 +34,21 @@ def when(at: dt.datetime | None) -> str:
     return at.astimezone(_zone).isoformat(" ", "seconds")
 
 
+def local(at: dt.datetime) -> dt.datetime:
+    """A time given on the command line: one without a zone is in the zone in use."""
+    return at.replace(tzinfo=_zone) if at.tzinfo is None else at
+
+
+def csv_time(at: dt.datetime) -> str:
+    """A time as a CSV file carries it, for a spreadsheet: ISO 8601 in the zone in use,
+    to the second (``2026-12-02T13:20:05+07:00``)."""
+    return at.astimezone(_zone).isoformat(timespec="seconds")
+
+
 def iso(at: dt.datetime) -> str:
-    """A time as JSON carries it: ISO 8601 in the zone in use, to the microsecond."""
-    return at.astimezone(_zone).isoformat()
+    """A time as JSON carries it: ISO 8601 in UTC, as stored, to the microsecond
+    (whatever ``--tz``: a program compares times, it does not read them)."""
+    return at.astimezone(dt.UTC).isoformat()
 
 
 def _json_default(value: Any) -> str:
@@ -44,7 +56,7 @@ def _json_default(value: Any) -> str:
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as indented JSON (dates as ISO 8601 strings, times in the zone in use)."""
+    """Print ``data`` as indented JSON (dates and times as ISO 8601 strings, times in UTC)."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
 
 
