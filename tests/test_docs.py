@@ -25,6 +25,7 @@ def run_guide(path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> int
     monkeypatch.setenv("EKTP_ACTOR", "docs")
     monkeypatch.delenv("EKTP_DATABASE_URL", raising=False)
     monkeypatch.delenv("EKTP_CONFIG", raising=False)  # a guide's ektp.toml in workdir is read
+    monkeypatch.delenv("EKTP_LANG", raising=False)  # and its language
     monkeypatch.setenv("XDG_CONFIG_HOME", str(workdir / ".config"))
     namespace: dict[str, Any] = {"__name__": "guide"}
     ran = 0
@@ -51,7 +52,7 @@ def _run_command(line: str) -> int:
     return 1
 
 
-@pytest.mark.parametrize("guide", ["operator.md", "auditor.md", "integrator.md"])
+@pytest.mark.parametrize("guide", ["operator.md", "auditor.md", "integrator.md", "panduan-singkat.md"])
 def test_guide_examples_run(guide: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run_guide(DOCS / guide, tmp_path, monkeypatch) >= 5
 

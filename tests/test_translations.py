@@ -113,3 +113,27 @@ def test_indonesian_messages_write_numbers_the_indonesian_way():
     assert i18n._("{label}: {done:,} done in {seconds:,.1f} s").format(label="x", done=18000, seconds=1234.5) == (
         "x: 18,000 done in 1,234.5 s"
     )
+
+
+def test_an_operator_works_in_indonesian_and_programs_read_the_same(workflow, db_url):
+    from tests.conftest import run_cli
+    from tests.factories import make_resident
+
+    resident = make_resident()
+    workflow.register([resident], actor="t")
+    shown = run_cli(db_url, "op", "--lang", "id", "card", "show", resident.nik)
+    assert shown.exit_code == 0, shown.output
+    assert "status:" in shown.output and "arti:" in shown.output
+    assert "Belum direkam: datanglah ke kantor kecamatan" in shown.output
+    refused = run_cli(db_url, "op", "--lang", "id", "card", "fire", resident.nik, "collect")
+    assert refused.exit_code == 3
+    assert "Kesalahan: 'collect' tidak diizinkan dari status 'unrecorded'" in refused.output
+    missing = run_cli(db_url, "op", "--lang", "id", "card", "show", "1671050101900099")
+    assert missing.exit_code == 4 and "tidak ada KTP-el yang terdaftar untuk NIK 1671050101900099" in missing.output
+    as_json = {lang: run_cli(db_url, "op", "--lang", lang, "card", "show", resident.nik, "--json") for lang in ("id", "en")}
+    assert as_json["id"].output == as_json["en"].output
+    failed = run_cli(db_url, "op", "--lang", "id", "card", "fire", resident.nik, "collect", "--json")
+    import json
+
+    error = json.loads(failed.stderr)
+    assert error["kind"] == "TransitionNotAllowed" and error["exit_code"] == 3 and "tidak diizinkan" in error["error"]

@@ -73,8 +73,8 @@ def _package_dir(path: str) -> bool:
 
 
 def _lifecycle() -> Iterator[tuple[str, str]]:
-    """The default lifecycle's state labels and transition help (data the CLI shows
-    through ``i18n.translated``)."""
+    """The default lifecycle's name, state labels and transition help, and the default
+    rule set's name (data the CLI shows through ``i18n.translated``)."""
     where = "ektp_workflow/states/lifecycle.toml"
     data = tomllib.loads((ROOT / where).read_text(encoding="utf-8"))
     for state in data["states"].values():
@@ -83,6 +83,9 @@ def _lifecycle() -> Iterator[tuple[str, str]]:
     for transition in data["transitions"]:
         if transition.get("help"):
             yield where, transition["help"]
+    yield where, data["name"]
+    rules = "ektp_workflow/rules/default.toml"
+    yield rules, tomllib.loads((ROOT / rules).read_text(encoding="utf-8"))["name"]
 
 
 def _help() -> Iterator[tuple[str, str]]:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..i18n import _
+from ..i18n import _, translated
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table, when
 
@@ -116,7 +116,7 @@ def show_command(settings: Settings, version: int | None, as_json: bool) -> None
         status = _("not active (active: {version})").format(version=active.version)
     click.echo(
         _("rule set version {version}, {status}: {name}").format(
-            version=stored.version, status=status, name=stored.rule_set.name
+            version=stored.version, status=status, name=translated(stored.rule_set.name)
         )
     )
     stamp = _("hash {hash}, stored {at} by {actor}")
@@ -137,7 +137,7 @@ def validate_command(file: str) -> None:
     from ..rules.ruleset import load_rule_set
 
     rule_set = load_rule_set(file)
-    click.echo(_("{file}: valid: {name}").format(file=file, name=rule_set.name))
+    click.echo(_("{file}: valid: {name}").format(file=file, name=translated(rule_set.name)))
     click.echo(rule_set.describe())
     click.echo(_("hash {hash}").format(hash=rule_set.hash))
 
@@ -180,7 +180,7 @@ def diff_command(settings: Settings, file: str, as_json: bool) -> None:
 def _print_diff(diff: RuleSetDiff) -> None:
     click.echo(
         _("against active version {version} ({name}):").format(
-            version=diff.active.version, name=diff.active.rule_set.name
+            version=diff.active.version, name=translated(diff.active.rule_set.name)
         )
     )
     for change in diff.changes or [_("no change to the rules")]:
@@ -236,7 +236,7 @@ def history_command(settings: Settings, as_json: bool) -> None:
         return
     emit_table(
         ["#", _("when"), _("action"), _("version"), _("name"), _("actor"), _("reason")],
-        [(a.seq, when(a.occurred_at), a.action, a.version, a.name, a.actor, a.reason) for a in history],
+        [(a.seq, when(a.occurred_at), a.action, a.version, translated(a.name), a.actor, a.reason) for a in history],
         right=(0, 3),
     )
 
