@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ektp_workflow import FireRequest, Workflow, clock
+from ektp_workflow import Event, FireRequest, Workflow, clock
+from ektp_workflow._files.report_data import Headline, MonthRow
+from ektp_workflow._services import overview
 from ektp_workflow.cli.main import cli
 from ektp_workflow.cli.progress import progress, stage
+from ektp_workflow.states import diagram
 
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
 from .factories import PALEMBANG_SAKO as SAKO
@@ -83,14 +86,68 @@ def test_report_commands_print_tables_and_json(city: Workflow, db_url: str) -> N
     assert "Sako" not in flagged and flagged.count("\n!") == 1
 
 
+SECTIONS = ("headline", "coverage", "backlog", "aging", "blanks", "trends", "diagram", "checkpoint")
+
+
+def _write_page(db_url: str, out: Path, *options: str) -> str:
+    result = CliRunner().invoke(cli, [*options, "--db", db_url, "report", "html", str(out)])
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.stdout
+    return out.read_text(encoding="utf-8")
+
+
+def _section(page: str, key: str) -> str:
+    found = re.search(rf'<section id="{key}">(.*?)</section>', page, re.DOTALL)
+    assert found, f"no section {key}"
+    return found.group(1)
+
+
+def _figures(page: str, key: str) -> list[str]:
+    return re.findall(r'<div class="figure">([^<]*)</div>', _section(page, key))
+
+
 def test_the_html_report_is_one_self_contained_page(city: Workflow, db_url: str, tmp_path: Path) -> None:
-    out = tmp_path / "report.html"
-    result = CliRunner().invoke(cli, ["--db", db_url, "report", "html", str(out), "--title", "Palembang"])
-    assert result.exit_code == 0 and str(out) in result.stdout
-    page = out.read_text(encoding="utf-8")
-    assert page.count('<div class="chart"><svg') == 3 + bool(shutil.which("dot")), "3 charts, and the diagram"
+    page = _write_page(db_url, tmp_path / "report.html", "--tz", "WITA")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="en">')
+    assert re.findall(r'<section id="([a-z]+)">', page) == list(SECTIONS)
+    assert page.count('<div class="chart"><svg') == 4, "coverage, backlog, aging and trends charts"
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "nothing loads from the network"
-    assert "<script" not in page
+    assert "<script" not in page and "@page" in page and "size: A4" in page
+    seq, hash_ = city.audit.checkpoint()
+    checkpoint = _section(page, "checkpoint")
+    assert f"ektp audit verify --against {seq}:{hash_}" in checkpoint
+    assert re.search(r"<time datetime=[^>]*>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+08:00</time>", page), "local time, offset"
+
+
+def test_the_html_report_leads_with_the_city_and_counts_the_blanks(city: Workflow, db_url: str, tmp_path: Path) -> None:
+    page = _write_page(db_url, tmp_path / "report.html")
+    # 3 of 4 wajib KTP recorded; 1 first-time + 1 replacement waiting; 1 blank at ITS + 3 at the city
+    assert _figures(page, "headline") == ["75.0%", "2", "4", "0"]
+    # received, distributed, consumed (1 printed), spoiled, in stock, requested
+    assert _figures(page, "blanks") == ["5", "2", "1", "0", "4", "0"]
+    assert Headline(4, 3, 75.0, 3, 2, in_stock=1).needed == 4
+    assert Headline(4, 3, 75.0, 3, 2, in_stock=9).needed == 0, "never below 0"
+
+
+def test_the_html_report_draws_aging_by_stage_and_a_readable_diagram(
+    city: Workflow, db_url: str, tmp_path: Path
+) -> None:
+    page = _write_page(db_url, tmp_path / "report.html")
+    aging = _section(page, "aging")
+    for state in ("deduplicated", "printed"):
+        assert f"<td>{state}</td>" in aging, "each waiting state has its own rows"
+    dot = diagram(city.lifecycle, "dot", {"deduplicated": "2 cards"})
+    assert "any_active_state" not in dot + page
+    assert "cluster_active" in dot and "ltail=cluster_active" in dot, "die, move_out: once, from a dashed box"
+    initial = re.search(r'^  +"unrecorded" \[(.*)\]$', dot, re.MULTILINE)
+    assert initial and 'fillcolor="#e8f1fb"' in initial.group(1), "the initial state is not alarm-red"
+    assert re.search(r'"duplicate" \[[^]]*fillcolor="#fdecea"', dot), "exceptional states stand apart"
+    assert '"deduplicated\\n2 cards"' in dot and 'label="e-KTP card"' not in dot, "notes, and no stray title"
+    if shutil.which("dot"):
+        drawn = _section(page, "diagram")
+        assert ">2 cards</text>" in drawn, "the cards in each state now"
+        sizes = [float(size) for size in re.findall(r'font-size="([\d.]+)"', drawn)]
+        assert sizes and min(sizes) >= 12
 
 
 def _chromium() -> str | None:
@@ -102,7 +159,7 @@ def test_the_html_report_renders_in_a_real_headless_browser(city: Workflow, db_u
     if browser is None:
         pytest.skip("needs Debian's chromium (CI installs it)")
     out = tmp_path / "report.html"
-    CliRunner().invoke(cli, ["--db", db_url, "report", "html", str(out)])
+    _write_page(db_url, out)
     flags = [
         "--headless",
         "--no-sandbox",
@@ -111,14 +168,17 @@ def test_the_html_report_renders_in_a_real_headless_browser(city: Workflow, db_u
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        "--proxy-server=http://127.0.0.1:9",  # no network: anything it tried to load would fail
         f"--user-data-dir={tmp_path / 'profile'}",
     ]
     dom = subprocess.run([browser, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<svg") >= 3 and "Recording coverage" in dom.stdout
+    for key in SECTIONS:
+        assert f'<section id="{key}">' in dom.stdout, key
+    assert dom.stdout.count("<svg") >= 4 and "Recording coverage" in dom.stdout
     shot = tmp_path / "page.png"
     subprocess.run(
-        [browser, *flags, "--window-size=1100,2600", f"--screenshot={shot}", out.as_uri()],
+        [browser, *flags, "--window-size=1100,3000", f"--screenshot={shot}", out.as_uri()],
         capture_output=True,
         timeout=120,
         check=True,
@@ -127,6 +187,67 @@ def test_the_html_report_renders_in_a_real_headless_browser(city: Workflow, db_u
 
     colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 50, "the charts are drawn, not a blank page"
+
+
+def test_the_html_report_in_indonesian(city: Workflow, db_url: str, tmp_path: Path) -> None:
+    page = _write_page(db_url, tmp_path / "laporan.html", "--lang", "id")
+    assert '<html lang="id">' in page and "<title>Laporan e-KTP</title>" in page
+    headings = re.findall(r"<h2[^>]*>([^<]*)</h2>", page)
+    assert "Cakupan perekaman" in headings and "Titik periksa" in headings
+    assert not {"Recording coverage", "Monthly trends", "Blanks", "Checkpoint"} & set(headings)
+
+
+def test_monthly_trends_count_the_events_of_each_month(workflow: Workflow) -> None:
+    a, b, c = (make_resident(ITS) for _ in range(3))
+    workflow.register([a, b, c], actor=ACTOR, at=_wib(2025, 12, 15))
+    workflow.blanks.receive("B", 1, actor=ACTOR)
+    workflow.blanks.distribute("B", counts={ITS: 1}, actor=ACTOR)
+    history = [
+        (a, "record", _wib(2026, 1, 10)), (a, "submit", _wib(2026, 1, 20)), (a, "confirm_single", _wib(2026, 2, 5)),
+        (a, "allocate", _wib(2026, 3, 1)), (a, "print_card", _wib(2026, 3, 2)), (a, "collect", _wib(2026, 3, 10)),
+        # 20:00 UTC on 31 January is 03:00 WIB on 1 February
+        (b, "record", dt.datetime(2026, 1, 31, 20, tzinfo=dt.UTC)), (b, "submit", _wib(2026, 2, 2)),
+        (b, "flag_duplicate", _wib(2026, 3, 1)), (b, "resolve_duplicate", _wib(2026, 3, 5)),
+        (c, "record", _wib(2026, 2, 10)), (c, "submit", _wib(2026, 2, 11)),
+        (c, "reject_enrollment", _wib(2026, 3, 3)), (c, "rerecord", _wib(2026, 5, 1)),
+    ]  # fmt: skip
+    for resident, trigger, at in history:
+        workflow.fire(resident.nik, trigger, actor=ACTOR, at=at)
+    with workflow._store.reading() as tx:
+        in_wib = overview.trends(tx, workflow.lifecycle, 7 * 60)
+        in_utc = overview.trends(tx, workflow.lifecycle, 0)
+    assert in_wib == [
+        MonthRow("2026-01", recorded=1, prr=1),
+        MonthRow("2026-02", recorded=2, prr=2, decided=1),
+        MonthRow("2026-03", decided=1, printed=1, collected=1),
+        MonthRow("2026-04"),
+        MonthRow("2026-05", recorded=1),
+    ]
+    assert in_wib == _trends_from(workflow.events_after(0, limit=1000), clock.WIB)
+    assert in_utc == _trends_from(workflow.events_after(0, limit=1000), dt.UTC)
+    assert in_utc[0] == MonthRow("2026-01", recorded=2, prr=1)
+
+
+def _wib(year: int, month: int, day: int) -> dt.datetime:
+    return dt.datetime(year, month, day, 10, tzinfo=clock.WIB)
+
+
+def _trends_from(events: list[Event], zone: dt.tzinfo) -> list[MonthRow]:
+    """The trends as one reads them off the events, one by one."""
+    months: dict[str, dict[str, int]] = {}
+    for e in events:
+        if e.from_state == "prr" and e.to_state in ("deduplicated", "duplicate"):
+            kind = "decided"
+        else:
+            kind = {"recorded": "recorded", "prr": "prr", "printed": "printed", "collected": "collected"}.get(
+                e.to_state
+            )
+        if kind:
+            count = months.setdefault(e.occurred_at.astimezone(zone).strftime("%Y-%m"), {})
+            count[kind] = count.get(kind, 0) + 1
+    first, last = min(months), max(months)
+    every = [f"{y}-{m:02d}" for y in range(int(first[:4]), int(last[:4]) + 1) for m in range(1, 13)]
+    return [MonthRow(month, **months.get(month, {})) for month in every if first <= month <= last]
 
 
 def test_svg_diagram_needs_graphviz_and_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1,272 +1,161 @@
-"""One self-contained HTML page: coverage, backlog and aging charts, and the state diagram.
+"""One self-contained HTML page for the head of office: the headline figures, coverage,
+backlog and aging per kecamatan, the blanks, monthly trends, the state diagram and the
+checkpoint it was made from.
 
-Charts are drawn by matplotlib as inline SVG (text as paths), the diagram by Graphviz
-where its ``dot`` program is installed; the page needs no network to open.
+Charts are drawn by matplotlib as inline SVG, the diagram by Graphviz where its ``dot``
+program is installed; the page needs no network to open and prints on A4. Every text
+is in the language in use (``i18n``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import html
-import io
-from collections.abc import Sequence
-from dataclasses import dataclass
-
-from matplotlib.figure import Figure
 
 from ..errors import DiagramError
-from ..records import AGE_BUCKETS, AgingRow, BacklogRow, CoverageRow
-from ..states import Lifecycle, diagram
-
-_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """What the page shows."""
-
-    title: str
-    generated_at: dt.datetime
-    coverage: list[CoverageRow]
-    backlog: list[BacklogRow]
-    aging: list[AgingRow]
-    lifecycle: Lifecycle
+from ..i18n import _, language, ngettext
+from ..states import diagram
+from . import report_charts as charts
+from . import report_tables as tables
+from .report_blanks import blanks_section
+from .report_data import Headline, ReportData
+from .report_format import number, percent
+from .report_style import PAGE
+from .report_tables import section, tile
 
 
 def render(data: ReportData) -> str:
     """The whole page as one HTML string."""
+    order = list(data.lifecycle.states)
     sections = [
+        _headline(data.headline),
         _section(
-            "Recording coverage",
-            _coverage_chart(data.coverage),
-            _coverage_table(data.coverage),
-            "Share of wajib KTP residents (17 and over, living here) recorded at least once.",
+            "coverage",
+            _("Recording coverage"),
+            _("Share of wajib KTP residents (17 and over, living here) recorded at least once."),
+            charts.coverage_chart(data.coverage) + tables.coverage_table(data.coverage),
         ),
         _section(
-            "Backlog: who waits for a blank",
-            _backlog_chart(data.backlog),
-            _backlog_table(data.backlog),
-            "Applicants whose identity is confirmed and who wait for a blank, and the blanks there are.",
+            "backlog",
+            _("Backlog: who waits for a blank"),
+            _("Applicants whose identity is confirmed and who wait for a blank, and the blanks there are."),
+            charts.backlog_chart(data.backlog) + tables.backlog_table(data.backlog),
         ),
         _section(
-            "Aging: how long cards wait",
-            _aging_chart(data.aging),
-            _aging_table(data.aging),
-            "Cards in a waiting state by time in that state; over six months is flagged.",
+            "aging",
+            _("Aging: how long cards wait, by stage"),
+            _("Cards in each waiting state by time in that state; over six months is flagged."),
+            charts.aging_chart(data.aging, order) + tables.aging_table(data.aging),
         ),
+        blanks_section(data.blanks),
         _section(
-            "The card lifecycle",
-            _lifecycle_svg(data.lifecycle),
-            "",
-            f"Lifecycle {html.escape(data.lifecycle.name)}, hash {data.lifecycle.hash[:12]}.",
+            "trends",
+            _("Monthly trends"),
+            _(
+                "Cards per month: recorded, sent to PRR, decided by the centre (single or duplicate), printed, collected."
+            ),
+            charts.trends_chart(data.trends) + tables.trends_table(data.trends),
+        ),
+        _diagram_section(data),
+        _checkpoint_section(data),
+    ]
+    return PAGE.format(
+        lang=html.escape(language()),
+        title=html.escape(data.title),
+        stamp=_stamp(data),
+        body="\n".join(sections),
+    )
+
+
+def _section(key: str, title: str, caption: str, content: str) -> str:
+    return section(key, title, f'<div class="chart">{content}</div>', caption)
+
+
+def _when(data: ReportData) -> str:
+    made = data.made_at.isoformat(" ", "seconds")
+    return f'<time datetime="{html.escape(data.made_at.isoformat())}">{html.escape(made)}</time>'
+
+
+def _stamp(data: ReportData) -> str:
+    seq, hash_ = data.checkpoint
+    text = html.escape(_("As of event {seq} of the history (checkpoint {checkpoint}), made {when}."))
+    return text.format(
+        seq=number(seq), checkpoint=f'<a href="#checkpoint"><code>{seq}:{hash_[:12]}…</code></a>', when=_when(data)
+    )
+
+
+def _headline(figures: Headline) -> str:
+    waiting = _("first-time applicants {first}, replacements {replacement}").format(
+        first=number(figures.first_time_waiting), replacement=number(figures.replacement_waiting)
+    )
+    tiles = [
+        tile(
+            _("City coverage"),
+            percent(figures.coverage_pct),
+            _("{recorded} of {wajib} wajib KTP recorded").format(
+                recorded=number(figures.recorded), wajib=number(figures.wajib_ktp)
+            ),
+        ),
+        tile(_("Cards waiting for a blank"), number(figures.waiting), waiting),
+        tile(_("Blanks in stock"), number(figures.in_stock), _("not reserved: at the city and the kecamatan")),
+        tile(
+            _("Blanks needed"),
+            number(figures.needed),
+            _("cards waiting minus blanks in stock"),
+            alarm=figures.needed > 0,
         ),
     ]
-    stamp = data.generated_at.strftime("%d %B %Y %H:%M %Z")
-    return _PAGE.format(title=html.escape(data.title), stamp=html.escape(stamp), body="\n".join(sections))
+    return section("headline", _("At a glance"), f'<div class="tiles">{"".join(tiles)}</div>', hidden_title=True)
 
 
-def _section(title: str, figure: str, table: str, caption: str) -> str:
-    return (
-        f'<section><h2>{html.escape(title)}</h2><p class="caption">{html.escape(caption)}</p>'
-        f'<div class="chart">{figure}</div>{table}</section>'
+def _diagram_section(data: ReportData) -> str:
+    lifecycle = data.lifecycle
+    apart = [s.name for s in lifecycle.states.values() if s.exceptional or s.terminal]
+    now = ", ".join(f"{name} {number(data.states.get(name, 0))}" for name in apart)
+    caption = _("Each state with the cards in it now. Exceptional states are red, terminal ones have a double border.")
+    kinds = (
+        ("normal", _("state")),
+        ("exceptional", _("exceptional state")),
+        ("terminal", _("terminal state")),
+        ("cluster", _("dashed box: an edge from its border fires from every state in it")),
     )
-
-
-def _svg(figure: Figure) -> str:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _kecamatan(rows: Sequence[CoverageRow | BacklogRow]) -> list[str]:
-    return [f"{r.name} ({r.kecamatan[-2:]})" for r in rows]
-
-
-def _coverage_chart(rows: list[CoverageRow]) -> str:
-    places = [r for r in rows if r.kecamatan]
-    if not places:
-        return _empty("No residents yet.")
-    figure = Figure(figsize=(8, 0.32 * len(places) + 1.2))
-    axes = figure.subplots()
-    axes.barh(_kecamatan(places), [r.recorded_pct for r in places], color=_COLOURS[0])
-    axes.axvline(99.8, color="#555", linestyle="--", linewidth=1, label="Palembang 2017: 99.8%")
-    axes.set_xlim(min(90.0, min(r.recorded_pct for r in places) - 2), 100.5)
-    axes.set_xlabel("wajib KTP recorded (%)")
-    axes.invert_yaxis()
-    axes.legend(loc="lower left", fontsize="small")
-    return _svg(figure)
-
-
-def _backlog_chart(rows: list[BacklogRow]) -> str:
-    places = [r for r in rows if r.kecamatan]
-    if not places:
-        return _empty("Nobody waits for a blank.")
-    figure = Figure(figsize=(8, 0.32 * len(places) + 1.2))
-    axes = figure.subplots()
-    labels = _kecamatan(places)
-    first = [r.first_time_waiting for r in places]
-    axes.barh(labels, first, color=_COLOURS[1], label="first-time applicants waiting")
-    axes.barh(
-        labels, [r.replacement_waiting for r in places], left=first, color=_COLOURS[2], label="replacements waiting"
-    )
-    axes.scatter(
-        [r.blanks_in_stock + r.reserved for r in places],
-        labels,
-        color="black",
-        marker="|",
-        s=200,
-        label="blanks at the kecamatan",
-        zorder=3,
-    )
-    axes.set_xlabel("cards")
-    axes.invert_yaxis()
-    axes.legend(loc="lower right", fontsize="small")
-    return _svg(figure)
-
-
-def _aging_chart(rows: list[AgingRow]) -> str:
-    if not rows:
-        return _empty("No card is waiting.")
-    by_place: dict[str, list[int]] = {}
-    for row in rows:
-        totals = by_place.setdefault(f"{row.name} ({row.kecamatan[-2:]})", [0] * len(AGE_BUCKETS))
-        for i, count in enumerate(row.buckets):
-            totals[i] += count
-    labels = list(by_place)
-    figure = Figure(figsize=(8, 0.32 * len(labels) + 1.2))
-    axes = figure.subplots()
-    left = [0] * len(labels)
-    for i, (bucket, _) in enumerate(AGE_BUCKETS):
-        values = [by_place[label][i] for label in labels]
-        axes.barh(labels, values, left=left, color=_COLOURS[(i + 3) % len(_COLOURS)], label=bucket)
-        left = [a + b for a, b in zip(left, values, strict=True)]
-    axes.set_xlabel("cards waiting, by time in their current state")
-    axes.invert_yaxis()
-    axes.legend(loc="lower right", fontsize="small")
-    return _svg(figure)
-
-
-def _lifecycle_svg(lifecycle: Lifecycle) -> str:
-    try:
-        svg = diagram(lifecycle, "svg")
-    except DiagramError:
-        return (
-            '<p class="note">Graphviz is not installed here, so the diagram is given as Mermaid '
-            "source (paste it into any Mermaid viewer); install Graphviz to draw it in this page.</p>"
-            f"<pre>{html.escape(diagram(lifecycle, 'mermaid'))}</pre>"
+    legend = "".join(f'<li><span class="swatch {css}"></span>{html.escape(text)}</li>' for css, text in kinds)
+    notes = html.escape(
+        _('Lifecycle "{name}", hash {hash}. Exceptional and terminal now: {counts}.').format(
+            name=lifecycle.name, hash=lifecycle.hash[:12], counts=now or "-"
         )
+    )
+    body = (
+        f'<ul class="legend">{legend}</ul><div class="chart diagram">{_lifecycle_svg(data)}</div>'
+        f'<p class="caption">{notes}</p>'
+    )
+    return section("diagram", _("The card lifecycle"), body, caption)
+
+
+def _lifecycle_svg(data: ReportData) -> str:
+    try:
+        svg = diagram(data.lifecycle, "svg", _cards_in_states(data))
+    except DiagramError:
+        note = _(
+            "Graphviz is not installed here, so the diagram is given as Mermaid source (paste it into "
+            "any Mermaid viewer); install Graphviz to draw it in this page."
+        )
+        return f'<p class="note">{html.escape(note)}</p><pre>{html.escape(diagram(data.lifecycle, "mermaid"))}</pre>'
     return svg[svg.index("<svg") :]
 
 
-def _empty(message: str) -> str:
-    return f'<p class="note">{html.escape(message)}</p>'
+def _cards_in_states(data: ReportData) -> dict[str, str]:
+    counts = {name: data.states.get(name, 0) for name in data.lifecycle.states}
+    return {name: ngettext("{count} card", "{count} cards", n).format(count=number(n)) for name, n in counts.items()}
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], flagged: Sequence[bool] = ()) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = []
-    for i, row in enumerate(rows):
-        css = ' class="flag"' if flagged and flagged[i] else ""
-        cells = "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row)
-        body.append(f"<tr{css}>{cells}</tr>")
-    return f"<details><summary>Table</summary><table><tr>{head}</tr>{''.join(body)}</table></details>"
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return "" if value is None else str(value)
-
-
-def _coverage_table(rows: list[CoverageRow]) -> str:
-    return _table(
-        [
-            "kecamatan",
-            "name",
-            "residents",
-            "wajib KTP",
-            "recorded",
-            "recorded %",
-            "in PRR",
-            "waiting for a blank",
-            "printed",
-            "collected",
-            "exceptional",
-        ],
-        [
-            (
-                r.kecamatan,
-                r.name,
-                r.residents,
-                r.wajib_ktp,
-                r.recorded,
-                r.recorded_pct,
-                r.in_prr,
-                r.waiting_for_blank,
-                r.printed,
-                r.collected,
-                r.exceptional,
-            )
-            for r in rows
-        ],
+def _checkpoint_section(data: ReportData) -> str:
+    seq, hash_ = data.checkpoint
+    first = html.escape(
+        _("Every figure on this page comes from one snapshot of the history, up to event {seq}, made {when}.")
+    ).format(seq=number(seq), when=_when(data))
+    check = html.escape(_("To check that this history has not changed since, run:"))
+    body = (
+        f'<p>{first}</p><p class="hash"><code>{seq}:{hash_}</code></p><p>{check}</p>'
+        f"<pre>ektp audit verify --against {seq}:{hash_}</pre>"
     )
-
-
-def _backlog_table(rows: list[BacklogRow]) -> str:
-    return _table(
-        [
-            "kecamatan",
-            "name",
-            "first-time waiting",
-            "replacements waiting",
-            "blanks in stock",
-            "reserved",
-            "printed per day",
-            "days the blanks cover",
-        ],
-        [
-            (
-                r.kecamatan,
-                r.name,
-                r.first_time_waiting,
-                r.replacement_waiting,
-                r.blanks_in_stock,
-                r.reserved,
-                r.printed_per_day,
-                r.days_covered,
-            )
-            for r in rows
-        ],
-    )
-
-
-def _aging_table(rows: list[AgingRow]) -> str:
-    return _table(
-        ["kecamatan", "name", "state", "cards", "median days", "max days", "over 6 months"],
-        [(r.kecamatan, r.name, r.state, r.cards, r.median_days, r.max_days, r.over_six_months) for r in rows],
-        [r.over_six_months > 0 for r in rows],
-    )
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 62rem; color: #222; padding: 0 1rem; }}
-h1 {{ margin-bottom: 0; }} .stamp {{ color: #666; margin-top: .2rem; }}
-section {{ margin: 2.5rem 0; }} .caption, .note {{ color: #555; }}
-.chart svg {{ max-width: 100%; height: auto; }}
-table {{ border-collapse: collapse; font-size: .85rem; margin-top: .5rem; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: .2rem .5rem; text-align: right; }}
-th:nth-child(-n+2), td:nth-child(-n+2) {{ text-align: left; }}
-tr.flag td {{ background: #fff1e6; }}
-pre {{ background: #f6f6f6; padding: 1rem; overflow-x: auto; }}
-</style></head>
-<body><h1>{title}</h1><p class="stamp">generated {stamp}</p>
-{body}
-</body></html>
-"""
+    return section("checkpoint", _("Checkpoint"), body)

@@ -11,6 +11,7 @@ from .. import clock
 from .._store import queue
 from .._store import reports as counted
 from .._store.store import Connection, Store
+from ..i18n import _
 from ..records import AGE_BUCKETS, QUEUE_STATE, AgingRow, BacklogRow, CoverageRow, StockBulletin
 from ..regions import name_of
 from ..states import Lifecycle
@@ -77,13 +78,21 @@ class Reports:
 
         return render_csv(bulletin)
 
-    def html(self, title: str = "e-KTP report") -> str:
-        """One self-contained HTML page with the three reports as charts and the state diagram."""
-        from .._files.report_page import ReportData, render  # matplotlib loads only when a page is drawn
+    def html(self, title: str | None = None, zone: dt.tzinfo | None = None) -> str:
+        """One self-contained, printable HTML page for the head of office: headline figures,
+        coverage, backlog and aging per kecamatan, blanks, monthly trends, the state diagram
+        and the checkpoint it was made from; in the language in use.
 
-        now = clock.now()
+        :param title: the page's title (default "e-KTP report", in the language in use).
+        :param zone: the zone times are shown and months counted in (default WIB).
+        """
+        from .._files.report_page import render  # matplotlib loads only when a page is drawn
+        from .overview import page_data
+
+        now = clock.now().astimezone(zone or clock.WIB)
         with self._store.reading() as tx:
-            data = ReportData(title, now, coverage(tx, now.date()), backlog(tx, now), aging(tx, now), self._lifecycle)
+            rows = coverage(tx, now.date()), backlog(tx, now), aging(tx, now)
+            data = page_data(tx, title or _("e-KTP report"), now, self._lifecycle, *rows)
         return render(data)
 
 

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..i18n import _, ngettext
 from .context import Settings, pass_settings
-from .output import emit_json, emit_table, write_file
+from .output import emit_json, emit_table, when, write_file
 from .progress import stage
 
 if TYPE_CHECKING:
@@ -26,6 +27,11 @@ def command() -> None:
       ektp report coverage
       ektp report html report.html
     """
+
+
+def _name(name: str) -> str:
+    """A row's name as shown: the total row's in the language in use."""
+    return _("total") if name == "total" else name
 
 
 def _json_option(function: Command) -> Command:
@@ -56,22 +62,22 @@ def print_coverage(rows: list[CoverageRow]) -> None:
     """The coverage table: one row per kecamatan and a total."""
     emit_table(
         [
-            "kecamatan",
-            "name",
-            "residents",
-            "wajib KTP",
-            "recorded %",
-            "in PRR",
-            "waiting blank",
-            "allocated",
-            "printed",
-            "collected",
-            "exceptional",
+            _("kecamatan"),
+            _("name"),
+            _("residents"),
+            _("wajib KTP"),
+            _("recorded %"),
+            _("in PRR"),
+            _("waiting blank"),
+            _("allocated"),
+            _("printed"),
+            _("collected"),
+            _("exceptional"),
         ],
         [
             (
                 r.kecamatan,
-                r.name,
+                _name(r.name),
                 r.residents,
                 r.wajib_ktp,
                 f"{r.recorded_pct:.1f}",
@@ -107,19 +113,19 @@ def backlog_command(settings: Settings, as_json: bool) -> None:
         return
     emit_table(
         [
-            "kecamatan",
-            "name",
-            "first-time wait",
-            "replacement wait",
-            "blanks",
-            "reserved",
-            "printed/day",
-            "days covered",
+            _("kecamatan"),
+            _("name"),
+            _("first-time wait"),
+            _("replacement wait"),
+            _("blanks"),
+            _("reserved"),
+            _("printed/day"),
+            _("days covered"),
         ],
         [
             (
                 r.kecamatan,
-                r.name,
+                _name(r.name),
                 r.first_time_waiting,
                 r.replacement_waiting,
                 r.blanks_in_stock,
@@ -153,13 +159,18 @@ def replacements_command(settings: Settings, since: Any, as_json: bool) -> None:
         emit_json([r.as_dict() for r in rows])
         return
     if not rows:
-        click.echo("no replacements")
+        click.echo(_("no replacements"))
         return
     kinds = ("lost", "damaged", "data_change")
     emit_table(
-        ["kecamatan", "name", *(f"waiting {k}" for k in (*kinds, "unknown")), *(f"made {k}" for k in kinds)],
         [
-            (r.kecamatan, r.name, *(r.waiting[k] for k in (*kinds, "unknown")), *(r.made[k] for k in kinds))
+            _("kecamatan"),
+            _("name"),
+            *(_("waiting {category}").format(category=k) for k in (*kinds, "unknown")),
+            *(_("made {category}").format(category=k) for k in kinds),
+        ],
+        [
+            (r.kecamatan, _name(r.name), *(r.waiting[k] for k in (*kinds, "unknown")), *(r.made[k] for k in kinds))
             for r in rows
         ],
         right=tuple(range(2, 9)),
@@ -183,11 +194,12 @@ def aging_command(settings: Settings, as_json: bool, over_six_months: bool) -> N
     from ..records import AGE_BUCKETS
 
     rows = [r for r in settings.workflow().reports.aging() if r.over_six_months or not over_six_months]
+    ages = [_(label) for label, _upper in AGE_BUCKETS]  # marked where they are shown in the HTML report
     if as_json:
         emit_json([r.as_dict() for r in rows])
         return
     emit_table(
-        ["", "kecamatan", "name", "state", "cards", "median days", "max days", *(label for label, _ in AGE_BUCKETS)],
+        ["", _("kecamatan"), _("name"), _("state"), _("cards"), _("median days"), _("max days"), *ages],
         [
             (
                 "!" if r.over_six_months else "",
@@ -207,21 +219,27 @@ def aging_command(settings: Settings, as_json: bool, over_six_months: bool) -> N
 
 @command.command("html")
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
-@click.option("--title", default="e-KTP report", show_default=True, help="The page's title.")
+@click.option("--title", help='The page\'s title (default "e-KTP report", in the language of --lang).')
 @pass_settings
-def html_command(settings: Settings, out: str, title: str) -> None:
-    """Write one self-contained HTML page: charts of coverage, backlog and aging, and the lifecycle.
+def html_command(settings: Settings, out: str, title: str | None) -> None:
+    """Write the report for the head of office as one self-contained HTML page.
 
-    Opens in any browser without a network. The state diagram is drawn where
-    Graphviz is installed, and given as Mermaid source otherwise.
+    Headline figures (coverage, cards waiting for a blank, blanks in stock and
+    needed); coverage, backlog and aging by stage per kecamatan; the blanks
+    received, distributed, consumed, spoiled, in stock and requested; monthly
+    trends; the state diagram; and the checkpoint it was made from. In the
+    language of --lang, times in the zone of --tz; opens in any browser without
+    a network and prints on A4. The state diagram is drawn where Graphviz is
+    installed, and given as Mermaid source otherwise.
 
     \b
     Example:
       ektp report html report.html --title "Kota Palembang, November 2026"
+      ektp --lang id report html laporan.html
     """
-    stage("drawing the report", settings.quiet)
-    page = settings.workflow().reports.html(title)
-    click.echo(f"report written to {write_file(out, page)}")
+    stage(_("drawing the report"), settings.quiet)
+    page = settings.workflow().reports.html(title, settings.zone)
+    click.echo(_("report written to {path}").format(path=write_file(out, page)))
 
 
 @command.command("stock")
@@ -254,21 +272,39 @@ def stock_command(settings: Settings, html_out: str | None, csv_out: str | None,
     else:
         _print_stock(bulletin)
     for path in written:
-        click.echo(f"written to {path}", err=True)
+        click.echo(_("written to {path}").format(path=path), err=True)
 
 
 def _print_stock(bulletin: StockBulletin) -> None:
     rows = [
-        (r.kecamatan, r.name, r.in_stock, r.reserved, r.printed_today, r.first_time_waiting, r.replacement_waiting)
+        (
+            r.kecamatan,
+            _name(r.name),
+            r.in_stock,
+            r.reserved,
+            r.printed_today,
+            r.first_time_waiting,
+            r.replacement_waiting,
+        )
         for r in bulletin.rows
     ]
     emit_table(
-        ["kecamatan", "name", "in stock", "reserved", "printed today", "first-time wait", "replacement wait"],
+        [
+            _("kecamatan"),
+            _("name"),
+            _("in stock"),
+            _("reserved"),
+            _("printed today"),
+            _("first-time wait"),
+            _("replacement wait"),
+        ],
         rows,
         right=tuple(range(2, 7)),
     )
     seq, hash_ = bulletin.checkpoint
-    click.echo(
-        f"\n{bulletin.at_city:,} blanks still at the city; made {bulletin.made_at:%Y-%m-%d %H:%M %Z} "
-        f"from checkpoint {seq}:{hash_}"
+    still = ngettext(
+        "{count:,} blank still at the city; made {when} from checkpoint {checkpoint}",
+        "{count:,} blanks still at the city; made {when} from checkpoint {checkpoint}",
+        bulletin.at_city,
     )
+    click.echo("\n" + still.format(count=bulletin.at_city, when=when(bulletin.made_at), checkpoint=f"{seq}:{hash_}"))
