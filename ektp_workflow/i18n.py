@@ -86,7 +86,7 @@ def locale_dir() -> str:
 def use(language: str) -> None:
     """Show messages in ``language`` (one of ``LANGUAGES``) from now on, in this process.
 
-    :raises ValueError: not one of ``LANGUAGES``.
+    :raises ValueError: not one of ``LANGUAGES``, or its catalogue is not installed.
     """
     global _active, _language
     if language not in LANGUAGES:
@@ -94,7 +94,12 @@ def use(language: str) -> None:
     if language == "en":
         _active = gettext.NullTranslations()
     else:
-        _active = gettext.translation(DOMAIN, locale_dir(), languages=[language])
+        try:
+            _active = gettext.translation(DOMAIN, locale_dir(), languages=[language])
+        except OSError as err:
+            raise ValueError(
+                f"the catalogue for {language!r} is not installed ({err}); reinstall ektp_workflow"
+            ) from err
     _language = language
 
 

@@ -44,7 +44,9 @@ def command(settings: Settings, kecamatan: str | None, dry_run: bool, as_json: b
         return
     active = workflow.rules.get(plan.rule_set_version).rule_set
     rules = _("rule set version {version} ({name}): {rules}")
-    click.echo(rules.format(version=plan.rule_set_version, name=translated(active.name), rules=active.describe()) + "\n")
+    click.echo(
+        rules.format(version=plan.rule_set_version, name=translated(active.name), rules=active.describe()) + "\n"
+    )
     print_plan(plan)
     reserved = len(plan.chosen())
     if dry_run:

@@ -76,7 +76,7 @@ def command(settings: Settings, residents: int, seed: int, blanks: int | None) -
             lifecycle = workflow.lifecycle
             coverage = workflow.reports.coverage()
             say(_("drawing the HTML report"))
-            page = workflow.reports.html(_("Kota Palembang (synthetic demo)"))
+            page = workflow.reports.html(_("Kota Palembang (synthetic demo)"), zone=settings.zone)
             Path(REPORT_FILE).write_text(page, encoding="utf-8")
     finally:
         engine.dispose()

@@ -57,7 +57,10 @@ class Root(ErrorHandlingGroup):
         return ctx
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        localize(self, requested(args, ctx.default_map))
+        try:
+            localize(self, requested(args, ctx.default_map))
+        except ValueError as err:  # a catalogue missing from a broken install
+            raise click.UsageError(str(err)) from err
         return super().parse_args(ctx, args)
 
 

@@ -54,7 +54,9 @@ def list_command(as_json: bool) -> None:
         )
         return
     title = _("{name} lifecycle {hash}, initial state {initial}")
-    click.echo(title.format(name=translated(lifecycle.name), hash=lifecycle.hash[:12], initial=lifecycle.initial) + "\n")
+    click.echo(
+        title.format(name=translated(lifecycle.name), hash=lifecycle.hash[:12], initial=lifecycle.initial) + "\n"
+    )
     emit_table(
         [_("state"), "SIAK", _("kind"), _("triggers out"), _("label")],
         [

@@ -9,6 +9,7 @@ move_out) are drawn once, from a dashed box around the active states, not from e
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ..errors import DiagramError
 from ..i18n import _
@@ -65,50 +66,63 @@ def _edges(lifecycle: Lifecycle) -> dict[tuple[str, str], list[str]]:
     return edges
 
 
-def _q(text: str) -> str:
-    """``text`` as a dot string."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def _node(spec: StateSpec, note: str | None) -> str:
+def _node(graph: Any, spec: StateSpec, note: str | None) -> None:
     colour, fill, text = _EXCEPTIONAL if spec.exceptional else _TERMINAL if spec.terminal else _NORMAL
-    label = spec.name if note is None else f"{spec.name}\n{note}"
-    attributes = f"label={_q(label)} color={_q(colour)} fillcolor={_q(fill)} fontcolor={_q(text)}"
-    if spec.terminal:
-        attributes += " peripheries=2"
-    return f"  {_q(spec.name)} [{attributes}]"
+    label = spec.name if note is None else f"{spec.name}\\n{note}"
+    extra = {"peripheries": "2"} if spec.terminal else {}
+    graph.node(spec.name, label=label, color=colour, fillcolor=fill, fontcolor=text, **extra)
 
 
 def _dot(lifecycle: Lifecycle, notes: Mapping[str, str]) -> str:
+    import graphviz  # loaded only to draw: it writes (and quotes) the dot source
+
     everywhere = _from_every_active_state(lifecycle)
-    states = lifecycle.states.values()
-    nodes = {s.name: _node(s, notes.get(s.name)) for s in states}
-    active = [s.name for s in states if not s.terminal]
-    lines = [
-        "digraph lifecycle {",
-        f'  graph [rankdir=TB compound=true nodesep=0.35 ranksep=0.45 fontname="{_FONT}" fontsize=13 bgcolor=transparent]',
-        f'  node [shape=box style="rounded,filled" fontname="{_FONT}" fontsize=14 penwidth=1.3 margin="0.14,0.06"]',
-        f'  edge [fontname="{_FONT}" fontsize=12 color="#444444" fontcolor="#222222" arrowsize=0.8]',
-        '  start [shape=point width=0.16 color="#222222" label=""]',
-    ]
+    states = list(lifecycle.states.values())
+    active = [s for s in states if not s.terminal]
+    graph = graphviz.Digraph(
+        "lifecycle",
+        graph_attr={
+            "rankdir": "TB",
+            "compound": "true",
+            "nodesep": "0.35",
+            "ranksep": "0.45",
+            "fontname": _FONT,
+            "fontsize": "13",
+            "bgcolor": "transparent",
+        },
+        node_attr={
+            "shape": "box",
+            "style": "rounded,filled",
+            "fontname": _FONT,
+            "fontsize": "14",
+            "penwidth": "1.3",
+            "margin": "0.14,0.06",
+        },
+        edge_attr={"fontname": _FONT, "fontsize": "12", "color": "#444444", "fontcolor": "#222222", "arrowsize": "0.8"},
+    )
+    graph.node("start", label="", shape="point", width="0.16", color="#222222")
     if everywhere:
-        label = _("every active state (not terminal)")
-        lines += [
-            f'  subgraph {_CLUSTER} {{ label={_q(label)} labeljust=l style="dashed,rounded" color="#777777"',
-            '  fontcolor="#555555"',
-            *(f"  {nodes.pop(name)}" for name in active),
-            "  }",
-        ]
-    lines += nodes.values()
-    lines.append(f"  start -> {_q(lifecycle.initial)}")
-    lines += [
-        f"  {_q(a)} -> {_q(b)} [label={_q(chr(10).join(labels))}]" for (a, b), labels in _edges(lifecycle).items()
-    ]
-    tail = _farthest(lifecycle, active)  # so that the states they lead to are drawn below the box
+        with graph.subgraph(name=_CLUSTER) as box:
+            box.attr(
+                label=_("every active state (not terminal)"),
+                labeljust="l",
+                style="dashed,rounded",
+                color="#777777",
+                fontcolor="#555555",
+            )
+            for spec in active:
+                _node(box, spec, notes.get(spec.name))
+    for spec in states:
+        if spec.terminal or not everywhere:
+            _node(graph, spec, notes.get(spec.name))
+    graph.edge("start", lifecycle.initial)
+    for (a, b), labels in _edges(lifecycle).items():
+        graph.edge(a, b, label="\\n".join(labels))
+    tail = _farthest(lifecycle, [s.name for s in active])  # so that what they lead to is drawn below the box
     for trigger in everywhere:
         dest = next(t.dest for t in lifecycle.transitions if t.trigger == trigger)
-        lines.append(f"  {_q(tail)} -> {_q(dest)} [label={_q(trigger)} ltail={_CLUSTER} style=dashed]")
-    return "\n".join([*lines, "}"])
+        graph.edge(tail, dest, label=trigger, ltail=_CLUSTER, style="dashed")
+    return str(graph.source)
 
 
 def _farthest(lifecycle: Lifecycle, states: list[str]) -> str:
