@@ -285,5 +285,5 @@ def compare(conn: Connection, folded: Replay) -> list[str]:
 def _holding(card_id: int, state: str, holds: bool) -> str:
     """A card whose state and reserved blank disagree."""
     if holds:
-        return _("card {card_id}: {state} but holds reserved blank").format(card_id=card_id, state=state)
+        return _("card {card_id}: {state} but holds a reserved blank").format(card_id=card_id, state=state)
     return _("card {card_id}: {state} but holds no reserved blank").format(card_id=card_id, state=state)

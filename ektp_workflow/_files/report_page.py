@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 
 from ..errors import DiagramError
-from ..i18n import _, language, ngettext
+from ..i18n import _, language, ngettext, translated
 from ..states import diagram
 from . import report_charts as charts
 from . import report_tables as tables
@@ -121,7 +121,7 @@ def _diagram_section(data: ReportData) -> str:
     legend = "".join(f'<li><span class="swatch {css}"></span>{html.escape(text)}</li>' for css, text in kinds)
     notes = html.escape(
         _('Lifecycle "{name}", hash {hash}. Exceptional and terminal now: {counts}.').format(
-            name=lifecycle.name, hash=lifecycle.hash[:12], counts=now or "-"
+            name=translated(lifecycle.name), hash=lifecycle.hash[:12], counts=now or "-"
         )
     )
     body = (
