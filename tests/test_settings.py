@@ -160,3 +160,17 @@ def test_a_time_given_without_a_zone_is_in_the_zone_in_use_and_shown_back_in_it(
         assert '"occurred_at": "2026-11-28T01:30:00+00:00"' in utc.output
     finally:
         output.use_zone(clock.WIB)
+
+
+def test_the_stock_bulletin_and_request_letter_are_stamped_in_their_region_s_zone() -> None:
+    from ektp_workflow._files.stock_page import stamp
+    from ektp_workflow.records import StockBulletin, StockRow
+
+    made = dt.datetime(2026, 12, 2, 6, 20, tzinfo=dt.UTC)
+
+    def bulletin(kecamatan: str) -> StockBulletin:
+        return StockBulletin(made, (1, "0" * 64), [StockRow(kecamatan, "x", 1, 0, 0, 0, 0)], 0)
+
+    assert stamp(bulletin("16.71.05")) == "2 Desember 2026 pukul 13.20 WIB"  # Palembang
+    assert stamp(bulletin("73.71.01")) == "2 Desember 2026 pukul 14.20 WITA"  # Makassar
+    assert stamp(bulletin("91.71.01")) == "2 Desember 2026 pukul 15.20 WIT"  # Jayapura

@@ -22,15 +22,15 @@ MONTHS = (
 )
 
 
-def moment(at: dt.datetime) -> str:
-    """``2 Desember 2026 pukul 13.20 WIB``."""
-    local = at.astimezone(WIB)
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year} pukul {local:%H.%M} WIB"
+def moment(at: dt.datetime, zone: dt.tzinfo = WIB) -> str:
+    """``2 Desember 2026 pukul 13.20 WIB``, in ``zone`` (the region's: WIB, WITA, WIT)."""
+    local = at.astimezone(zone)
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year} pukul {local:%H.%M} {local.tzname()}"
 
 
-def day(at: dt.datetime) -> str:
-    """``2 Desember 2026``: the day in WIB."""
-    local = at.astimezone(WIB)
+def day(at: dt.datetime, zone: dt.tzinfo = WIB) -> str:
+    """``2 Desember 2026``: the day in ``zone``."""
+    local = at.astimezone(zone)
     return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
 
 

@@ -14,6 +14,7 @@ import csv
 import html
 import io
 
+from ..clock import WIB, zone_of
 from ..records import StockRequest
 from ..regions import name_of
 from .indonesian import day, moment, number
@@ -74,13 +75,14 @@ def render_html(request: StockRequest) -> str:
         for n, what, figure, how in lines(request)
     )
     seq, hash_ = request.checkpoint
+    zone = zone_of(request.region) if request.region else WIB  # the region's: WITA for Makassar
     draft = '<p class="draft">DRAF: perhitungan saja, belum dicatat sebagai permohonan.</p>' if request.draft else ""
     return _PAGE.format(
         draft=draft,
         place=html.escape(place(request)),
         reference=html.escape(request.reference or "....................................."),
-        day=html.escape(day(request.made_at)),
-        stamp=html.escape(moment(request.made_at)),
+        day=html.escape(day(request.made_at, zone)),
+        stamp=html.escape(moment(request.made_at, zone)),
         quantity=number(request.quantity),
         months=request.months,
         body=body,

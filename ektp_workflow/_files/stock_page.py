@@ -11,6 +11,7 @@ import csv
 import html
 import io
 
+from ..clock import WIB, zone_of
 from ..records import StockBulletin, StockRow
 from ..regions import name_of
 from .indonesian import moment, number
@@ -28,8 +29,10 @@ COLUMNS = (
 
 
 def stamp(bulletin: StockBulletin) -> str:
-    """``2 Desember 2026 pukul 13.20 WIB``: when the bulletin was made, in Indonesian."""
-    return moment(bulletin.made_at)
+    """``2 Desember 2026 pukul 13.20 WIB``: when the bulletin was made, in Indonesian, in
+    the zone of its kabupaten/kota (WITA for Makassar)."""
+    codes = [row.kecamatan for row in bulletin.rows if row.kecamatan]
+    return moment(bulletin.made_at, zone_of(codes[0]) if codes else WIB)
 
 
 def place(bulletin: StockBulletin) -> str:
