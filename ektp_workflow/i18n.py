@@ -5,8 +5,9 @@ kept with Babel: see docs/translating.md).
 The language belongs to the process. The library speaks English until ``use`` chooses
 another; the ``ektp`` command chooses from ``--lang``, ``EKTP_LANG``, the config file
 or the locale. A message is translated when it is made (``_("...").format(...)``), so
-an error raised after ``use("id")`` carries Indonesian text; the data an error carries
-(its attributes, ``kind`` in JSON) never changes with the language.
+an error raised after ``use("id")`` carries Indonesian text. Its identifiers (a NIK, a
+state, a trigger, the part of a NIK at fault, ``kind`` in JSON) never change with the
+language; its reason text is in the language of its message.
 """
 
 from __future__ import annotations
@@ -70,6 +71,13 @@ def translated(text: str) -> str:
     help, which the catalogue holds) in the language in use; a text the catalogue does
     not know (a lifecycle of one's own) as written, and ``""`` as ``""``."""
     return _active.gettext(text) if text else text
+
+
+def number(value: int) -> str:
+    """``value`` with thousands separated as the language in use writes them:
+    ``18,000`` in English, ``18.000`` in Indonesian."""
+    text = f"{value:,}"
+    return text.replace(",", ".") if _language == "id" else text
 
 
 def N_(message: str) -> str:

@@ -125,7 +125,7 @@ class StockBulletin:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "made_at": self.made_at.isoformat(),
+            "made_at": self.made_at.astimezone(dt.UTC).isoformat(),
             "checkpoint": f"{self.checkpoint[0]}:{self.checkpoint[1]}",
             "at_city": self.at_city,
             "rows": [r.as_dict() for r in self.rows],
@@ -178,7 +178,7 @@ class StockRequest:
     def as_dict(self) -> dict[str, Any]:
         return {
             **asdict(self),
-            "made_at": self.made_at.isoformat(),
+            "made_at": self.made_at.astimezone(dt.UTC).isoformat(),
             "checkpoint": f"{self.checkpoint[0]}:{self.checkpoint[1]}",
             "spoilage_rate": round(self.spoilage_rate, 4),
         }

@@ -86,6 +86,8 @@ def verify(tx: Connection, against: tuple[int, str] | None = None, progress: Pro
         walk.report.checked += 1
     while entry is not None:
         entry = walk.entry(entry, pending)
+    if progress is not None and walk.report.entries:
+        progress(walk.report.entries)  # the chain's other rows: the bar's total is the head's seq
     for kind, count in history.unchained(tx).items():
         walk.report.add(
             0,

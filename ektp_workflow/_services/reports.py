@@ -89,9 +89,10 @@ class Reports:
         from .._files.report_page import render  # matplotlib loads only when a page is drawn
         from .overview import page_data
 
-        now = clock.now().astimezone(zone or clock.WIB)
-        with self._store.reading() as tx:
-            rows = coverage(tx, now.date()), backlog(tx, now), aging(tx, now)
+        made = clock.now()
+        now = made.astimezone(zone or clock.WIB)
+        with self._store.reading() as tx:  # the figures' day is the offices' (as ektp report coverage's)
+            rows = coverage(tx, made.date()), backlog(tx, now), aging(tx, now)
             data = page_data(tx, title or _("e-KTP report"), now, self._lifecycle, *rows)
         return render(data)
 

@@ -9,14 +9,13 @@ click's own order (command line, environment, ``default_map``, default).
 from __future__ import annotations
 
 import os
-import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from .. import i18n
 from ..i18n import _
 
 #: The file's name, and the variable that names one file instead.
@@ -63,12 +62,15 @@ def candidates() -> tuple[Path, ...]:
 def load() -> Config:
     """The config, from every file there is.
 
-    :raises click.UsageError: a file cannot be read, is not TOML, or holds an unknown
-        key or a value that is not text (the message names the file and the key).
+    :raises click.UsageError: a file is not a regular file of at most 64 KiB, is owned by
+        another user or writable by others, cannot be read, is not TOML, or holds an
+        unknown key or a value that is not text (the message names the file and the key).
     """
     values: dict[str, str] = {}
     origins: dict[str, Path] = {}
     named = os.environ.get(VARIABLE)
+    if named and Path(named) == Path(os.devnull):
+        return Config(values, origins, ())  # EKTP_CONFIG=/dev/null: no config at all
     if named and not Path(named).expanduser().exists():
         raise click.UsageError(
             _("{variable}={path}: no such file (it names the config file to read)").format(
@@ -76,17 +78,52 @@ def load() -> Config:
             )
         )
     for path in candidates():
-        if path.exists():  # EKTP_CONFIG=/dev/null: no config at all
+        if path.exists():
             for param, value in _read(path).items():
                 values[param], origins[param] = value, path
     return Config(values, origins, candidates())
 
 
+#: The largest config file read: a few settings, never megabytes.
+MAX_SIZE = 64 * 1024
+
+
+def _checked(path: Path) -> str:
+    """The text of a config file that is safe to read: a regular file (not a FIFO that
+    would block, nor /dev/zero), small, the user's own and writable by no one else (a
+    file another user can plant would name the database and the actor)."""
+    try:
+        status = path.stat()
+    except OSError as err:
+        raise _unreadable(path, err) from err
+    if not stat.S_ISREG(status.st_mode):
+        raise click.UsageError(_("config file {path}: not a regular file").format(path=path))
+    if status.st_size > MAX_SIZE:
+        raise click.UsageError(
+            _("config file {path}: {size:,} bytes; a config file holds at most {limit:,}").format(
+                path=path, size=status.st_size, limit=MAX_SIZE
+            )
+        )
+    if status.st_uid != os.geteuid() or status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise click.UsageError(
+            _(
+                "config file {path}: owned by another user or writable by others, so not read "
+                "(it could name another database or actor); make it yours (chmod go-w) or move it"
+            ).format(path=path)
+        )
+    try:
+        return path.read_bytes().decode("utf-8").removeprefix("\ufeff")  # Notepad writes a BOM
+    except (OSError, UnicodeDecodeError) as err:
+        raise _unreadable(path, err) from err
+
+
+def _unreadable(path: Path, err: Exception) -> click.UsageError:
+    return click.UsageError(_("config file {path}: cannot be read: {reason}").format(path=path, reason=err))
+
+
 def _read(path: Path) -> dict[str, str]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise click.UsageError(_("config file {path}: cannot be read: {reason}").format(path=path, reason=err)) from err
+        data = tomllib.loads(_checked(path))
     except tomllib.TOMLDecodeError as err:
         raise click.UsageError(_("config file {path}: not valid TOML: {reason}").format(path=path, reason=err)) from err
     by_key = {k.key: k for k in KEYS}
@@ -102,68 +139,25 @@ def _read(path: Path) -> dict[str, str]:
             raise click.UsageError(
                 _('config file {path}: {key} must be a text in quotes, as {key} = "..."').format(path=path, key=key)
             )
-        found[by_key[key].param] = value.strip()
+        found[by_key[key].param] = _beside(path, value.strip()) if key == "database" else value.strip()
     return found
 
 
-@click.group("config")
-def command() -> None:
-    """The settings in use and where each came from (ektp.toml, environment, flag).
+def _beside(path: Path, database: str) -> str:
+    """A database the file names by a relative path (``ektp.db``, ``sqlite:///ektp.db``)
+    is beside the file, wherever the command runs."""
+    plain = "://" not in database
+    local = database[len("sqlite:///") :] if database.startswith("sqlite:///") else database if plain else None
+    if local is None or not local or Path(local).is_absolute() or local.startswith(":memory:"):
+        return database
+    where = (path.parent / Path(local).expanduser()).absolute()
+    return str(where) if plain else f"sqlite:///{where}"
 
-    \b
-    Example:
-      ektp config show
-    """
 
-
-@command.command("show")
-@click.option("--json", "as_json", is_flag=True, help="As JSON.")
-@click.pass_context
-def show(ctx: click.Context, as_json: bool) -> None:
-    """Each setting, its value and where it came from: a flag, an environment variable,
-    a config file (which one) or the default.
-
-    \b
-    Example:
-      ektp config show
-      ektp --lang id config show
-    """
+def source(ctx: click.Context, param: str) -> str | None:
+    """The config file a parameter's value came from, or None (a flag, the environment)."""
     root = ctx.find_root()
-    config: Config = root.meta["ektp.config"]
-    rows = [_row(root, config, key) for key in KEYS]
-    if as_json:
-        from .output import emit_json
-
-        emit_json({"settings": rows, "files": [{"path": str(p), "found": p.is_file()} for p in config.files]})
-        return
-    from .output import emit_table
-
-    emit_table([_("setting"), _("value"), _("from")], [(r["key"], r["value"] or "", r["source"]) for r in rows])
-    for path in config.files:
-        click.echo((_("read: {path}") if path.is_file() else _("not found: {path}")).format(path=path))
-
-
-def _row(root: click.Context, config: Config, key: Key) -> dict[str, str | None]:
-    source = root.get_parameter_source(key.param)
-    value = root.params.get(key.param)
-    if value is None and key.param == "lang":
-        return {"key": key.key, "value": i18n.language(), "source": _("the locale")}
-    if value is None and key.param == "tz":
-        zone, region = root.obj.zone, root.params.get("region")
-        return {
-            "key": key.key,
-            "value": str(zone),
-            "source": _("region {region}").format(region=region) if region else _("default"),
-        }
-    if source is click.core.ParameterSource.COMMANDLINE:
-        origin = _("flag {flag}").format(flag=key.flag)
-    elif source is click.core.ParameterSource.ENVIRONMENT:
-        origin = _("environment {variable}").format(variable=key.variable)
-    elif source is click.core.ParameterSource.DEFAULT_MAP:
-        origin = _("file {path}").format(path=config.origins[key.param])
-    else:
-        origin = _("default")
-    shown = None if value is None else str(value)
-    if shown and key.param == "db_url":
-        shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", shown)  # a password is not shown
-    return {"key": key.key, "value": shown, "source": origin}
+    if root.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT_MAP:
+        return None
+    loaded: Config | None = root.meta.get("ektp.config")
+    return str(loaded.origins.get(param, FILE_NAME)) if loaded else FILE_NAME

@@ -9,6 +9,7 @@ usage errors are in the language chosen), keeping the English to switch back.
 
 from __future__ import annotations
 
+import contextlib
 import gettext
 import inspect
 import os
@@ -86,3 +87,21 @@ def requested(args: Sequence[str], default_map: Mapping[str, Any] | None) -> str
         if chosen in i18n.LANGUAGES:
             return str(chosen)
     return i18n.from_locale()
+
+
+@contextlib.contextmanager
+def kept_language(root: click.Command) -> Iterator[None]:
+    """Give the process back the language it had (the library's, click's, the help on the
+    tree, ``LANGUAGE``) when a command run in another is done: a program that runs the
+    CLI in its own process is not left speaking another language."""
+    language, variable, domain = i18n.language(), os.environ.get("LANGUAGE"), gettext.textdomain()
+    try:
+        yield
+    finally:
+        i18n.use(language)
+        _localize_tree(root)
+        gettext.textdomain(domain)
+        if variable is None:
+            os.environ.pop("LANGUAGE", None)
+        else:
+            os.environ["LANGUAGE"] = variable

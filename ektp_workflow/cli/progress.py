@@ -15,7 +15,7 @@ from typing import TextIO
 
 import click
 
-from ..i18n import _
+from ..i18n import _, number
 
 Advance = Callable[[int], None]
 
@@ -43,7 +43,7 @@ def progress(
     if total:
         bar: click._termui_impl.ProgressBar[int]
         with click.progressbar(length=total, label=label, file=out, show_pos=True, show_eta=True) as bar:
-            bar.format_pos = lambda: f"{min(bar.pos, total):,}/{total:,}"  # type: ignore[method-assign]
+            bar.format_pos = lambda: f"{number(min(bar.pos, total))}/{number(total)}"  # type: ignore[method-assign]
             yield bar.update
         return
     with _counter(label, out) as advance:
