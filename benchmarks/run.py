@@ -85,11 +85,11 @@ def measure(name: str, url: str, data: str, size: str, work: str) -> dict[str, A
             return {"items": len(niks), "seconds": time.perf_counter() - started}
     if name == "single_floor":
         return _pair(floors.single_commits(url, "recorded", "prr", "submit", SINGLE[size] // SINGLE_ROUNDS))
-    if name in ("verify", "replay"):
+    if name in ("verify", "verify_jobs2", "replay"):
         with Workflow.open(url) as wf:
             started = time.perf_counter()
-            if name == "verify":
-                report = wf.audit.verify()
+            if name.startswith("verify"):
+                report = wf.audit.verify(jobs=2 if name == "verify_jobs2" else 1)
                 items, ok = report.checked, report.ok
             else:
                 folded, _ = wf.audit.replay()
@@ -201,6 +201,7 @@ PLAN = [
     ("bulk transitions, 3rd trigger", "bulk_confirm", None, None, None),
     ("single transitions (durable, /s)", "single", "single_floor", 0.7, "ratio"),
     ("verify (events/s)", "verify", "verify_floor", 0.3, "ratio"),
+    ("verify, 2 processes (events/s)", "verify_jobs2", "verify", 1.7, "ratio"),
     ("replay (events/s)", "replay", "replay_floor", 0.3, "ratio"),
     ("allocation planning (s)", "plan", None, 2.0, "seconds"),
 ]
@@ -221,6 +222,7 @@ def run_suite(kind: str, size: str, work: Path) -> list[dict[str, Any]]:
             "bulk_submit",
             "bulk_confirm",
             "verify",
+            "verify_jobs2",
             "verify_floor",
             "replay",
             "replay_floor",

@@ -30,11 +30,19 @@ class Auditor:
         with self._store.reading() as conn:
             return eventlog.head(conn)
 
-    def verify(self, against: tuple[int, str] | None = None, progress: Progress | None = None) -> verify.Verification:
+    def verify(
+        self, against: tuple[int, str] | None = None, progress: Progress | None = None, jobs: int = 1
+    ) -> verify.Verification:
         """Re-hash the log; compare with the chain head and a kept checkpoint ``(seq, hash)``.
 
-        :param progress: called with the number of events read, page by page.
+        :param progress: called with the number of rows of the chain read, page by page.
+        :param jobs: verify in this many processes at once, each a range of the chain
+            (one where the chain is short, or the Store is on a caller's connection).
         """
+        if jobs > 1:
+            from .parallel import verify_in_parallel
+
+            return verify_in_parallel(self._store, jobs, against, progress)
         with self._store.reading() as conn:
             return verify.verify(conn, against, progress)
 

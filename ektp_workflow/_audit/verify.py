@@ -61,41 +61,93 @@ class Verification:
             self.problems.append(ChainProblem(seq, what))
 
 
+@dataclass(frozen=True)
+class Start:
+    """Where a verification starts: the first seq of the history (1, or that of the
+    schema's own entries, chained before any event) and the chain head kept."""
+
+    first: int
+    chain_head: tuple[int, str]
+    head_missing: bool
+
+
+@dataclass
+class Part:
+    """One range of the chain verified on its own (a worker's share)."""
+
+    report: Verification
+    seen_checkpoint: bool
+
+
+def start(tx: Connection) -> Start:
+    """Where the history in ``tx``'s snapshot starts, and its chain head."""
+    entry = next(history.entries(tx), None)
+    first = entry.seq if entry is not None and entry.seq < 1 else 1
+    try:
+        return Start(first, eventlog.head(tx), False)
+    except eventlog.HeadMissing:
+        return Start(first, (0, GENESIS), True)
+
+
 def verify(tx: Connection, against: tuple[int, str] | None = None, progress: Progress | None = None) -> Verification:
     """Re-hash the whole history and check it against the chain head and a kept checkpoint.
 
     :param against: a checkpoint ``(seq, hash)`` kept outside the system.
     """
-    pending = history.entries(tx)
-    entry = next(pending, None)
-    # The history starts at seq 1, or where the schema's own entries (the default rule
-    # set and its activation, chained before any event) start.
-    first = entry.seq if entry is not None and entry.seq < 1 else 1
-    try:
-        chain_head, missing = eventlog.head(tx), False
-    except eventlog.HeadMissing:
-        chain_head, missing = (0, GENESIS), True
-    walk = _Walk(tx, Verification(chain_head=chain_head), against, first - 1)
-    if missing:
-        walk.report.add(0, str(eventlog.HeadMissing()))
-        walk.head_missing = True
-    for row in history.hashed(tx, progress):
-        while entry is not None and entry.seq < row.seq:
-            entry = walk.entry(entry, pending)
-        walk.step(row.seq, chain_hash_values(walk.previous, row[:-1]), row.hash, "")
-        walk.report.checked += 1
-    while entry is not None:
-        entry = walk.entry(entry, pending)
-    if progress is not None and walk.report.entries:
-        progress(walk.report.entries)  # the chain's other rows: the bar's total is the head's seq
+    begun = start(tx)
+    part = verify_part(tx, begun.first - 1, None, against, progress)
+    return combined(tx, begun, [part], against)
+
+
+def verify_part(
+    tx: Connection, after: int, until: int | None, against: tuple[int, str] | None, progress: Progress | None = None
+) -> Part:
+    """Re-hash the rows of the chain with ``after < seq <= until`` (to the end if None),
+    starting from the hash stored in the row before them: each range verifies on its
+    own, and the seams are checked like any other link."""
+    link = history.last_link(tx, after)
+    walk = _Walk(tx, Verification(), against, link[0] if link else after)
+    if link is not None:
+        walk.previous = link[1]
+    walk.run(after, until, progress)
+    walk.report.last = (max(walk.previous_seq, 0), walk.previous)
+    if until is None:  # the last range: the head in the same snapshot as the last rows
+        try:
+            walk.report.chain_head = eventlog.head(tx)
+        except eventlog.HeadMissing:
+            walk.report.chain_head = (0, GENESIS)
+    return Part(walk.report, walk.seen_checkpoint)
+
+
+def combined(tx: Connection, begun: Start, parts: list[Part], against: tuple[int, str] | None) -> Verification:
+    """The verification of the whole history from its parts, in order, with the checks
+    of the whole: rows outside the chain, the chain head, the kept checkpoint."""
+    report = Verification(chain_head=parts[-1].report.chain_head if parts else begun.chain_head)
+    if begun.head_missing:
+        report.add(0, str(eventlog.HeadMissing()))
+    for part in parts:
+        report.checked += part.report.checked
+        report.entries += part.report.entries
+        for problem in part.report.problems:
+            report.add(problem.seq, problem.what)
+    report.last = parts[-1].report.last if parts else (0, GENESIS)
     for kind, count in history.unchained(tx).items():
-        walk.report.add(
+        report.add(
             0,
             _("{count} {kind} row(s) have no place in the chain: written outside the engine").format(
                 count=count, kind=_(_KINDS[kind])
             ),
         )
-    return walk.finish()
+    if not begun.head_missing:
+        _check_head(report)
+    if against is not None and not any(part.seen_checkpoint for part in parts):
+        report.add(
+            against[0],
+            _("the checkpoint's event is missing (the log ends at seq {last}): events were deleted").format(
+                last=report.last[0]
+            ),
+        )
+    return report
 
 
 class _Walk:
@@ -104,7 +156,20 @@ class _Walk:
     def __init__(self, tx: Connection, report: Verification, against: tuple[int, str] | None, before: int) -> None:
         self.tx, self.report, self.against = tx, report, against
         self.previous, self.previous_seq, self.seen_checkpoint = GENESIS, before, False
-        self.head_missing = False
+
+    def run(self, after: int, until: int | None, progress: Progress | None) -> None:
+        """Follow the events and entries with ``after < seq <= until``, merged by seq."""
+        pending = history.entries(self.tx, after, until)
+        entry = next(pending, None)
+        for row in history.hashed(self.tx, progress, after, until):
+            while entry is not None and entry.seq < row.seq:
+                entry = self.entry(entry, pending)
+            self.step(row.seq, chain_hash_values(self.previous, row[:-1]), row.hash, "")
+            self.report.checked += 1
+        while entry is not None:
+            entry = self.entry(entry, pending)
+        if progress is not None and self.report.entries:
+            progress(self.report.entries)  # the chain's other rows: the bar's total is the head's seq
 
     def entry(self, entry: Entry, pending: Iterator[Entry]) -> Entry | None:
         """Check one entry; return the next."""
@@ -138,20 +203,6 @@ class _Walk:
             self.report.add(
                 entry.seq, _("allocation run {run_id}: its recorded queue or stock was changed").format(run_id=run_id)
             )
-
-    def finish(self) -> Verification:
-        report, against = self.report, self.against
-        report.last = (max(self.previous_seq, 0), self.previous)
-        if not self.head_missing:
-            _check_head(report)
-        if against is not None and not self.seen_checkpoint:
-            report.add(
-                against[0],
-                _("the checkpoint's event is missing (the log ends at seq {last}): events were deleted").format(
-                    last=report.last[0]
-                ),
-            )
-        return report
 
 
 def _field(entry: Entry, name: str) -> Any:

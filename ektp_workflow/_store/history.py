@@ -69,9 +69,10 @@ def _events(
             progress(len(batch))
 
 
-def hashed(tx: Connection, progress: Progress | None = None) -> Iterator[Any]:
-    """Every event's hashed fields (``chain.HASHED_FIELDS``) and its ``hash``, in order."""
-    return _events(tx, [events.c[name] for name in (*HASHED_FIELDS, "hash")], progress=progress)
+def hashed(tx: Connection, progress: Progress | None = None, after: int = 0, until: int | None = None) -> Iterator[Any]:
+    """Every event's hashed fields (``chain.HASHED_FIELDS``) and its ``hash``, in order
+    (those with ``after < seq <= until``)."""
+    return _events(tx, [events.c[name] for name in (*HASHED_FIELDS, "hash")], after, until, progress=progress)
 
 
 class Entry(NamedTuple):
@@ -84,13 +85,31 @@ class Entry(NamedTuple):
     chain_hash: str
 
 
-def entries(tx: Connection) -> Iterator[Entry]:
-    """Every entry chained with the events, of every kind, in sequence order."""
-    streams = [_entries_of(tx, kind) for kind in ENTRY_TABLES]
+def entries(tx: Connection, after: int | None = None, until: int | None = None) -> Iterator[Entry]:
+    """Every entry chained with the events, of every kind, in sequence order (those with
+    ``after < seq <= until``)."""
+    streams = [_entries_of(tx, kind, after, until) for kind in ENTRY_TABLES]
     return heapq.merge(*streams, key=lambda entry: entry.seq)
 
 
-def _entries_of(tx: Connection, kind: str) -> Iterator[Entry]:
+def last_link(tx: Connection, seq: int) -> tuple[int, str] | None:
+    """The row of the chain (an event or an entry) with the highest ``seq`` not above
+    ``seq``, as (seq, its stored hash); None if there is none. Where a range of the
+    chain verified on its own starts."""
+    found = [
+        tx.execute(
+            sa.select(column.table.c.seq, column)
+            .where(column.table.c.seq <= seq)
+            .order_by(column.table.c.seq.desc())
+            .limit(1)
+        ).first()
+        for column in [events.c.hash, *(table.c.chain_hash for table in ENTRY_TABLES.values())]
+    ]
+    rows = [(int(row[0]), str(row[1])) for row in found if row is not None and row[1] is not None]
+    return max(rows) if rows else None
+
+
+def _entries_of(tx: Connection, kind: str, after: int | None = None, until: int | None = None) -> Iterator[Entry]:
     table = ENTRY_TABLES[kind]
     if kind == "blank_entry":
         received = blank_entries.c.movement.in_(("received", "borrowed"))
@@ -109,7 +128,9 @@ def _entries_of(tx: Connection, kind: str) -> Iterator[Entry]:
         names = ENTRY_FIELDS[kind] + LATER_FIELDS.get(kind, ())
         columns, source = [table.c[name] for name in names], table
     query = sa.select(*columns, table.c.chain_hash).select_from(source).where(table.c.seq.is_not(None))
-    for batch in pages(tx, query, table.c.seq):
+    if until is not None:
+        query = query.where(table.c.seq <= until)
+    for batch in pages(tx, query, table.c.seq, after=after):
         for row in batch:
             yield Entry(row[0], kind, tuple(row[:-1]), row[-1])
 

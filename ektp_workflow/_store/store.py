@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -102,9 +103,45 @@ class Store:
                 finally:
                     lifecycles.transaction_ended(db, committed)
 
-    def reading(self) -> AbstractContextManager[Connection]:
-        """A read-only transaction with one consistent snapshot, no write lock (audits, reports)."""
-        return self.transaction(read_only=True)
+    def reading(self, snapshot: str | None = None) -> AbstractContextManager[Connection]:
+        """A read-only transaction with one consistent snapshot, no write lock (audits, reports).
+
+        :param snapshot: a snapshot another transaction shares (``shared_reading``): this
+            one sees exactly what that one sees (PostgreSQL).
+        """
+        if snapshot is None:
+            return self.transaction(read_only=True)
+        return self._joined(snapshot)
+
+    @contextmanager
+    def _joined(self, snapshot: str) -> Iterator[Connection]:
+        if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot):
+            raise ValueError(f"not a snapshot id: {snapshot!r}")
+        with self.transaction(read_only=True) as conn:
+            conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # checked above: hex and dashes
+            yield conn
+
+    @contextmanager
+    def shared_reading(self) -> Iterator[tuple[Connection, str | None]]:
+        """A reading transaction whose snapshot other processes can join, with the id they
+        join it by (``reading(snapshot=...)``), valid while it lasts. On PostgreSQL the
+        exported snapshot; on SQLite None: each reader has a snapshot of its own (rows
+        already in the chain never change, so readers of a fixed range agree)."""
+        with self.reading() as conn:
+            if conn.dialect.name == "postgresql":
+                yield conn, str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar())
+            else:
+                yield conn, None
+
+    def worker_url(self) -> str | None:
+        """The URL another process opens this database with (its password included), or
+        None when none can: a Store on a caller's connection, an in-memory SQLite."""
+        if self._engine is None:
+            return None
+        url = self._engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return None
+        return url.render_as_string(hide_password=False)
 
     def scratch(self) -> AbstractContextManager[Connection]:
         """A transaction that writes temporary tables only: on SQLite, whose temporary tables
