@@ -328,18 +328,23 @@ class Workflow(Reading):
 
         return allocation.plan(self._store, kecamatan=kecamatan, rule_set=rule_set, day=day)
 
-    def allocate(self, *, actor: str, kecamatan: str | None = None, dry_run: bool = False) -> AllocationPlan:
-        """Reserve each kecamatan's unreserved blanks for its queue, in the active rules' order.
-
-        One transaction: ``allocate`` fires on every chosen card, each event recording
-        the rule-set version and the run id. ``dry_run`` plans and writes nothing.
-
-        :raises TransitionNotAllowed: a card changed between planning and writing
-            (nothing is written; run it again).
-        """
+    def allocate(
+        self,
+        *,
+        actor: str,
+        kecamatan: str | None = None,
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> AllocationPlan:
+        """Reserve each kecamatan's unreserved blanks for its queue in the active rules' order:
+        the plan recorded, then ``allocate`` fired chunk by chunk (``progress`` told each), so
+        writers wait a chunk at most; cards that left the queue meanwhile are skipped
+        (``plan.skipped``); the next call finishes an interrupted run (``plan.resumed``)."""
         from ._services import allocation
 
-        return allocation.allocate(self._store, self._transitions, actor=actor, kecamatan=kecamatan, dry_run=dry_run)
+        return allocation.allocate(
+            self._store, self.lifecycle, actor=actor, kecamatan=kecamatan, dry_run=dry_run, progress=progress
+        )
 
     def bulk_fire(
         self,

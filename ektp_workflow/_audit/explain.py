@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import clock
 from .._services.allocation import queue_position, queue_rules
-from .._store import cards, queue, rulesets
+from .._store import cards, queue, rulesets, runs
 from .._store.queue import RecordedRun
 from .._store.store import Connection
 from ..errors import CardNotFound
@@ -40,12 +40,19 @@ class RunExplanation:
     keys: dict[str, Any] = field(default_factory=dict)
     ahead_first_time: int = 0
     ahead_replacement: int = 0
+    #: why a run that chose the card did not reserve its blank (the history shows it:
+    #: it left the queue, or its blank was taken, before the run reached it).
+    unapplied: str | None = None
 
     @property
     def agrees(self) -> bool:
-        return self.replanned == self.allocated
+        return self.replanned == self.allocated or (self.replanned and self.unapplied is not None)
 
     def reason(self) -> str:
+        if self.replanned and not self.allocated and self.unapplied is not None:
+            return _("chosen (position {position} of {waiting}), but not given its blank: {why}").format(
+                position=self.position, waiting=self.waiting, why=self.unapplied
+            )
         if self.blanks == 0:
             return ngettext(
                 "no blank: the kecamatan had none to give ({waiting} applicant waiting)",
@@ -142,6 +149,7 @@ def _explain_run(tx: Connection, run: RecordedRun, card_id: int, allocated: bool
     index = next(i for i, a in enumerate(ordered) if a.card_id == card_id)
     me, ahead = ordered[index], ordered[:index]
     keys = {q.rule: rule.key(me, run.day) for q, rule in zip(rule_set.queue, rules, strict=True)}
+    chosen = index < blanks
     return RunExplanation(
         run_id=run.run_id,
         day=run.day,
@@ -150,10 +158,31 @@ def _explain_run(tx: Connection, run: RecordedRun, card_id: int, allocated: bool
         blanks=blanks,
         waiting=len(ordered),
         position=index + 1,
-        replanned=index < blanks,
+        replanned=chosen,
         allocated=allocated,
+        unapplied=_unapplied(tx, run, card_id) if chosen and not allocated else None,
         first_time=me.first_time,
         keys={k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in keys.items()},
         ahead_first_time=sum(a.first_time for a in ahead),
         ahead_replacement=sum(not a.first_time for a in ahead),
     )
+
+
+def _unapplied(tx: Connection, run: RecordedRun, card_id: int) -> str | None:
+    """Why a run that chose the card did not give it its blank, as the history shows it;
+    None if it does not (the run's events disagree with its plan)."""
+    left = runs.left_queue(tx, run.run_id, card_id)
+    if left is not None:
+        return _("it left the queue before the run reached it (event {seq}: {trigger})").format(
+            seq=left[0], trigger=left[1]
+        )
+    taken = runs.blanks_taken(tx, run.run_id, run.kecamatan)
+    if taken:
+        return ngettext(
+            "{taken} blank of its kecamatan was spoiled or reserved by hand before the run reached it",
+            "{taken} blanks of its kecamatan were spoiled or reserved by hand before the run reached it",
+            taken,
+        ).format(taken=taken)
+    if runs.interrupted(tx, run.run_id):
+        return _("the run was interrupted before it reached it; the next allocation finishes the run")
+    return None

@@ -2,9 +2,16 @@
 
 The planner (``rules.planner``) is pure. When every queue rule can say its key in SQL
 (the built-ins can), the database orders each kecamatan's queue and only the first in
-line are read; otherwise the whole queue is read and sorted in Python. Writing a plan
-fires ``allocate`` on every chosen card in one transaction that holds the chain head
-throughout, so the plan written is the plan made.
+line are read; otherwise the whole queue is read and sorted in Python.
+
+A run is a bulk job. Its plan is made and recorded (the queue and stock it decided
+from, chained) in one transaction under the chain head; then ``allocate`` fires on
+the chosen cards chunk by chunk, each chunk a transaction of its own through the one
+executor, so no other writer waits longer than a chunk. A chosen card that left the
+queue before its chunk (died, moved, released by hand), or whose blank was spoiled
+meanwhile, is skipped and listed; ``audit explain`` says so. A run interrupted by a
+crash is finished by the next ``allocate`` for the same kecamatan, from its recorded
+plan, moving no card twice.
 """
 
 from __future__ import annotations
@@ -12,19 +19,22 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
+from .._files.bulk_files import Target
 from .._provenance import require_actor
-from .._store import eventlog, queue, rulesets
+from .._store import chunks as chunking
+from .._store import eventlog, jobs, queue, rulesets
 from .._store.store import Connection, Store
 from ..clock import now
-from ..records import FireRequest
+from ..records import BulkResult
 from ..regions import kecamatan_of
 from ..rules.base import QueueRule
 from ..rules.planner import AllocationPlan, order_queue, plan_allocation, plan_from_first_in_line, sql_keys_of
 from ..rules.registry import available_rules
 from ..rules.ruleset import RuleSet
-from .transitions import Transitions
+from ..states import Lifecycle
+from .bulk import move_chunk
 
 
 def plan(
@@ -37,25 +47,67 @@ def plan(
 
 
 def allocate(
-    store: Store, transitions: Transitions, *, actor: str, kecamatan: str | None = None, dry_run: bool = False
+    store: Store,
+    lifecycle: Lifecycle,
+    *,
+    actor: str,
+    kecamatan: str | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> AllocationPlan:
     """See ``Workflow.allocate``."""
     actor = require_actor(actor)
     if dry_run:
         return plan(store, kecamatan=kecamatan)
+    code = kecamatan_of(kecamatan).code if kecamatan is not None else None
+    made = store.retrying(lambda tx: _begun(tx, code, actor))
+    assert made.run_id is not None
+    run_id, reason = made.run_id, _REASON.format(version=made.rule_set_version)
+    result = BulkResult(run_id)
+    chosen = [a.nik for a in made.chosen()]
+    for start in range(0, len(chosen), chunking.CHUNK):
+        targets = [Target(nik, "allocate", reason) for nik in chosen[start : start + chunking.CHUNK]]
 
-    def work(tx: Connection) -> AllocationPlan:
-        eventlog.lock_head(tx)  # one run at a time, and a plan nobody changes under it
-        made = planned(tx, kecamatan, now().date())
-        run_id = f"allocation-{uuid.uuid4().hex[:12]}"
-        queue.record_run(tx, run_id, made, kecamatan and kecamatan_of(kecamatan).code, actor, now())
-        reason = f"allocation under rule set version {made.rule_set_version}"
-        for applicant in made.chosen():
-            request = FireRequest(applicant.nik, "allocate", reason)
-            transitions.apply(tx, request, actor, None, made.rule_set_version, run_id)
-        return dataclasses.replace(made, run_id=run_id)
+        def chunk(tx: Connection, targets: list[Target] = targets) -> BulkResult:
+            eventlog.lock_head(tx)
+            return move_chunk(tx, lifecycle, run_id, targets, actor, made.rule_set_version)
 
-    return store.retrying(work)
+        result.merge(store.retrying(chunk))
+        if progress is not None:
+            progress(len(targets))
+    store.retrying(lambda tx: jobs.finish(tx, run_id, result.total_applied, now()))
+    return dataclasses.replace(made, skipped=tuple(result.examples), skipped_count=result.skipped)
+
+
+#: The reason on a run's events (stored in the history: English, whatever the language).
+_REASON = "allocation under rule set version {version}"
+#: A run's selection, by which an interrupted one is found again.
+_SELECTION = "allocation"
+
+
+def _begun(tx: Connection, kecamatan: str | None, actor: str) -> AllocationPlan:
+    """The plan of a run interrupted before (to finish it), or a new one, recorded."""
+    eventlog.lock_head(tx)  # one run planned at a time, on a queue nobody changes meanwhile
+    selection = {_SELECTION: kecamatan or "*"}
+    interrupted = jobs.running(tx, selection)
+    if interrupted is not None:
+        return dataclasses.replace(recorded_plan(tx, interrupted), run_id=interrupted, resumed=True)
+    made = planned(tx, kecamatan, now().date())
+    run_id = f"allocation-{uuid.uuid4().hex[:12]}"
+    queue.record_run(tx, run_id, made, kecamatan, actor, now())
+    jobs.start(tx, run_id, "allocate", selection, actor, now())
+    return dataclasses.replace(made, run_id=run_id)
+
+
+def recorded_plan(tx: Connection, run_id: str) -> AllocationPlan:
+    """A recorded run's plan, made again from the queue and stock it recorded."""
+    run = queue.run(tx, run_id)
+    rule_set = rulesets.get(tx, run.rule_set_version).rule_set
+    stock, applicants = {}, []
+    for kecamatan in queue.run_kecamatan(tx, run_id):
+        stock[kecamatan], kept = queue.recorded_queue(tx, run_id, kecamatan)
+        applicants += kept
+    return plan_allocation(applicants, stock, queue_rules(rule_set), run.day, run.rule_set_version, rule_set.hash)
 
 
 def queue_rules(rule_set: RuleSet) -> list[QueueRule]:

@@ -164,6 +164,8 @@ class _Run:
     at: dt.datetime
     dry_run: bool
     progress: Progress | None
+    #: the rule set that decided the moves (an allocation run's), on their events.
+    rule_set_version: int | None = None
 
 
 class _Chunk:
@@ -203,6 +205,7 @@ class _Chunk:
                         target.reason,
                         run.at,
                         lifecycle_hash,
+                        rule_set_version=run.rule_set_version,
                         batch_id=self.job_id,
                     )
                 )
@@ -235,6 +238,23 @@ class _Chunk:
 
     def _context(self, card: LockedCard, target: Target) -> FireContext:
         return FireContext(self.tx, card, target.trigger, self.run.actor, target.reason, self.run.at)
+
+
+def move_chunk(
+    tx: Connection,
+    lifecycle: Lifecycle,
+    job: str,
+    targets: list[Target],
+    actor: str,
+    rule_set_version: int | None = None,
+) -> BulkResult:
+    """Move one chunk of cards by NIK (the caller holds the chain head), as a bulk job's
+    chunk does: each through the executor, guards and effects, one event each; cards
+    this job moved before are counted, not moved again; the refused are skipped."""
+    result = BulkResult(job, False)
+    run = _Run(actor, now(), False, None, rule_set_version)
+    _Chunk(tx, lifecycle, run, job).move(_planned(tx, job, targets, None, result), result)
+    return result
 
 
 def _planned(

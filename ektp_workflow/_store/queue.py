@@ -262,6 +262,12 @@ def recorded_queue(tx: Connection, run_id: str, kecamatan: str) -> tuple[int, li
     return int(blanks or 0), [Applicant(*row) for row in queue]
 
 
+def run_kecamatan(tx: Connection, run_id: str) -> list[str]:
+    """The kecamatan whose stock a run recorded, in code order."""
+    query = sa.select(allocation_stock.c.kecamatan).where(allocation_stock.c.run_id == run_id)
+    return sorted(tx.scalars(query))
+
+
 def run(tx: Connection, run_id: str) -> Any:
     """A recorded run: its id, rule-set version, day, kecamatan, actor and time."""
     return tx.execute(sa.select(allocation_runs).where(allocation_runs.c.run_id == run_id)).one()

@@ -11,6 +11,7 @@ from ..regions import name_of
 from . import complete
 from .context import Settings, pass_settings
 from .output import emit_json, emit_table
+from .progress import progress
 
 if TYPE_CHECKING:
     from .. import AllocationPlan
@@ -29,7 +30,10 @@ def command(settings: Settings, kecamatan: str | None, dry_run: bool, as_json: b
     The active rule set orders each kecamatan's queue (`ektp rules show`); ties are
     broken by waiting time, then NIK, so the same queue, stock and rules always give
     the same plan. Each chosen card gets one `allocate` event recording the rule-set
-    version and the run id. Everything is one transaction.
+    version and the run id. The plan is recorded first; the chosen cards then get
+    their blanks chunk by chunk, so other desks wait a moment at most. A chosen card
+    that left the queue meanwhile is skipped and listed. After a crash or Ctrl-C, run
+    it again: it finishes the interrupted run first, giving no card two blanks.
 
     \b
     Example:
@@ -38,7 +42,8 @@ def command(settings: Settings, kecamatan: str | None, dry_run: bool, as_json: b
     """
     actor = settings.require_actor(dry_run)
     workflow = settings.workflow()
-    plan = workflow.allocate(actor=actor, kecamatan=kecamatan, dry_run=dry_run)
+    with progress(_("allocating"), settings.quiet or dry_run) as advance:
+        plan = workflow.allocate(actor=actor, kecamatan=kecamatan, dry_run=dry_run, progress=advance)
     if as_json:
         emit_json(plan_json(plan, dry_run))
         return
@@ -48,7 +53,9 @@ def command(settings: Settings, kecamatan: str | None, dry_run: bool, as_json: b
         rules.format(version=plan.rule_set_version, name=translated(active.name), rules=active.describe()) + "\n"
     )
     print_plan(plan)
-    reserved = len(plan.chosen())
+    reserved = len(plan.chosen()) - plan.skipped_count
+    if plan.resumed:
+        click.echo(_("finished run {run}, interrupted before").format(run=plan.run_id))
     if dry_run:
         done = ngettext(
             "dry run: would reserve {count:,} blank; nothing written",
@@ -58,6 +65,8 @@ def command(settings: Settings, kecamatan: str | None, dry_run: bool, as_json: b
     else:
         done = ngettext("reserved {count:,} blank (run {run})", "reserved {count:,} blanks (run {run})", reserved)
     click.echo("\n" + done.format(count=reserved, run=plan.run_id))
+    for nik, why in plan.skipped:
+        click.echo("  " + _("{nik}: skipped, {why}").format(nik=nik, why=why))
 
 
 def print_plan(plan: AllocationPlan) -> None:
@@ -100,4 +109,7 @@ def plan_json(plan: AllocationPlan, dry_run: bool) -> dict[str, object]:
         "rule_set_hash": plan.rule_set_hash,
         "day": plan.day.isoformat(),
         "kecamatan": [{**k.summary(), "chosen": [a.nik for a in k.chosen]} for k in plan.kecamatan],
+        "skipped": plan.skipped_count,
+        "skipped_examples": [{"nik": nik, "reason": why} for nik, why in plan.skipped],
+        "resumed": plan.resumed,
     }

@@ -71,6 +71,13 @@ class AllocationPlan:
     kecamatan: tuple[KecamatanPlan, ...]
     #: set once the plan is written: the batch id on its events.
     run_id: str | None = None
+    #: chosen cards the run could not give their blank when it reached them, and why
+    #: (one that left the queue meanwhile; a blank spoiled meanwhile): (NIK, reason).
+    skipped: tuple[tuple[str, str], ...] = ()
+    #: how many chosen cards were skipped (``skipped`` lists the first of them).
+    skipped_count: int = 0
+    #: the plan is that of a run interrupted earlier, which this one finished.
+    resumed: bool = False
 
     def chosen(self) -> list[Applicant]:
         return [a for k in self.kecamatan for a in k.chosen]
