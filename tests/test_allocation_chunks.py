@@ -11,7 +11,6 @@ import pytest
 
 from ektp_workflow import Workflow
 from ektp_workflow._services import allocation
-from ektp_workflow._store import chunks
 
 from .conftest import consistent, run_cli
 from .factories import PALEMBANG_ILIR_TIMUR_SATU as ITS
@@ -20,7 +19,7 @@ from .test_allocation import ACTOR, queue, stock
 
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(chunks, "CHUNK", 3)
+    monkeypatch.setattr(allocation, "CHUNK", 3)
 
 
 def _after_first_chunk(action: Any) -> Any:

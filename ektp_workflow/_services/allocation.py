@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 from .._files.bulk_files import Target
 from .._provenance import require_actor
-from .._store import chunks as chunking
 from .._store import eventlog, jobs, queue, rulesets
 from .._store.store import Connection, Store
 from ..clock import now
@@ -65,8 +64,8 @@ def allocate(
     run_id, reason = made.run_id, _REASON.format(version=made.rule_set_version)
     result = BulkResult(run_id)
     chosen = [a.nik for a in made.chosen()]
-    for start in range(0, len(chosen), chunking.CHUNK):
-        targets = [Target(nik, "allocate", reason) for nik in chosen[start : start + chunking.CHUNK]]
+    for start in range(0, len(chosen), CHUNK):
+        targets = [Target(nik, "allocate", reason) for nik in chosen[start : start + CHUNK]]
 
         def chunk(tx: Connection, targets: list[Target] = targets) -> BulkResult:
             eventlog.lock_head(tx)
@@ -79,6 +78,9 @@ def allocate(
     return dataclasses.replace(made, skipped=tuple(result.examples), skipped_count=result.skipped)
 
 
+#: Chosen cards given their blanks a transaction: each costs a guard and an effect
+#: (about a millisecond), so a desk firing meanwhile waits half a second at most.
+CHUNK = 500
 #: The reason on a run's events (stored in the history: English, whatever the language).
 _REASON = "allocation under rule set version {version}"
 #: A run's selection, by which an interrupted one is found again.
