@@ -180,8 +180,7 @@ class _Chunk:
 
     def move(self, planned: Iterable[tuple[LockedCard, Target]], result: BulkResult) -> None:
         moves: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
-        rows: list[dict[str, Any]] = []
-        entries: list[tuple[str, dict[str, Any]]] = []
+        rows: list[tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = []
         applied: Counter[str] = Counter()
         run, lifecycle_hash = self.run, self.lifecycle.hash
         for card, target in planned:
@@ -189,32 +188,35 @@ class _Chunk:
             if step is None:
                 continue
             if not run.dry_run:
+                entries: list[tuple[str, dict[str, Any]]] = []
                 if step.effects:
                     context = self._context(card, target)
                     step.apply(context)
-                    entries += context.entries
+                    entries = context.entries
                 moves[(card.state, step.dest, joins_queue(step))].append(card.id)
                 rows.append(
-                    eventlog.event_row(
-                        card.id,
-                        card.version + 1,
-                        target.trigger,
-                        card.state,
-                        step.dest,
-                        run.actor,
-                        target.reason,
-                        run.at,
-                        lifecycle_hash,
-                        rule_set_version=run.rule_set_version,
-                        batch_id=self.job_id,
+                    (
+                        eventlog.event_row(
+                            card.id,
+                            card.version + 1,
+                            target.trigger,
+                            card.state,
+                            step.dest,
+                            run.actor,
+                            target.reason,
+                            run.at,
+                            lifecycle_hash,
+                            rule_set_version=run.rule_set_version,
+                            batch_id=self.job_id,
+                        ),
+                        entries,
                     )
                 )
             applied[target.trigger] += 1
         result.applied.update(applied)
         for (source, dest, joins), ids in moves.items():
             cards.move_chunk(self.tx, ids, source, dest, run.at, joins)
-        eventlog.append(self.tx, rows, self.lifecycle)
-        eventlog.append_kinds(self.tx, entries)
+        eventlog.append_with_entries(self.tx, rows, self.lifecycle)
 
     def _checked_step(self, card: LockedCard, target: Target, result: BulkResult) -> Any:
         step = self.executor.find(card.state, target.trigger)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -124,14 +125,41 @@ def append_entries(
     if not rows:
         return locked
     last_seq, last_hash = chain_entries(kind, rows, *(locked or lock_head(tx)))
+    _insert_entries(tx, kind, rows)
+    _MOVE_HEAD.rowcount(tx, {"seq": last_seq, "hash": last_hash})
+    return last_seq, last_hash
+
+
+def _insert_entries(tx: Connection | Driver, kind: str, rows: Sequence[dict[str, Any]]) -> None:
     insert, columns = _INSERT_ENTRY[kind]
     if len(rows) < MANY or not isinstance(tx, Connection):
         for row in rows:
             insert.rowcount(tx, {name: row[name] for name in columns})
     else:
         copy_rows(tx, ENTRY_TABLES[kind].name, columns, map(operator.itemgetter(*columns), rows))
+
+
+def append_with_entries(
+    tx: Connection, moves: Sequence[tuple[dict[str, Any], Sequence[tuple[str, dict[str, Any]]]]], lifecycle: Lifecycle
+) -> None:
+    """Events of a chunk, each followed in the chain by the ``(kind, row)`` entries its
+    effects made, as a single transition chains them; inserted table by table, the head
+    moved once."""
+    if not any(entries for _event, entries in moves):
+        append(tx, [event for event, _entries in moves], lifecycle)
+        return
+    lifecycles.remember(tx, lifecycle)
+    last_seq, last_hash = lock_head(tx)
+    written, by_kind = now(), defaultdict(list)
+    for event, entries in moves:
+        last_seq, last_hash = chain([event], last_seq, last_hash, written)
+        for kind, row in entries:
+            last_seq, last_hash = chain_entries(kind, [row], last_seq, last_hash)
+            by_kind[kind].append(row)
+    _insert(tx, [event for event, _entries in moves])
+    for kind, rows in by_kind.items():
+        _insert_entries(tx, kind, rows)
     _MOVE_HEAD.rowcount(tx, {"seq": last_seq, "hash": last_hash})
-    return last_seq, last_hash
 
 
 def append_kinds(
