@@ -74,6 +74,7 @@ def allocate(
         result.merge(store.retrying(chunk))
         if progress is not None:
             progress(len(targets))
+        store.let_others_write()
     store.retrying(lambda tx: jobs.finish(tx, run_id, result.total_applied, now()))
     return dataclasses.replace(made, skipped=tuple(result.examples), skipped_count=result.skipped)
 

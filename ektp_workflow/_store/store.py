@@ -30,6 +30,10 @@ BUSY_RETRIES = 4
 T = TypeVar("T")
 
 
+#: How long a long job on SQLite leaves the database lock free between transactions.
+SQLITE_WRITER_GAP = 0.1
+
+
 class Store:
     """One database: transactions, read-only readings, scratch work, retries, the driver path.
 
@@ -132,6 +136,15 @@ class Store:
                 yield conn, str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar())
             else:
                 yield conn, None
+
+    def let_others_write(self) -> None:
+        """Between the transactions of a long job: on SQLite, a moment for a writer
+        waiting on the database lock to take it (its busy handler polls, sleeping up to
+        100 ms, and would otherwise lose the race to the job's next transaction); on
+        PostgreSQL nothing (lock waits queue in order)."""
+        bind = self._engine if self._engine is not None else self._connection
+        if bind is not None and bind.dialect.name == "sqlite":
+            time.sleep(SQLITE_WRITER_GAP)
 
     def worker_url(self) -> str | None:
         """The URL another process opens this database with (its password included), or
