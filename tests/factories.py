@@ -20,7 +20,9 @@ def make_nik(
 ) -> str:
     """A valid NIK: region digits, DDMMYY (+40 on the day for women), serial."""
     day = born.day + (40 if sex == "F" else 0)
-    number = serial if serial is not None else next(_serials)
+    # a session makes more than 9,999 residents; each test has a database of its own, so
+    # the four serial digits may wrap (a NIK of five would be refused)
+    number = serial if serial is not None else next(_serials) % 9999 + 1
     return f"{region.replace('.', '')}{day:02d}{born.month:02d}{born.year % 100:02d}{number:04d}"
 
 
