@@ -171,12 +171,13 @@ def _explain_run(tx: Connection, run: RecordedRun, card_id: int, allocated: bool
 def _unapplied(tx: Connection, run: RecordedRun, card_id: int) -> str | None:
     """Why a run that chose the card did not give it its blank, as the history shows it;
     None if it does not (the run's events disagree with its plan)."""
-    left = runs.left_queue(tx, run.run_id, card_id)
+    during = runs.window(tx, run.run_id)
+    left = runs.left_queue(tx, run.run_id, during, card_id)
     if left is not None:
         return _("it left the queue before the run reached it (event {seq}: {trigger})").format(
             seq=left[0], trigger=left[1]
         )
-    taken = runs.blanks_taken(tx, run.run_id, run.kecamatan)
+    taken = runs.blanks_taken(tx, run.run_id, during, run.kecamatan)
     if taken:
         return ngettext(
             "{taken} blank of its kecamatan was spoiled or reserved by hand before the run reached it",

@@ -81,8 +81,8 @@ class Part:
 
 def start(tx: Connection) -> Start:
     """Where the history in ``tx``'s snapshot starts, and its chain head."""
-    entry = next(history.entries(tx), None)
-    first = entry.seq if entry is not None and entry.seq < 1 else 1
+    lowest = history.first_entry_seq(tx)
+    first = lowest if lowest is not None and lowest < 1 else 1
     try:
         return Start(first, eventlog.head(tx), False)
     except eventlog.HeadMissing:

@@ -92,6 +92,13 @@ def entries(tx: Connection, after: int | None = None, until: int | None = None) 
     return heapq.merge(*streams, key=lambda entry: entry.seq)
 
 
+def first_entry_seq(tx: Connection) -> int | None:
+    """The lowest seq of any chained entry (the schema's own entries start below 1), or None."""
+    found = [tx.scalar(sa.select(sa.func.min(table.c.seq))) for table in ENTRY_TABLES.values()]
+    seqs = [int(seq) for seq in found if seq is not None]
+    return min(seqs) if seqs else None
+
+
 def last_link(tx: Connection, seq: int) -> tuple[int, str] | None:
     """The row of the chain (an event or an entry) with the highest ``seq`` not above
     ``seq``, as (seq, its stored hash); None if there is none. Where a range of the

@@ -15,17 +15,18 @@ def interrupted(tx: Connection, run_id: str) -> bool:
     return tx.scalar(sa.select(bulk_jobs.c.status).where(bulk_jobs.c.id == run_id)) == "running"
 
 
-def _window(tx: Connection, run_id: str) -> tuple[int, int]:
-    """The seq of the run's entry and of its last event (its entry's if it wrote none)."""
+def window(tx: Connection, run_id: str) -> tuple[int, int]:
+    """The seq of the run's entry and of its last event (its entry's if it wrote none):
+    while it applied its plan."""
     start = tx.scalar(sa.select(allocation_runs.c.seq).where(allocation_runs.c.run_id == run_id)) or 0
     last = tx.scalar(sa.select(sa.func.max(events.c.seq)).where(events.c.batch_id == run_id))
     return int(start), int(last if last is not None else start)
 
 
-def left_queue(tx: Connection, run_id: str, card_id: int) -> tuple[int, str] | None:
-    """The card's first event by another hand while the run was applying its plan
-    (seq, trigger): it left the queue before the run reached it. None if it had none."""
-    start, last = _window(tx, run_id)
+def left_queue(tx: Connection, run_id: str, during: tuple[int, int], card_id: int) -> tuple[int, str] | None:
+    """The card's first event by another hand ``during`` the run's ``window`` (seq,
+    trigger): it left the queue before the run reached it. None if it had none."""
+    start, last = during
     query = (
         sa.select(events.c.seq, events.c.trigger)
         .where(events.c.card_id == card_id, events.c.seq > start, events.c.seq <= last)
@@ -37,10 +38,10 @@ def left_queue(tx: Connection, run_id: str, card_id: int) -> tuple[int, str] | N
     return None if row is None else (int(row[0]), str(row[1]))
 
 
-def blanks_taken(tx: Connection, run_id: str, kecamatan: str) -> int:
-    """Unreserved blanks of the kecamatan taken by others while the run was applying its
-    plan: spoiled, or reserved for a card the run did not allocate."""
-    start, last = _window(tx, run_id)
+def blanks_taken(tx: Connection, run_id: str, during: tuple[int, int], kecamatan: str) -> int:
+    """Unreserved blanks of the kecamatan taken by others ``during`` the run's ``window``:
+    spoiled, or reserved for a card the run did not allocate."""
+    start, last = during
     by_run = sa.select(events.c.card_id).where(events.c.batch_id == run_id, events.c.trigger == "allocate")
     b = blank_entries.c
     query = sa.select(sa.func.coalesce(sa.func.sum(b.quantity), 0)).where(

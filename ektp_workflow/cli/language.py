@@ -22,6 +22,8 @@ from .. import i18n
 
 #: Where a command's help texts are kept in English once translated.
 _ENGLISH = "_ektp_english"
+#: The language the tree's help texts are in, kept on its root.
+_LANGUAGE = "_ektp_language"
 #: The names of every command's help option.
 HELP_OPTION_NAMES = ("-h", "--help")
 
@@ -65,12 +67,20 @@ def localize(root: click.Command, language: str) -> None:
     os.environ["LANGUAGE"] = language  # how click's gettext calls find the catalogue
 
 
-def _localize_tree(command: click.Command) -> None:
+def _localize_tree(root: click.Command) -> None:
+    """Every help text of the tree in the language in use; nothing to do if it is in it
+    already (the ``ektp`` group localizes before and after reading the config file)."""
+    if root.__dict__.get(_LANGUAGE) != i18n.language():
+        _translate(root)
+        root.__dict__[_LANGUAGE] = i18n.language()
+
+
+def _translate(command: click.Command) -> None:
     for holder, attr, english in _texts(command):
         setattr(holder, attr, i18n._(english))
     if isinstance(command, click.Group):
         for sub in command.commands.values():
-            _localize_tree(sub)
+            _translate(sub)
 
 
 def requested(args: Sequence[str], default_map: Mapping[str, Any] | None) -> str:
