@@ -106,3 +106,14 @@ def test_progress_counts_every_row_of_the_chain(chain: Workflow) -> None:
     seen: list[int] = []
     report = chain.audit.verify(progress=seen.append, jobs=3)
     assert sum(seen) == report.checked + report.entries
+
+
+def test_a_worker_that_fails_stops_the_verification_with_its_error(
+    chain: Workflow, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from ektp_workflow._store.store import Store
+    from ektp_workflow.errors import WorkflowError
+
+    monkeypatch.setattr(Store, "worker_url", lambda self: f"sqlite:///{tmp_path / 'gone.db'}")
+    with pytest.raises(WorkflowError, match="gone.db"):
+        chain.audit.verify(jobs=3)

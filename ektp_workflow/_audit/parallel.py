@@ -80,18 +80,24 @@ def _results(workers: list[subprocess.Popen[bytes]], progress: Progress | None) 
     """Each worker's part, in order, passing on their progress; a worker's error is raised
     (the others are stopped)."""
     found: dict[int, Any] = {}
+    pending = dict.fromkeys(range(len(workers)), b"")  # what a worker wrote after its last full line
     with selectors.DefaultSelector() as ready:
         for n, worker in enumerate(workers):
             assert worker.stdout is not None
-            ready.register(worker.stdout, selectors.EVENT_READ, n)
+            ready.register(worker.stdout.fileno(), selectors.EVENT_READ, n)
         try:
-            while len(found) < len(workers):
+            while len(found) < len(workers) and not any(isinstance(v, BaseException) for v in found.values()):
                 for key, _mask in ready.select():
-                    line = key.fileobj.readline()  # type: ignore[union-attr]
-                    _read(line, key.data, found, progress, ready, key.fileobj)
+                    n, data = key.data, os.read(key.fd, 1 << 16)  # what is there: never waits for more
+                    *lines, pending[n] = (pending[n] + data).split(b"\n")
+                    for line in lines:
+                        _read(line, n, found, progress)
+                    if not data:  # the worker ended
+                        ready.unregister(key.fd)
+                        found.setdefault(n, WorkflowError(_("verify worker {n} ended without a result").format(n=n)))
         finally:
             for worker in workers:
-                if worker.poll() is None and len(found) < len(workers):
+                if worker.poll() is None:
                     worker.kill()
                 worker.wait()
     errors = [value for value in found.values() if isinstance(value, BaseException)]
@@ -100,16 +106,12 @@ def _results(workers: list[subprocess.Popen[bytes]], progress: Progress | None) 
     return [found[n] for n in range(len(workers))]
 
 
-def _read(line: bytes, n: int, found: dict[int, Any], progress: Progress | None, ready: Any, stream: Any) -> None:
+def _read(line: bytes, n: int, found: dict[int, Any], progress: Progress | None) -> None:
     kind, __, data = line.partition(b" ")
     if kind == b"P" and progress is not None:
         progress(int(data))
     elif kind in (b"R", b"E"):
         found[n] = pickle.loads(base64.b64decode(data))  # from our own worker, never from outside
-        ready.unregister(stream)
-    elif not line:  # the worker ended without an answer
-        found[n] = WorkflowError(_("verify worker {n} ended without a result").format(n=n))
-        ready.unregister(stream)
 
 
 def _answer(out: IO[bytes], kind: bytes, value: Any) -> None:
@@ -126,8 +128,9 @@ def _work() -> None:
         out.write(b"P %d\n" % n)
         out.flush()
 
-    store = Store.open(request["url"])
+    store = None
     try:
+        store = Store.open(request["url"])
         with store.reading(request["snapshot"]) as tx:
             against = tuple(request["against"]) if request["against"] else None
             part = verify.verify_part(tx, request["after"], request["until"], against, reported)
@@ -135,7 +138,8 @@ def _work() -> None:
     except Exception as err:  # noqa: BLE001 - every error goes back to the verifier, which raises it
         _answer(out, b"E", err)
     finally:
-        store.close()
+        if store is not None:
+            store.close()
 
 
 if __name__ == "__main__":
